@@ -1,0 +1,210 @@
+"""Configuration dataclasses, validated at the boundary and round-tripped through JSON.
+
+``ModelConfig`` subclasses (one per model family) carry the network and loss
+settings with each paper's defaults; ``DataConfig`` the preprocessing. Bad
+values raise ``ConfigError`` naming the field and what to use instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+from .errors import ConfigError
+from .models.losses import GAN_MODES
+from .models.networks import DISCRIMINATORS, INIT_TYPES, NORMS, parse_generator, size_multiple
+
+PREPROCESS_MODES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
+DIRECTIONS = ("AtoB", "BtoA")
+
+
+def _choice(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name} {value!r} is not valid: choose one of {', '.join(allowed)}")
+
+
+def _at_least(name: str, value, minimum) -> None:
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+
+
+class _JsonConfig:
+    """JSON round-trip with type checks, shared by every config dataclass."""
+
+    def validate(self):
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):
+        if not isinstance(data, dict):
+            raise ConfigError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}")
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ConfigError(f"unknown {cls.__name__} setting(s): {', '.join(unknown)}; "
+                              f"known ones are {', '.join(known)}")
+        values = {name: _coerce(name, value, type(known[name].default)) for name, value in data.items()}
+        return cls(**values).validate()
+
+    @classmethod
+    def from_json(cls, text: str):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"the configuration is not valid JSON: {exc}") from None
+        return cls.from_dict(data)
+
+
+def _coerce(name: str, value, expected: type):
+    """Accept a JSON value for a field whose default has type ``expected``."""
+    if isinstance(value, expected) and not (expected is int and isinstance(value, bool)):
+        return value
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    raise ConfigError(f"{name} must be {expected.__name__}, got {value!r}")
+
+
+@dataclass
+class ModelConfig(_JsonConfig):
+    """Settings shared by both families; the subclasses set each paper's defaults."""
+
+    family: ClassVar[str] = ""
+    input_nc: int = 3
+    output_nc: int = 3
+    netG: str = "unet_256"
+    netD: str = "basic"
+    n_layers_D: int = 3
+    ngf: int = 64
+    ndf: int = 64
+    norm: str = "batch"
+    init_type: str = "normal"
+    init_gain: float = 0.02
+    dropout: bool = False
+    gan_mode: str = "vanilla"
+    lambda_gp: float = 10.0
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+
+    def validate(self):
+        parse_generator(self.netG)
+        _choice("netD", self.netD, DISCRIMINATORS)
+        _choice("norm", self.norm, NORMS)
+        _choice("init_type", self.init_type, INIT_TYPES)
+        _choice("gan_mode", self.gan_mode, GAN_MODES)
+        for name in ("input_nc", "output_nc", "ngf", "ndf", "n_layers_D"):
+            _at_least(name, getattr(self, name), 1)
+        if not 0 < self.lr < 1:
+            raise ConfigError(f"lr must be between 0 and 1, got {self.lr}")
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        for name in ("init_gain", "lambda_gp"):
+            _at_least(name, getattr(self, name), 0)
+        return self
+
+    @property
+    def size_multiple(self) -> int:
+        """Input width and height must be multiples of this for the generator."""
+        return size_multiple(self.netG)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"family": self.family, **super().to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):
+        # ModelConfig.from_dict picks the family's class from the "family" key.
+        from .models.registry import config_class
+
+        data = dict(data)
+        family = data.pop("family", cls.family or None)
+        if family is None:
+            raise ConfigError("the model configuration does not say its family (pix2pix or cyclegan)")
+        target = config_class(family)
+        if cls.family and target is not cls:
+            raise ConfigError(f"expected a {cls.family} configuration, got {family}")
+        return super(ModelConfig, target).from_dict(data)
+
+
+@dataclass
+class Pix2PixConfig(ModelConfig):
+    """pix2pix (Isola et al. 2017): U-Net, PatchGAN on (A, B), GAN + 100 * L1."""
+
+    family: ClassVar[str] = "pix2pix"
+    netG: str = "unet_256"
+    norm: str = "batch"
+    dropout: bool = True
+    gan_mode: str = "vanilla"
+    lambda_L1: float = 100.0
+
+    def validate(self):
+        super().validate()
+        _at_least("lambda_L1", self.lambda_L1, 0)
+        return self
+
+
+@dataclass
+class CycleGANConfig(ModelConfig):
+    """CycleGAN (Zhu et al. 2017): two ResNet generators, two PatchGANs, cycle + identity losses."""
+
+    family: ClassVar[str] = "cyclegan"
+    netG: str = "resnet_9blocks"
+    norm: str = "instance"
+    dropout: bool = False
+    gan_mode: str = "lsgan"
+    lambda_A: float = 10.0
+    lambda_B: float = 10.0
+    lambda_identity: float = 0.5
+    pool_size: int = 50
+
+    def validate(self):
+        super().validate()
+        for name in ("lambda_A", "lambda_B", "lambda_identity", "pool_size"):
+            _at_least(name, getattr(self, name), 0)
+        if self.lambda_identity > 0 and self.input_nc != self.output_nc:
+            raise ConfigError(
+                f"the identity loss needs as many input as output channels "
+                f"(got {self.input_nc} and {self.output_nc}); set lambda_identity to 0"
+            )
+        return self
+
+
+@dataclass
+class DataConfig(_JsonConfig):
+    """How training images are prepared (the papers' options).
+
+    resize_and_crop: resize to load_size square, random crop_size crop (the default);
+    crop: random crop_size crop at the image's own scale; scale_width: width to
+    load_size, keeping the aspect ratio; scale_width_and_crop: that, then a
+    random crop; none: the image as is. Sizes that a generator cannot take are
+    rounded to the nearest multiple it needs.
+    """
+
+    preprocess: str = "resize_and_crop"
+    load_size: int = 286
+    crop_size: int = 256
+    flip: bool = True
+    direction: str = "AtoB"
+
+    def validate(self):
+        _choice("preprocess", self.preprocess, PREPROCESS_MODES)
+        _choice("direction", self.direction, DIRECTIONS)
+        _at_least("crop_size", self.crop_size, 1)
+        _at_least("load_size", self.load_size, 1)
+        if "crop" in self.preprocess and self.load_size < self.crop_size and self.preprocess != "crop":
+            raise ConfigError(f"load_size ({self.load_size}) must be at least crop_size ({self.crop_size})")
+        return self
+
+    def check_generator(self, multiple: int) -> None:
+        """Refuse a crop size the generator cannot take, before training starts."""
+        if "crop" in self.preprocess and self.crop_size % multiple:
+            raise ConfigError(f"crop_size {self.crop_size} is not a multiple of {multiple}, which this "
+                              f"generator needs; use {max(multiple, round(self.crop_size / multiple) * multiple)}")

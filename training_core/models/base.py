@@ -1,0 +1,108 @@
+"""What every model family has in common: nets, optimizers, and the few verbs the trainer uses."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from itertools import chain
+
+import torch
+from torch import nn
+
+from ..config import ModelConfig
+
+
+class GANModel(ABC):
+    """A model family: ``set_input`` -> ``train_step`` -> losses; ``translate``; full state.
+
+    Subclasses fill ``nets`` (name -> module) and ``optimizers`` (name ->
+    optimizer). Network weights are drawn from ``seed`` without touching the
+    global random state, so two models built with one seed are identical.
+    """
+
+    loss_names: tuple[str, ...] = ()
+    directions: tuple[str, ...] = ("AtoB",)
+
+    def __init__(self, config: ModelConfig, device: str | torch.device = "cpu", seed: int = 0):
+        self.config = config.validate()
+        self.device = torch.device(device)
+        self.seed = seed
+        self.nets: dict[str, nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+
+    # -- building -----------------------------------------------------------
+    def _build(self, builders: dict[str, callable]) -> None:
+        """Build the named nets from ``seed`` and move them to the device."""
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.seed)
+            for name, build in builders.items():
+                self.nets[name] = build().to(self.device)
+
+    def _adam(self, *names: str) -> torch.optim.Adam:
+        params = chain.from_iterable(self.nets[n].parameters() for n in names)
+        return torch.optim.Adam(params, lr=self.config.lr, betas=(self.config.beta1, self.config.beta2))
+
+    @staticmethod
+    def set_requires_grad(nets, flag: bool) -> None:
+        """Freeze discriminators while the generator learns (saves their gradients)."""
+        for net in nets:
+            for p in net.parameters():
+                p.requires_grad_(flag)
+
+    # -- the verbs ------------------------------------------------------------
+    def set_input(self, batch: dict) -> None:
+        """Take a batch from the datasets: tensors "A" and "B" in [-1, 1], NCHW."""
+        self.real_A = batch["A"].to(self.device, non_blocking=True)
+        self.real_B = batch["B"].to(self.device, non_blocking=True)
+
+    @abstractmethod
+    def train_step(self) -> dict[str, float]:
+        """One optimisation step of every net on the current input; returns the losses."""
+
+    @abstractmethod
+    def generator(self, direction: str = "AtoB") -> nn.Module:
+        """The generator that translates in ``direction``."""
+
+    @torch.no_grad()
+    def translate(self, images: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
+        """Run the generator for ``direction`` in eval mode on images in [-1, 1]."""
+        net = self.generator(direction)
+        was_training = net.training
+        net.eval()
+        try:
+            return net(images.to(self.device))
+        finally:
+            net.train(was_training)
+
+    @abstractmethod
+    def preview(self) -> dict[str, torch.Tensor]:
+        """The current batch's input, output and target (for sample strips), on the CPU."""
+
+    def train(self, mode: bool = True) -> None:
+        for net in self.nets.values():
+            net.train(mode)
+
+    def eval(self) -> None:
+        self.train(False)
+
+    # -- state ----------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Everything the model needs to continue training: nets, optimizers, extras."""
+        return {
+            "nets": {n: net.state_dict() for n, net in self.nets.items()},
+            "optimizers": {n: opt.state_dict() for n, opt in self.optimizers.items()},
+            "extra": self.extra_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        for name, net in self.nets.items():
+            net.load_state_dict(state["nets"][name])
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        self.load_extra_state(state.get("extra", {}))
+
+    def extra_state(self) -> dict:
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        pass

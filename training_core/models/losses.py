@@ -1,0 +1,92 @@
+"""GAN objectives, the WGAN-GP gradient penalty, and CycleGAN's image pool."""
+
+from __future__ import annotations
+
+import random
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+
+GAN_MODES = ("vanilla", "lsgan", "wgangp")
+
+
+class GANLoss(nn.Module):
+    """Adversarial loss against a real/fake target of the prediction's shape.
+
+    vanilla: binary cross-entropy on logits (the pix2pix paper);
+    lsgan: least squares (the CycleGAN paper); wgangp: the Wasserstein critic
+    loss, used together with ``gradient_penalty``.
+    """
+
+    def __init__(self, gan_mode: str, real_label: float = 1.0, fake_label: float = 0.0):
+        super().__init__()
+        if gan_mode not in GAN_MODES:
+            raise ConfigError(f"gan_mode {gan_mode!r} is not valid: choose one of {', '.join(GAN_MODES)}")
+        self.gan_mode = gan_mode
+        self.register_buffer("real_label", torch.tensor(real_label))
+        self.register_buffer("fake_label", torch.tensor(fake_label))
+        self.criterion = {"vanilla": nn.BCEWithLogitsLoss(), "lsgan": nn.MSELoss()}.get(gan_mode)
+
+    def forward(self, prediction: torch.Tensor, target_is_real: bool) -> torch.Tensor:
+        if self.gan_mode == "wgangp":
+            return -prediction.mean() if target_is_real else prediction.mean()
+        label = self.real_label if target_is_real else self.fake_label
+        return self.criterion(prediction, label.to(prediction.dtype).expand_as(prediction))
+
+
+def gradient_penalty(netD: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                     lambda_gp: float = 10.0, constant: float = 1.0) -> torch.Tensor:
+    """WGAN-GP: push the critic's gradient norm towards ``constant`` on real/fake mixes."""
+    alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
+    mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+    out = netD(mixed)
+    (grad,) = torch.autograd.grad(out, mixed, grad_outputs=torch.ones_like(out),
+                                  create_graph=True, retain_graph=True)
+    norms = grad.flatten(1).norm(2, dim=1)
+    return ((norms - constant) ** 2).mean() * lambda_gp
+
+
+class ImagePool:
+    """History of generated images (Shrivastava et al.), as CycleGAN uses it.
+
+    Until the pool is full every image is stored and returned as is; then each
+    image is, with probability 0.5, swapped for a random stored one. The random
+    choices come from the pool's own seeded generator so a resumed run repeats
+    them exactly; ``state_dict`` carries that generator and the stored images.
+    """
+
+    def __init__(self, pool_size: int = 50, seed: int = 0):
+        if pool_size < 0:
+            raise ConfigError(f"pool_size must be 0 or more, got {pool_size}")
+        self.pool_size = pool_size
+        self.images: list[torch.Tensor] = []
+        self.rng = random.Random(seed)
+
+    def query(self, images: torch.Tensor) -> torch.Tensor:
+        if self.pool_size == 0:
+            return images
+        out = []
+        for image in images.detach():
+            image = image.unsqueeze(0)
+            if len(self.images) < self.pool_size:
+                self.images.append(image.clone())
+                out.append(image)
+            elif self.rng.random() > 0.5:
+                i = self.rng.randrange(self.pool_size)
+                out.append(self.images[i].clone())
+                self.images[i] = image.clone()
+            else:
+                out.append(image)
+        return torch.cat(out, 0)
+
+    def state_dict(self) -> dict:
+        return {"pool_size": self.pool_size, "images": [t.cpu() for t in self.images],
+                "rng": self.rng.getstate()}
+
+    def load_state_dict(self, state: dict, device=None) -> None:
+        self.pool_size = int(state["pool_size"])
+        self.images = [t.to(device) if device is not None else t for t in state["images"]]
+        self.rng.setstate(state["rng"])
+

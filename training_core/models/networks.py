@@ -1,0 +1,264 @@
+"""Generators and discriminators of pix2pix and CycleGAN.
+
+The module trees mirror the reference PyTorch implementation
+(junyanz/pytorch-CycleGAN-and-pix2pix) layer for layer, so parameter counts
+match the papers' networks and a reference ``state_dict`` loads by key.
+One deliberate difference: with ``norm="none"`` convolutions keep their bias
+(the reference drops it, leaving those layers without any offset).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+
+NORMS = ("batch", "instance", "none")
+INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
+DISCRIMINATORS = ("basic", "n_layers", "pixel")
+_UNET = re.compile(r"^unet_(\d+)$")
+_RESNET = re.compile(r"^resnet_(\d+)blocks$")
+GENERATOR_EXAMPLES = "unet_256, unet_128, resnet_9blocks, resnet_6blocks"
+
+
+def norm_layer_factory(norm: str):
+    """A callable ``f(channels) -> nn.Module`` for the chosen normalisation."""
+    if norm == "batch":
+        return functools.partial(nn.BatchNorm2d, affine=True, track_running_stats=True)
+    if norm == "instance":
+        return functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
+    if norm == "none":
+        return lambda channels: nn.Identity()
+    raise ConfigError(f"norm {norm!r} is not valid: choose one of {', '.join(NORMS)}")
+
+
+def _conv_bias(norm: str) -> bool:
+    # Batch norm has its own learned shift; instance norm (no affine) and no norm need the bias.
+    return norm != "batch"
+
+
+def parse_generator(name: str) -> tuple[str, int]:
+    """Split a generator name into its kind and size: ``unet_256`` -> ("unet", 8 downsamplings)."""
+    if m := _UNET.match(name):
+        size = int(m.group(1))
+        if size >= 32 and size & (size - 1) == 0:
+            return "unet", int(math.log2(size))
+    elif m := _RESNET.match(name):
+        if int(m.group(1)) >= 1:
+            return "resnet", int(m.group(1))
+    raise ConfigError(
+        f"netG {name!r} is not valid: choose one of {GENERATOR_EXAMPLES} "
+        "(or unet_<power of two, at least 32>, resnet_<n>blocks)"
+    )
+
+
+def size_multiple(netG: str) -> int:
+    """The multiple that a generator needs its input width and height to be."""
+    kind, n = parse_generator(netG)
+    return 2**n if kind == "unet" else 4
+
+
+class UnetSkipConnectionBlock(nn.Module):
+    """One level of the U-Net: down, the inner levels, up, and the skip concatenation."""
+
+    def __init__(self, outer_nc, inner_nc, input_nc=None, submodule=None,
+                 outermost=False, innermost=False, norm="batch", use_dropout=False):
+        super().__init__()
+        self.outermost = outermost
+        norm_layer = norm_layer_factory(norm)
+        bias = _conv_bias(norm)
+        input_nc = outer_nc if input_nc is None else input_nc
+        downconv = nn.Conv2d(input_nc, inner_nc, kernel_size=4, stride=2, padding=1, bias=bias)
+        downrelu = nn.LeakyReLU(0.2, True)
+        uprelu = nn.ReLU(True)
+        if outermost:
+            upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1)
+            layers = [downconv, submodule, uprelu, upconv, nn.Tanh()]
+        elif innermost:
+            upconv = nn.ConvTranspose2d(inner_nc, outer_nc, kernel_size=4, stride=2, padding=1, bias=bias)
+            layers = [downrelu, downconv, uprelu, upconv, norm_layer(outer_nc)]
+        else:
+            upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1, bias=bias)
+            layers = [downrelu, downconv, norm_layer(inner_nc), submodule, uprelu, upconv, norm_layer(outer_nc)]
+            if use_dropout:
+                layers.append(nn.Dropout(0.5))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x):
+        if self.outermost:
+            return self.model(x)
+        return torch.cat([x, self.model(x)], 1)
+
+
+class UnetGenerator(nn.Module):
+    """U-Net with ``num_downs`` downsamplings; dropout (if on) in the three inner decoder levels."""
+
+    def __init__(self, input_nc, output_nc, num_downs, ngf=64, norm="batch", use_dropout=False):
+        super().__init__()
+        if num_downs < 5:
+            raise ConfigError(f"a U-Net needs at least 5 downsamplings, got {num_downs}")
+        self.multiple = 2**num_downs
+        block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, norm=norm, innermost=True)
+        for _ in range(num_downs - 5):
+            block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, submodule=block, norm=norm, use_dropout=use_dropout)
+        block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block, norm=norm)
+        block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block, norm=norm)
+        block = UnetSkipConnectionBlock(ngf, ngf * 2, submodule=block, norm=norm)
+        self.model = UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc, submodule=block,
+                                             outermost=True, norm=norm)
+
+    def forward(self, x):
+        h, w = x.shape[-2:]
+        if h % self.multiple or w % self.multiple:
+            raise ValueError(
+                f"this U-Net needs width and height that are multiples of {self.multiple}; "
+                f"got {w}x{h}. Resize, crop or pad the image first "
+                "(the translator pads automatically)."
+            )
+        return self.model(x)
+
+
+class ResnetBlock(nn.Module):
+    """Two reflection-padded 3x3 convolutions with a residual connection."""
+
+    def __init__(self, dim, norm="instance", use_dropout=False):
+        super().__init__()
+        norm_layer = norm_layer_factory(norm)
+        bias = _conv_bias(norm)
+        layers = [nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, kernel_size=3, bias=bias), norm_layer(dim), nn.ReLU(True)]
+        if use_dropout:
+            layers.append(nn.Dropout(0.5))
+        layers += [nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, kernel_size=3, bias=bias), norm_layer(dim)]
+        self.conv_block = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return x + self.conv_block(x)
+
+
+class ResnetGenerator(nn.Module):
+    """Johnson et al.'s generator: 7x7 stem, two stride-2 downs, residual blocks, two ups, 7x7 out."""
+
+    multiple = 4
+
+    def __init__(self, input_nc, output_nc, ngf=64, norm="instance", use_dropout=False, n_blocks=9):
+        super().__init__()
+        norm_layer = norm_layer_factory(norm)
+        bias = _conv_bias(norm)
+        layers = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, kernel_size=7, bias=bias),
+                  norm_layer(ngf), nn.ReLU(True)]
+        for i in range(2):
+            mult = 2**i
+            layers += [nn.Conv2d(ngf * mult, ngf * mult * 2, kernel_size=3, stride=2, padding=1, bias=bias),
+                       norm_layer(ngf * mult * 2), nn.ReLU(True)]
+        layers += [ResnetBlock(ngf * 4, norm=norm, use_dropout=use_dropout) for _ in range(n_blocks)]
+        for i in range(2):
+            mult = 2 ** (2 - i)
+            layers += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, kernel_size=3, stride=2, padding=1,
+                                          output_padding=1, bias=bias),
+                       norm_layer(ngf * mult // 2), nn.ReLU(True)]
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, kernel_size=7), nn.Tanh()]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x):
+        h, w = x.shape[-2:]
+        if h % self.multiple or w % self.multiple:
+            # Any size runs, but the output would come back smaller or larger than the input.
+            raise ValueError(f"this ResNet generator needs width and height that are multiples of 4; got {w}x{h}")
+        return self.model(x)
+
+
+class NLayerDiscriminator(nn.Module):
+    """PatchGAN: classifies overlapping patches; 3 layers give the 70x70 receptive field."""
+
+    def __init__(self, input_nc, ndf=64, n_layers=3, norm="batch"):
+        super().__init__()
+        norm_layer = norm_layer_factory(norm)
+        bias = _conv_bias(norm)
+        layers = [nn.Conv2d(input_nc, ndf, kernel_size=4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
+        mult = 1
+        for n in range(1, n_layers):
+            prev, mult = mult, min(2**n, 8)
+            layers += [nn.Conv2d(ndf * prev, ndf * mult, kernel_size=4, stride=2, padding=1, bias=bias),
+                       norm_layer(ndf * mult), nn.LeakyReLU(0.2, True)]
+        prev, mult = mult, min(2**n_layers, 8)
+        layers += [nn.Conv2d(ndf * prev, ndf * mult, kernel_size=4, stride=1, padding=1, bias=bias),
+                   norm_layer(ndf * mult), nn.LeakyReLU(0.2, True),
+                   nn.Conv2d(ndf * mult, 1, kernel_size=4, stride=1, padding=1)]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.model(x)
+
+
+class PixelDiscriminator(nn.Module):
+    """1x1 PatchGAN: judges each pixel on its own (colour, not structure)."""
+
+    def __init__(self, input_nc, ndf=64, norm="batch"):
+        super().__init__()
+        bias = _conv_bias(norm)
+        self.net = nn.Sequential(
+            nn.Conv2d(input_nc, ndf, kernel_size=1), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf, ndf * 2, kernel_size=1, bias=bias), norm_layer_factory(norm)(ndf * 2),
+            nn.LeakyReLU(0.2, True), nn.Conv2d(ndf * 2, 1, kernel_size=1, bias=bias),
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def init_weights(net: nn.Module, init_type="normal", init_gain=0.02) -> nn.Module:
+    """Initialise conv/linear weights as the papers do; batch-norm scales around 1."""
+    if init_type not in INIT_TYPES:
+        raise ConfigError(f"init_type {init_type!r} is not valid: choose one of {', '.join(INIT_TYPES)}")
+
+    def init(m):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            if init_type == "normal":
+                nn.init.normal_(m.weight, 0.0, init_gain)
+            elif init_type == "xavier":
+                nn.init.xavier_normal_(m.weight, gain=init_gain)
+            elif init_type == "kaiming":
+                nn.init.kaiming_normal_(m.weight, a=0, mode="fan_in")
+            else:
+                nn.init.orthogonal_(m.weight, gain=init_gain)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, init_gain)
+            nn.init.zeros_(m.bias)
+
+    return net.apply(init)
+
+
+def define_G(input_nc, output_nc, ngf, netG, norm="batch", use_dropout=False,
+             init_type="normal", init_gain=0.02) -> nn.Module:
+    kind, n = parse_generator(netG)
+    norm_layer_factory(norm)  # validates the name before any layer is built
+    if kind == "unet":
+        net = UnetGenerator(input_nc, output_nc, n, ngf, norm=norm, use_dropout=use_dropout)
+    else:
+        net = ResnetGenerator(input_nc, output_nc, ngf, norm=norm, use_dropout=use_dropout, n_blocks=n)
+    return init_weights(net, init_type, init_gain)
+
+
+def define_D(input_nc, ndf, netD, n_layers_D=3, norm="batch",
+             init_type="normal", init_gain=0.02) -> nn.Module:
+    norm_layer_factory(norm)
+    if netD == "basic":
+        net = NLayerDiscriminator(input_nc, ndf, n_layers=3, norm=norm)
+    elif netD == "n_layers":
+        net = NLayerDiscriminator(input_nc, ndf, n_layers=n_layers_D, norm=norm)
+    elif netD == "pixel":
+        net = PixelDiscriminator(input_nc, ndf, norm=norm)
+    else:
+        raise ConfigError(f"netD {netD!r} is not valid: choose one of {', '.join(DISCRIMINATORS)}")
+    return init_weights(net, init_type, init_gain)
+
+
+def count_parameters(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())

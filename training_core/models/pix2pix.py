@@ -1,0 +1,69 @@
+"""pix2pix: conditional GAN for paired data (Isola et al., CVPR 2017)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..config import Pix2PixConfig
+from .base import GANModel
+from .losses import GANLoss, gradient_penalty
+from .networks import define_D, define_G
+
+
+class Pix2PixModel(GANModel):
+    """G: A -> B (U-Net); D judges (A, B) pairs patch by patch; loss GAN + lambda_L1 * L1."""
+
+    loss_names = ("G_GAN", "G_L1", "D_real", "D_fake")
+
+    def __init__(self, config: Pix2PixConfig, device="cpu", seed: int = 0):
+        super().__init__(config, device, seed)
+        c = self.config
+        self._build({
+            "G": lambda: define_G(c.input_nc, c.output_nc, c.ngf, c.netG, c.norm, c.dropout, c.init_type, c.init_gain),
+            # The discriminator is conditional: it sees the input next to the (real or fake) output.
+            "D": lambda: define_D(c.input_nc + c.output_nc, c.ndf, c.netD, c.n_layers_D, c.norm,
+                                  c.init_type, c.init_gain),
+        })
+        self.netG, self.netD = self.nets["G"], self.nets["D"]
+        self.criterion_gan = GANLoss(c.gan_mode).to(self.device)
+        self.criterion_l1 = nn.L1Loss()
+        self.optimizers = {"G": self._adam("G"), "D": self._adam("D")}
+
+    def train_step(self) -> dict[str, float]:
+        c = self.config
+        fake_B = self.netG(self.real_A)
+        self.fake_B = fake_B
+
+        # Discriminator: real pairs towards real, generated pairs towards fake.
+        self.set_requires_grad([self.netD], True)
+        self.optimizers["D"].zero_grad(set_to_none=True)
+        fake_AB = torch.cat((self.real_A, fake_B.detach()), 1)
+        real_AB = torch.cat((self.real_A, self.real_B), 1)
+        loss_D_fake = self.criterion_gan(self.netD(fake_AB), False)
+        loss_D_real = self.criterion_gan(self.netD(real_AB), True)
+        loss_D = (loss_D_fake + loss_D_real) * 0.5
+        if c.gan_mode == "wgangp":
+            loss_D = loss_D + gradient_penalty(self.netD, real_AB, fake_AB, c.lambda_gp)
+        loss_D.backward()
+        self.optimizers["D"].step()
+
+        # Generator: fool the discriminator and stay close to the target.
+        self.set_requires_grad([self.netD], False)
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        loss_G_GAN = self.criterion_gan(self.netD(torch.cat((self.real_A, fake_B), 1)), True)
+        loss_G_L1 = self.criterion_l1(fake_B, self.real_B) * c.lambda_L1
+        (loss_G_GAN + loss_G_L1).backward()
+        self.optimizers["G"].step()
+
+        losses = {"G_GAN": loss_G_GAN, "G_L1": loss_G_L1, "D_real": loss_D_real, "D_fake": loss_D_fake}
+        return {k: float(v.detach()) for k, v in losses.items()}
+
+    def generator(self, direction: str = "AtoB") -> nn.Module:
+        if direction != "AtoB":
+            raise ValueError("a pix2pix model translates in the direction it was trained in (AtoB of its data)")
+        return self.netG
+
+    def preview(self) -> dict[str, torch.Tensor]:
+        return {"input": self.real_A.detach().cpu(), "output": self.fake_B.detach().cpu(),
+                "target": self.real_B.detach().cpu()}
