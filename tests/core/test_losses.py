@@ -1,0 +1,84 @@
+import math
+
+import pytest
+import torch
+
+from training_core.errors import ConfigError
+from training_core.models.losses import GANLoss, ImagePool, gradient_penalty
+
+
+def test_vanilla_is_bce_on_logits():
+    loss = GANLoss("vanilla")
+    zeros = torch.zeros(2, 1, 4, 4)
+    assert loss(zeros, True).item() == pytest.approx(math.log(2))
+    assert loss(torch.full((1, 1, 3, 3), 20.0), True).item() < 1e-6
+    assert loss(torch.full((1, 1, 3, 3), 20.0), False).item() == pytest.approx(20.0, rel=1e-4)
+
+
+def test_lsgan_is_squared_distance_to_the_label():
+    loss = GANLoss("lsgan")
+    pred = torch.full((1, 1, 2, 2), 0.25)
+    assert loss(pred, True).item() == pytest.approx(0.75**2)
+    assert loss(pred, False).item() == pytest.approx(0.25**2)
+
+
+def test_wgangp_is_the_critic_mean():
+    loss = GANLoss("wgangp")
+    pred = torch.tensor([1.0, 3.0])
+    assert loss(pred, True).item() == -2.0
+    assert loss(pred, False).item() == 2.0
+
+
+def test_unknown_gan_mode_is_refused():
+    with pytest.raises(ConfigError, match="gan_mode 'hinge'"):
+        GANLoss("hinge")
+
+
+def test_gradient_penalty_is_zero_for_a_unit_gradient_critic_and_differentiable():
+    # A critic f(x) = sum(x) / sqrt(n) has gradient norm exactly 1 everywhere.
+    real, fake = torch.randn(3, 1, 2, 2), torch.randn(3, 1, 2, 2)
+    unit = lambda x: x.flatten(1).sum(1) / 2.0  # noqa: E731  (n = 4)
+    assert gradient_penalty(unit, real, fake).item() == pytest.approx(0.0, abs=1e-6)
+    w = torch.tensor(3.0, requires_grad=True)
+    penalty = gradient_penalty(lambda x: w * x.flatten(1).sum(1), real, fake, lambda_gp=10.0)
+    assert penalty.item() == pytest.approx(10 * (3 * 2 - 1) ** 2, rel=1e-5)
+    penalty.backward()
+    assert w.grad is not None and w.grad.item() > 0
+
+
+def test_pool_stores_until_full_then_returns_a_mix_of_old_and_new():
+    pool = ImagePool(pool_size=4, seed=0)
+    first = torch.arange(4.0).view(4, 1, 1, 1)
+    assert torch.equal(pool.query(first), first)  # filling: returned as is
+    out = pool.query(torch.full((8, 1, 1, 1), 100.0)).flatten()
+    # Once full, some queries return stored (older) images and store the new ones in their place.
+    old = out[out < 100]
+    assert len(old) > 0 and set(old.tolist()) <= {0.0, 1.0, 2.0, 3.0}
+    assert sum(t.item() == 100.0 for t in pool.images) == len(old)
+
+
+def test_pool_swaps_about_half_the_time_and_keeps_its_size():
+    pool = ImagePool(pool_size=2, seed=1)
+    pool.query(torch.zeros(2, 1, 1, 1))
+    returned_old = 0
+    for i in range(1, 401):
+        out = pool.query(torch.full((1, 1, 1, 1), float(i)))
+        returned_old += int(out.item() != i)
+        assert len(pool.images) == 2
+    assert 150 < returned_old < 250
+
+
+def test_pool_of_size_zero_passes_images_through():
+    images = torch.randn(3, 3, 4, 4)
+    assert ImagePool(0).query(images) is images
+
+
+def test_pool_state_round_trip_repeats_the_same_choices():
+    pool = ImagePool(pool_size=3, seed=5)
+    for i in range(10):
+        pool.query(torch.full((1, 1, 1, 1), float(i)))
+    clone = ImagePool(pool_size=3, seed=99)
+    clone.load_state_dict(pool.state_dict())
+    for i in range(10, 40):
+        x = torch.full((1, 1, 1, 1), float(i))
+        assert torch.equal(pool.query(x), clone.query(x))

@@ -1,0 +1,98 @@
+"""Torch datasets over a DatasetReport's files.
+
+Each sample's random choices come from a generator seeded by (seed, epoch,
+index): the same run gives the same samples with any number of loader
+workers, and a resumed run sees exactly what an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from torch.utils.data import Dataset
+
+from ..config import DataConfig
+from .images import load_rgb
+from .transforms import apply_transform, random_params, split_aligned, to_tensor
+
+
+class _SeededDataset(Dataset):
+    def __init__(self, cfg: DataConfig, multiple: int, seed: int):
+        self.cfg = cfg.validate()
+        self.multiple = multiple
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw new crops and flips (and, unpaired, new partners) for the next epoch."""
+        self.epoch = epoch
+
+    def _rng(self, index: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch, index])
+
+    def _prepare(self, img, rng):
+        params = random_params(img.size, self.cfg, rng)
+        return to_tensor(apply_transform(img, params, self.cfg, self.multiple))
+
+
+class PairedDataset(_SeededDataset):
+    """pix2pix data: aligned A|B images or (A, B) file pairs; one crop and flip per pair."""
+
+    def __init__(self, items: list, cfg: DataConfig, multiple: int = 1, seed: int = 0):
+        super().__init__(cfg, multiple, seed)
+        if not items:
+            raise ValueError("a paired dataset needs at least one image pair")
+        self.items = list(items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def load_pair(self, index: int):
+        """The pair at ``index`` as (A, B) PIL images, in the configured direction."""
+        item = self.items[index]
+        if isinstance(item, (str, Path)):
+            a, b = split_aligned(load_rgb(item))
+            paths = (str(item), str(item))
+        else:
+            a, b = load_rgb(item[0]), load_rgb(item[1])
+            if b.size != a.size:
+                b = b.resize(a.size)  # separate files of one pair may differ slightly in size
+            paths = (str(item[0]), str(item[1]))
+        if self.cfg.direction == "BtoA":
+            a, b, paths = b, a, paths[::-1]
+        return a, b, paths
+
+    def __getitem__(self, index: int) -> dict:
+        a, b, (path_a, path_b) = self.load_pair(index)
+        rng = self._rng(index)
+        params = random_params(a.size, self.cfg, rng)
+        return {
+            "A": to_tensor(apply_transform(a, params, self.cfg, self.multiple)),
+            "B": to_tensor(apply_transform(b, params, self.cfg, self.multiple)),
+            "A_path": path_a, "B_path": path_b, "index": index,
+        }
+
+
+class UnpairedDataset(_SeededDataset):
+    """CycleGAN data: each A image meets a random B image; independent crops and flips."""
+
+    def __init__(self, domain_a: list, domain_b: list, cfg: DataConfig, multiple: int = 1, seed: int = 0):
+        super().__init__(cfg, multiple, seed)
+        if not domain_a or not domain_b:
+            raise ValueError("an unpaired dataset needs images in both domains")
+        self.domain_a, self.domain_b = list(domain_a), list(domain_b)
+        if cfg.direction == "BtoA":
+            self.domain_a, self.domain_b = self.domain_b, self.domain_a
+
+    def __len__(self) -> int:
+        return max(len(self.domain_a), len(self.domain_b))
+
+    def __getitem__(self, index: int) -> dict:
+        rng = self._rng(index)
+        path_a = self.domain_a[index % len(self.domain_a)]
+        path_b = self.domain_b[int(rng.integers(len(self.domain_b)))]
+        return {
+            "A": self._prepare(load_rgb(path_a), rng), "B": self._prepare(load_rgb(path_b), rng),
+            "A_path": str(path_a), "B_path": str(path_b), "index": index,
+        }

@@ -1,0 +1,298 @@
+"""Safe image loading: every file becomes an 8-bit RGB image or an ImageLoadError.
+
+Users point the app at folders they did not curate: zero-byte downloads, half
+copied JPEGs, 16-bit scans, CMYK print files, palette PNGs with transparency,
+phone photos rotated by EXIF, and now and then a decompression bomb. Each of
+those must either load the way a person would expect to see it, or be
+reported with a short reason code (``REASONS``) so a dataset report can group
+them. Nothing here may crash, hang, or swap the machine to death.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import struct
+import threading
+import warnings
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from training_core.errors import ImageLoadError
+
+log = logging.getLogger(__name__)
+
+# Reason codes, stable strings that reports group by (see ImageLoadError).
+REASONS = (
+    "unreadable",      # the OS refused: missing, permission denied, I/O error
+    "not an image",    # Pillow cannot identify it (empty file, text named .jpg, ...)
+    "truncated",       # the header is fine but decoding fails part-way
+    "too large",       # more pixels than max_pixels: rejected before decoding
+    "too small",       # the shorter side is below min_side
+    "unmatched pair",  # paired datasets: the file has no usable partner
+)
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+)
+
+# 100 megapixels is far beyond anything a GAN trains on (a 12000x8000 scan),
+# yet one RGB copy of it is only 300 MB, so a few in flight cannot swap.
+DEFAULT_MAX_PIXELS = 100_000_000
+# Below 8 px there is nothing to learn from and the networks' downsampling breaks.
+DEFAULT_MIN_SIDE = 8
+
+_EXIF_ORIENTATION = 0x0112
+_WHITE = (255, 255, 255)
+
+# Image.open runs Pillow's own bomb check, which warns above MAX_IMAGE_PIXELS
+# (~89 MP) and raises above twice that. We enforce our own limit from the
+# header instead, so the warning is silenced while opening, and Pillow's limit
+# is lifted for one open when the caller allows more. Warnings filters and
+# MAX_IMAGE_PIXELS are process-global, so threads opening images in parallel
+# would trample each other; this lock serialises only the cheap header parse,
+# never the decoding.
+_OPEN_LOCK = threading.Lock()
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    """True when the name has an image extension (the content is not checked)."""
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def _fail(path, reason: str, detail: str) -> ImageLoadError:
+    assert reason in REASONS, reason
+    return ImageLoadError(Path(path), reason, detail)
+
+
+def _pillow_open(path: Path, lift_limit: bool = False) -> Image.Image:
+    with _OPEN_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        saved = Image.MAX_IMAGE_PIXELS
+        if lift_limit:
+            Image.MAX_IMAGE_PIXELS = None  # restored below, before the lock is released
+        try:
+            return Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _open(path: Path, max_pixels: int, min_side: int) -> Image.Image:
+    """Open (header only) and enforce the size limits before any decoding."""
+    try:
+        try:
+            im = _pillow_open(path)
+        except Image.DecompressionBombError as e:
+            # Pillow refuses above its hard limit (2 * MAX_IMAGE_PIXELS, ~179 MP)
+            # before we see the size; its message holds the pixel count.
+            m = re.search(r"\((\d+) pixels\)", str(e))
+            pixels = int(m[1]) if m else max_pixels + 1
+            if pixels > max_pixels:
+                raise _fail(path, "too large", _too_large(pixels, max_pixels)) from None
+            im = _pillow_open(path, lift_limit=True)  # the caller allows more than Pillow
+    except UnidentifiedImageError:  # a subclass of OSError: test it first
+        raise _fail(path, "not an image", _why_unidentified(path)) from None
+    except OSError as e:
+        if e.errno is None:  # Pillow's own OSError: the file ends inside its header
+            raise _fail(path, "truncated", f"cut short in the header: {e}") from None
+        raise _fail(path, "unreadable", e.strerror or str(e)) from None
+    except (SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
+        raise _fail(path, "not an image", f"corrupt header: {e}") from None
+    w, h = im.size
+    if w * h > max_pixels:
+        im.close()
+        raise _fail(path, "too large", f"{w}x{h} = {_too_large(w * h, max_pixels)}")
+    if min(w, h) < min_side:
+        im.close()
+        raise _fail(path, "too small", f"{w}x{h}, shorter side below {min_side} px")
+    return im
+
+
+def _too_large(pixels: int, max_pixels: int) -> str:
+    return f"{pixels / 1e6:.1f} megapixels, limit {max_pixels / 1e6:g}"
+
+
+def _why_unidentified(path: Path) -> str:
+    try:
+        if path.stat().st_size == 0:
+            return "file is empty (0 bytes)"
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError:
+        return "not a known image format"
+    if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head):
+        return "file holds text, not image data"
+    return "not a known image format"
+
+
+def _decode(im: Image.Image, path: Path) -> None:
+    """Decode the pixel data; a failure part-way means a damaged file."""
+    try:
+        im.load()
+    except Image.DecompressionBombError as e:  # TIFF tiles are checked at load
+        raise _fail(path, "too large", str(e).split(",")[0]) from None
+    except MemoryError:
+        raise _fail(path, "too large", "not enough memory to decode it") from None
+    except OSError as e:
+        if e.errno is not None:  # a real I/O error from the disk, not bad data
+            raise _fail(path, "unreadable", e.strerror or str(e)) from None
+        raise _fail(path, "truncated", str(e)) from None
+    except (SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
+        raise _fail(path, "truncated", str(e)) from None
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        return int(im.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # a corrupt EXIF block must not cost the whole image
+        return 1
+
+
+def probe(
+    path: str | os.PathLike,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    min_side: int = DEFAULT_MIN_SIDE,
+    verify: bool = True,
+) -> tuple[int, int]:
+    """(width, height) as load_rgb would return it, cheaply.
+
+    The header checks always run. With ``verify`` the data is decoded too, to
+    catch truncated files; JPEGs are decoded at 1/8 scale (libjpeg still reads
+    the whole entropy-coded stream, so truncation is still detected).
+    """
+    path = Path(path)
+    with _open(path, max_pixels, min_side) as im:
+        w, h = im.size
+        if _orientation(im) in (5, 6, 7, 8):  # rotated by 90 degrees
+            w, h = h, w
+        if verify:
+            if im.format == "JPEG":
+                im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
+            _decode(im, path)
+    return w, h
+
+
+def load_rgb(
+    path: str | os.PathLike,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    min_side: int = DEFAULT_MIN_SIDE,
+) -> Image.Image:
+    """Load the first frame as 8-bit RGB, oriented and converted deliberately."""
+    path = Path(path)
+    with _open(path, max_pixels, min_side) as im:
+        _decode(im, path)
+        if _orientation(im) != 1:
+            try:
+                im = ImageOps.exif_transpose(im)
+            except Exception as e:  # keep the pixels even when EXIF is odd
+                log.warning("%s: ignoring EXIF orientation (%s)", path, e)
+        try:
+            return _to_rgb(im)
+        except (ValueError, OSError) as e:
+            raise _fail(path, "not an image", f"cannot convert mode {im.mode}: {e}") from None
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    mode = im.mode
+    keyed = "transparency" in im.info and mode in ("1", "L", "P", "RGB")
+    if mode in ("LA", "La", "PA", "RGBA", "RGBa") or keyed:
+        # Transparent areas become white: what viewers show and what an
+        # artist drew on. Black (Pillow's plain convert) would invent edges.
+        rgba = im.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", im.size, _WHITE + (255,)), rgba).convert("RGB")
+    if mode == "RGB":
+        return im.copy()  # detach from the file so it can be closed
+    if mode.startswith("I;16") or mode == "I":
+        a = np.asarray(im).astype(np.float64)
+        if mode == "I" and (a.min() < 0 or a.max() > 65535):
+            return _stretch(a)  # 32-bit integer data: no fixed range to keep
+        # 16 -> 8 bit by the exact factor 65535/255 = 257, so grey levels keep
+        # their meaning. convert("L") would clip everything above 255 to white.
+        return _grey(np.rint(a / 257.0))
+    if mode == "F":
+        a = np.nan_to_num(np.asarray(im, dtype=np.float64))
+        if a.min() >= 0 and a.max() <= 1:
+            return _grey(np.rint(a * 255))  # the usual 0..1 float convention
+        if a.min() >= 0 and a.max() <= 255:
+            return _grey(np.rint(a))
+        return _stretch(a)
+    if mode == "CMYK":
+        return _cmyk_to_rgb(im)
+    return im.convert("RGB")  # 1, L, P, YCbCr, LAB, HSV, RGBX, ...
+
+
+def _grey(a: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8), "L").convert("RGB")
+
+
+def _stretch(a: np.ndarray) -> Image.Image:
+    lo, hi = float(a.min()), float(a.max())
+    return _grey((a - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(a))
+
+
+def _cmyk_to_rgb(im: Image.Image) -> Image.Image:
+    # Print files carry an ICC profile; Pillow's naive formula ignores it and
+    # gives washed-out colours. Any trouble with the profile: naive is fine.
+    icc = im.info.get("icc_profile")
+    if icc:
+        try:
+            from PIL import ImageCms
+
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            dst = ImageCms.createProfile("sRGB")
+            return ImageCms.profileToProfile(im, src, dst, outputMode="RGB")
+        except Exception as e:
+            log.debug("CMYK ICC conversion failed, using plain convert: %s", e)
+    return im.convert("RGB")
+
+
+def natural_key(name: str) -> list:
+    """Sort key so that "2.jpg" comes before "10.jpg"."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t.casefold())
+            for t in re.split(r"(\d+)", name) if t]
+
+
+def iter_image_files(folder: str | os.PathLike, recursive: bool = False) -> Iterator[Path]:
+    """Image paths in ``folder`` (by extension), naturally sorted, hidden ones skipped.
+
+    Broken symlinks with an image extension are yielded so that callers can
+    report them as unreadable rather than silently lose them. Recursion
+    follows directory symlinks but never enters a real directory twice, so a
+    link pointing back up the tree cannot loop.
+    """
+    folder = Path(folder)
+    found: list[Path] = []
+    visited: set[str] = set()
+
+    def walk(d: Path) -> None:
+        real = os.path.realpath(d)
+        if real in visited:
+            return
+        visited.add(real)
+        try:
+            entries = list(os.scandir(d))
+        except OSError as e:
+            log.warning("cannot list %s: %s", d, e)
+            return
+        for entry in entries:
+            if entry.name.startswith("."):  # .DS_Store, ._AppleDouble, .git, ...
+                continue
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if recursive:
+                    walk(Path(entry.path))
+            elif is_image_file(entry.name):
+                found.append(Path(entry.path))
+
+    walk(folder)
+    found.sort(key=lambda p: [natural_key(part) for part in p.relative_to(folder).parts])
+    yield from found

@@ -1,0 +1,58 @@
+"""Where the work runs: CUDA, then Apple MPS, then the CPU; and how many CPU threads."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from .errors import ConfigError
+
+DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps and mps.is_available())
+
+
+def pick_device(preference: str | None = "auto") -> torch.device:
+    """The device for ``preference`` ("auto", "cuda", "cuda:1", "mps", "cpu")."""
+    preference = (preference or "auto").lower()
+    if preference == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if _mps_available() else "cpu")
+    if preference.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError("CUDA was asked for, but this PyTorch sees no CUDA GPU "
+                              f"(torch {torch.__version__}); choose auto or cpu")
+        device = torch.device(preference)
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"{preference} does not exist: this machine has "
+                              f"{torch.cuda.device_count()} CUDA device(s)")
+        return device
+    if preference == "mps":
+        if not _mps_available():
+            raise ConfigError("Apple MPS was asked for, but it is not available here; choose auto or cpu")
+        return torch.device("mps")
+    if preference == "cpu":
+        return torch.device("cpu")
+    raise ConfigError(f"device {preference!r} is not valid: choose one of {', '.join(DEVICE_CHOICES)} (or cuda:N)")
+
+
+def configure_cpu_threads(leave_one_for_ui: bool = False) -> int:
+    """Use every core for training, or all but one so a window stays responsive."""
+    cores = os.cpu_count() or 1
+    threads = max(1, cores - 1) if leave_one_for_ui else cores
+    torch.set_num_threads(threads)
+    return threads
+
+
+def describe_device(device: torch.device) -> str:
+    """A short label for status bars and logs, e.g. "CUDA: NVIDIA H100" or "CPU, 2 threads"."""
+    if device.type == "cuda":
+        return f"CUDA: {torch.cuda.get_device_name(device)}"
+    if device.type == "mps":
+        return "Apple MPS"
+    return f"CPU, {torch.get_num_threads()} threads"
