@@ -104,7 +104,7 @@ def train(args) -> Path:
     model_cfg = config_class(family)(**{k: s[k] for k in ("netG", "ngf", "ndf") if k in s}).validate()
     data_cfg = DataConfig(**{k: s[k] for k in ("preprocess", "load_size", "crop_size", "direction") if k in s},
                           flip=not args.no_flip).validate()
-    data_cfg.check_generator(model_cfg.size_multiple)
+    data_cfg.check_networks(model_cfg)
     if s["batch_size"] > 1 and data_cfg.preprocess in ("none", "scale_width"):
         raise ConfigError("a batch size above 1 needs images of one size: choose a crop preprocess")
     dataset = _build_dataset(report, family, data_cfg, model_cfg.size_multiple, args.seed)

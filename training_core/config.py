@@ -203,8 +203,17 @@ class DataConfig(_JsonConfig):
             raise ConfigError(f"load_size ({self.load_size}) must be at least crop_size ({self.crop_size})")
         return self
 
-    def check_generator(self, multiple: int) -> None:
-        """Refuse a crop size the generator cannot take, before training starts."""
-        if "crop" in self.preprocess and self.crop_size % multiple:
-            raise ConfigError(f"crop_size {self.crop_size} is not a multiple of {multiple}, which this "
-                              f"generator needs; use {max(multiple, round(self.crop_size / multiple) * multiple)}")
+    def check_networks(self, model: ModelConfig) -> None:
+        """Refuse crop sizes the networks cannot take, before training starts."""
+        if "crop" not in self.preprocess:
+            return  # sizes are rounded to what the generator needs instead
+        multiple = model.size_multiple
+        if self.crop_size % multiple:
+            raise ConfigError(f"crop_size {self.crop_size} is not a multiple of {multiple}, which {model.netG} "
+                              f"needs; use {max(multiple, round(self.crop_size / multiple) * multiple)}")
+        # A PatchGAN's last layers need at least 2x2 positions to normalise over.
+        layers = {"basic": 3, "n_layers": model.n_layers_D, "pixel": 0}[model.netD]
+        smallest = 3 * 2**layers if layers else 1
+        if self.crop_size < smallest:
+            raise ConfigError(f"crop_size {self.crop_size} is too small for a {layers}-layer PatchGAN; "
+                              f"use at least {smallest} or fewer discriminator layers")

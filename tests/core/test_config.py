@@ -67,5 +67,8 @@ def test_data_config_checks():
     with pytest.raises(ConfigError, match="load_size .* at least crop_size"):
         DataConfig(load_size=200, crop_size=256).validate()
     with pytest.raises(ConfigError, match="crop_size 200 is not a multiple of 256.*use 256"):
-        DataConfig(load_size=286, crop_size=200).check_generator(256)
-    DataConfig(preprocess="none").check_generator(256)  # no crop: sizes are rounded instead
+        DataConfig(load_size=286, crop_size=200).check_networks(Pix2PixConfig())
+    with pytest.raises(ConfigError, match="crop_size 16 is too small for a 3-layer PatchGAN; use at least 24"):
+        DataConfig(preprocess="crop", crop_size=16).check_networks(CycleGANConfig())
+    DataConfig(preprocess="crop", crop_size=16).check_networks(CycleGANConfig(netD="pixel"))
+    DataConfig(preprocess="none").check_networks(Pix2PixConfig())  # no crop: sizes are rounded instead

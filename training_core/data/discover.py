@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from training_core.errors import DatasetError, ImageLoadError
-from training_core.data.images import (
+from ..errors import DatasetError, ImageLoadError
+from .images import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MIN_SIDE,
     IMAGE_EXTENSIONS,

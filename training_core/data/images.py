@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from training_core.errors import ImageLoadError
+from ..errors import ImageLoadError
 
 log = logging.getLogger(__name__)
 
