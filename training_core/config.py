@@ -217,3 +217,45 @@ class DataConfig(_JsonConfig):
         if self.crop_size < smallest:
             raise ConfigError(f"crop_size {self.crop_size} is too small for a {layers}-layer PatchGAN; "
                               f"use at least {smallest} or fewer discriminator layers")
+
+
+LR_POLICIES = ("linear", "step", "cosine", "constant")
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+@dataclass
+class TrainConfig(_JsonConfig):
+    """How long and how a run trains; everything counted in iterations (one batch each).
+
+    lr_policy "linear" is the papers' schedule: constant, then a linear decay
+    to zero over the last (1 - lr_decay_start) of the run. "step" divides the
+    rate by 10 every lr_step_iters; "cosine" anneals to zero.
+    """
+
+    iterations: int = 2000
+    batch_size: int = 1
+    lr_policy: str = "linear"
+    lr_decay_start: float = 0.5
+    lr_step_iters: int = 0  # 0: a third of the run
+    seed: int = 0
+    precision: str = "fp32"
+    sample_every: int = 100
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 3
+    preview_count: int = 4
+    val_fraction: float = 0.1  # held out when the dataset has no val/ folder
+    max_val_items: int = 50
+    num_workers: int = 0
+
+    def validate(self):
+        _choice("lr_policy", self.lr_policy, LR_POLICIES)
+        _choice("precision", self.precision, PRECISIONS)
+        for name in ("iterations", "batch_size", "sample_every", "checkpoint_every", "keep_checkpoints",
+                     "preview_count"):
+            _at_least(name, getattr(self, name), 1)
+        for name in ("lr_step_iters", "max_val_items", "num_workers", "seed"):
+            _at_least(name, getattr(self, name), 0)
+        for name in ("lr_decay_start", "val_fraction"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        return self

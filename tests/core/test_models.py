@@ -112,3 +112,16 @@ def test_registry():
     assert model_class("pix2pix").__name__ == "Pix2PixModel"
     assert family_for_layout("aligned") == family_for_layout("paired") == "pix2pix"
     assert family_for_layout("unpaired") == "cyclegan"
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+@pytest.mark.parametrize("family,kwargs", [("pix2pix", TINY_P2P), ("cyclegan", TINY_CYCLE)])
+def test_mixed_precision_steps_give_finite_losses(precision, family, kwargs):
+    from training_core.models.registry import config_class
+
+    model = build_model(config_class(family)(**kwargs), precision=precision)
+    for seed in range(2):
+        model.set_input(_batch(2, seed=seed))
+        losses = model.train_step()
+        assert all(torch.isfinite(torch.tensor(v)) for v in losses.values())
+    assert model.translate(_batch(1)["A"]).dtype == torch.float32

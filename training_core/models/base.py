@@ -22,12 +22,16 @@ class GANModel(ABC):
     loss_names: tuple[str, ...] = ()
     directions: tuple[str, ...] = ("AtoB",)
 
-    def __init__(self, config: ModelConfig, device: str | torch.device = "cpu", seed: int = 0):
+    def __init__(self, config: ModelConfig, device: str | torch.device = "cpu", seed: int = 0,
+                 precision: str = "fp32"):
         self.config = config.validate()
         self.device = torch.device(device)
         self.seed = seed
         self.nets: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        # Mixed precision: bf16 needs no loss scaling; fp16 does, or small gradients vanish.
+        self._amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=precision == "fp16")
 
     # -- building -----------------------------------------------------------
     def _build(self, builders: dict[str, callable]) -> None:
@@ -48,6 +52,20 @@ class GANModel(ABC):
         for net in nets:
             for p in net.parameters():
                 p.requires_grad_(flag)
+
+    def autocast(self):
+        """Context for forward passes and losses in the configured precision."""
+        return torch.autocast(self.device.type, dtype=self._amp_dtype, enabled=self._amp_dtype is not None)
+
+    def _backward(self, loss: torch.Tensor) -> None:
+        self.scaler.scale(loss).backward()
+
+    def _step(self, name: str) -> None:
+        self.scaler.step(self.optimizers[name])
+
+    def _end_iteration(self) -> None:
+        """Let the fp16 loss scaler adapt, once per iteration after every optimizer stepped."""
+        self.scaler.update()
 
     # -- the verbs ------------------------------------------------------------
     def set_input(self, batch: dict) -> None:
@@ -91,6 +109,7 @@ class GANModel(ABC):
         return {
             "nets": {n: net.state_dict() for n, net in self.nets.items()},
             "optimizers": {n: opt.state_dict() for n, opt in self.optimizers.items()},
+            "scaler": self.scaler.state_dict(),
             "extra": self.extra_state(),
         }
 
@@ -99,6 +118,8 @@ class GANModel(ABC):
             net.load_state_dict(state["nets"][name])
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
         self.load_extra_state(state.get("extra", {}))
 
     def extra_state(self) -> dict:

@@ -22,8 +22,8 @@ class CycleGANModel(GANModel):
     loss_names = ("D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B")
     directions = ("AtoB", "BtoA")
 
-    def __init__(self, config: CycleGANConfig, device="cpu", seed: int = 0):
-        super().__init__(config, device, seed)
+    def __init__(self, config: CycleGANConfig, device="cpu", seed: int = 0, precision: str = "fp32"):
+        super().__init__(config, device, seed, precision)
         c = self.config
 
         def generator(nc_in, nc_out):
@@ -43,42 +43,46 @@ class CycleGANModel(GANModel):
     def train_step(self) -> dict[str, float]:
         c, n = self.config, self.nets
         real_A, real_B = self.real_A, self.real_B
-        fake_B = n["G_A"](real_A)
-        rec_A = n["G_B"](fake_B)
-        fake_A = n["G_B"](real_B)
-        rec_B = n["G_A"](fake_A)
+        with self.autocast():
+            fake_B = n["G_A"](real_A)
+            rec_A = n["G_B"](fake_B)
+            fake_A = n["G_B"](real_B)
+            rec_B = n["G_A"](fake_A)
         self.fake_B, self.rec_A, self.fake_A, self.rec_B = fake_B, rec_A, fake_A, rec_B
 
         # Generators, with the discriminators frozen.
         self.set_requires_grad([n["D_A"], n["D_B"]], False)
         self.optimizers["G"].zero_grad(set_to_none=True)
         losses = {}
-        if c.lambda_identity > 0:
-            # A generator fed an image of its target domain should leave it alone.
-            losses["idt_A"] = self.criterion_l1(n["G_A"](real_B), real_B) * c.lambda_B * c.lambda_identity
-            losses["idt_B"] = self.criterion_l1(n["G_B"](real_A), real_A) * c.lambda_A * c.lambda_identity
-        else:
-            losses["idt_A"] = losses["idt_B"] = torch.zeros((), device=self.device)
-        losses["G_A"] = self.criterion_gan(n["D_A"](fake_B), True)
-        losses["G_B"] = self.criterion_gan(n["D_B"](fake_A), True)
-        losses["cycle_A"] = self.criterion_l1(rec_A, real_A) * c.lambda_A
-        losses["cycle_B"] = self.criterion_l1(rec_B, real_B) * c.lambda_B
-        sum(losses.values()).backward()
-        self.optimizers["G"].step()
+        with self.autocast():
+            if c.lambda_identity > 0:
+                # A generator fed an image of its target domain should leave it alone.
+                losses["idt_A"] = self.criterion_l1(n["G_A"](real_B), real_B) * c.lambda_B * c.lambda_identity
+                losses["idt_B"] = self.criterion_l1(n["G_B"](real_A), real_A) * c.lambda_A * c.lambda_identity
+            else:
+                losses["idt_A"] = losses["idt_B"] = torch.zeros((), device=self.device)
+            losses["G_A"] = self.criterion_gan(n["D_A"](fake_B), True)
+            losses["G_B"] = self.criterion_gan(n["D_B"](fake_A), True)
+            losses["cycle_A"] = self.criterion_l1(rec_A, real_A) * c.lambda_A
+            losses["cycle_B"] = self.criterion_l1(rec_B, real_B) * c.lambda_B
+        self._backward(sum(losses.values()))
+        self._step("G")
 
         # Discriminators, on pooled fakes.
         self.set_requires_grad([n["D_A"], n["D_B"]], True)
         self.optimizers["D"].zero_grad(set_to_none=True)
         losses["D_A"] = self._backward_D(n["D_A"], real_B, self.fake_B_pool.query(fake_B))
         losses["D_B"] = self._backward_D(n["D_B"], real_A, self.fake_A_pool.query(fake_A))
-        self.optimizers["D"].step()
+        self._step("D")
+        self._end_iteration()
         return {k: float(losses[k].detach()) for k in self.loss_names}
 
     def _backward_D(self, netD, real, fake) -> torch.Tensor:
-        loss = (self.criterion_gan(netD(real), True) + self.criterion_gan(netD(fake.detach()), False)) * 0.5
-        if self.config.gan_mode == "wgangp":
-            loss = loss + gradient_penalty(netD, real, fake, self.config.lambda_gp)
-        loss.backward()
+        with self.autocast():
+            loss = (self.criterion_gan(netD(real), True) + self.criterion_gan(netD(fake.detach()), False)) * 0.5
+            if self.config.gan_mode == "wgangp":
+                loss = loss + gradient_penalty(netD, real, fake, self.config.lambda_gp)
+        self._backward(loss)
         return loss
 
     def generator(self, direction: str = "AtoB") -> nn.Module:

@@ -16,8 +16,8 @@ class Pix2PixModel(GANModel):
 
     loss_names = ("G_GAN", "G_L1", "D_real", "D_fake")
 
-    def __init__(self, config: Pix2PixConfig, device="cpu", seed: int = 0):
-        super().__init__(config, device, seed)
+    def __init__(self, config: Pix2PixConfig, device="cpu", seed: int = 0, precision: str = "fp32"):
+        super().__init__(config, device, seed, precision)
         c = self.config
         self._build({
             "G": lambda: define_G(c.input_nc, c.output_nc, c.ngf, c.netG, c.norm, c.dropout, c.init_type, c.init_gain),
@@ -32,29 +32,33 @@ class Pix2PixModel(GANModel):
 
     def train_step(self) -> dict[str, float]:
         c = self.config
-        fake_B = self.netG(self.real_A)
+        with self.autocast():
+            fake_B = self.netG(self.real_A)
         self.fake_B = fake_B
 
         # Discriminator: real pairs towards real, generated pairs towards fake.
         self.set_requires_grad([self.netD], True)
         self.optimizers["D"].zero_grad(set_to_none=True)
-        fake_AB = torch.cat((self.real_A, fake_B.detach()), 1)
-        real_AB = torch.cat((self.real_A, self.real_B), 1)
-        loss_D_fake = self.criterion_gan(self.netD(fake_AB), False)
-        loss_D_real = self.criterion_gan(self.netD(real_AB), True)
-        loss_D = (loss_D_fake + loss_D_real) * 0.5
-        if c.gan_mode == "wgangp":
-            loss_D = loss_D + gradient_penalty(self.netD, real_AB, fake_AB, c.lambda_gp)
-        loss_D.backward()
-        self.optimizers["D"].step()
+        with self.autocast():
+            fake_AB = torch.cat((self.real_A, fake_B.detach()), 1)
+            real_AB = torch.cat((self.real_A, self.real_B), 1)
+            loss_D_fake = self.criterion_gan(self.netD(fake_AB), False)
+            loss_D_real = self.criterion_gan(self.netD(real_AB), True)
+            loss_D = (loss_D_fake + loss_D_real) * 0.5
+            if c.gan_mode == "wgangp":
+                loss_D = loss_D + gradient_penalty(self.netD, real_AB, fake_AB, c.lambda_gp)
+        self._backward(loss_D)
+        self._step("D")
 
-        # Generator: fool the discriminator and stay close to the target.
+        # Generator: fool the (just updated) discriminator and stay close to the target.
         self.set_requires_grad([self.netD], False)
         self.optimizers["G"].zero_grad(set_to_none=True)
-        loss_G_GAN = self.criterion_gan(self.netD(torch.cat((self.real_A, fake_B), 1)), True)
-        loss_G_L1 = self.criterion_l1(fake_B, self.real_B) * c.lambda_L1
-        (loss_G_GAN + loss_G_L1).backward()
-        self.optimizers["G"].step()
+        with self.autocast():
+            loss_G_GAN = self.criterion_gan(self.netD(torch.cat((self.real_A, fake_B), 1)), True)
+            loss_G_L1 = self.criterion_l1(fake_B.float(), self.real_B) * c.lambda_L1
+        self._backward(loss_G_GAN + loss_G_L1)
+        self._step("G")
+        self._end_iteration()
 
         losses = {"G_GAN": loss_G_GAN, "G_L1": loss_G_L1, "D_real": loss_D_real, "D_fake": loss_D_fake}
         return {k: float(v.detach()) for k, v in losses.items()}

@@ -29,8 +29,8 @@ def model_class(family: str) -> type[GANModel]:
     return _lookup(family)[1]
 
 
-def build_model(config: ModelConfig, device="cpu", seed: int = 0) -> GANModel:
-    return model_class(config.family)(config, device=device, seed=seed)
+def build_model(config: ModelConfig, device="cpu", seed: int = 0, precision: str = "fp32") -> GANModel:
+    return model_class(config.family)(config, device=device, seed=seed, precision=precision)
 
 
 def family_for_layout(layout: str) -> str:
