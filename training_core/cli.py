@@ -1,9 +1,8 @@
-"""Command-line entry points (no display needed).
+"""Command-line entry points; everything the app can do, without a display.
 
-``gan-studio-train`` trains pix2pix or CycleGAN on a dataset folder (or on the
-built-in demo project with ``--demo``), writing sample strips as it goes and
-the trained generator(s) as safetensors plus a JSON description at the end.
-Ctrl+C stops early and still saves what was learned.
+``gan-studio-train`` trains a model of the library (new, or ``--resume``d);
+``gan-studio-models`` lists, shows, renames and deletes models.
+Exit codes: 0 done, 1 training failed, 2 bad data or settings, 130 paused by Ctrl-C.
 """
 
 from __future__ import annotations
@@ -11,146 +10,228 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import time
+import signal
+import sys
 from datetime import datetime
 from pathlib import Path
 
-import torch
-from safetensors.torch import save_file
-from torch.utils.data import DataLoader
-
-from . import store
-from .config import DataConfig, PREPROCESS_MODES
-from .data.datasets import PairedDataset, UnpairedDataset
+from .config import DIRECTIONS, LR_POLICIES, PRECISIONS, PREPROCESS_MODES
 from .data.demo import make_demo_dataset
 from .data.discover import discover
-from .device import DEVICE_CHOICES, configure_cpu_threads, describe_device, pick_device
-from .errors import ConfigError, GanStudioError
-from .fsutil import atomic_path, atomic_write_text
-from .models.registry import FAMILIES, build_model, config_class, family_for_layout
-from .train.samples import sample_strip
+from .device import DEVICE_CHOICES
+from .errors import GanStudioError
+from .models.registry import FAMILIES
+from .presets import DEFAULT_PRESET, PRESETS
+from .store import ModelLibrary, demo_dir
+from .train.control import TrainingControl
+from .train.events import CheckpointSaved, Failed, Finished, SampleImages, Started, StepMetrics, ValidationMetrics
+from .train.trainer import Trainer
 
 log = logging.getLogger("gan_studio.cli")
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PAUSED = 0, 1, 2, 130
+DEMO_ITERATIONS = 1000
 
-# A CPU-friendly demo: a slimmer U-Net at the demo images' own 128 px.
-DEMO_SETTINGS = {"netG": "unet_128", "ngf": 32, "ndf": 32, "preprocess": "none", "crop_size": 128,
-                 "load_size": 128, "iterations": 300, "sample_every": 50}
+# Command-line flag -> config field, for the settings a user may override.
+OVERRIDES = {
+    "size": int, "batch_size": int, "direction": str, "precision": str, "iterations": int, "netG": str,
+    "ngf": int, "ndf": int, "preprocess": str, "load_size": int, "seed": int, "sample_every": int,
+    "checkpoint_every": int, "num_workers": int, "lr_policy": str, "lr": float,
+}
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gan-studio-train", description=__doc__.split("\n\n")[0])
-    p.add_argument("data", nargs="?", help="dataset folder (pix2pix: aligned A|B images or A/ B/ folders; "
-                                           "CycleGAN: trainA/ trainB/)")
+def _train_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gan-studio-train", description="Train a pix2pix or CycleGAN model.",
+                                epilog="Ctrl-C pauses with a checkpoint; --resume NAME continues.")
+    p.add_argument("data_dir", nargs="?", type=Path, metavar="DATA", help="dataset folder (same as --data)")
+    p.add_argument("--data", type=Path, help="dataset folder: aligned A|B images, A/ B/ folders, or trainA/ trainB/")
     p.add_argument("--demo", action="store_true", help="train on the built-in demo project")
-    p.add_argument("--family", choices=sorted(FAMILIES), help="model family (default: from the data's layout)")
-    p.add_argument("--netG", help="generator, e.g. unet_256, unet_128, resnet_9blocks, resnet_6blocks")
-    p.add_argument("--ngf", type=int, help="generator width (default 64)")
-    p.add_argument("--ndf", type=int, help="discriminator width (default 64)")
-    p.add_argument("--preprocess", choices=PREPROCESS_MODES)
-    p.add_argument("--load-size", type=int)
-    p.add_argument("--crop-size", type=int)
-    p.add_argument("--no-flip", action="store_true")
-    p.add_argument("--direction", choices=("AtoB", "BtoA"))
-    p.add_argument("--iterations", type=int, help="training iterations (default 2000; demo 300)")
-    p.add_argument("--batch-size", type=int, default=1)
-    p.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICE_CHOICES)} or cuda:N")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sample-every", type=int, help="iterations between sample strips")
-    p.add_argument("--out", type=Path, help="output folder (default: a new run under the user data dir)")
+    p.add_argument("--resume", metavar="NAME", help="continue a paused or interrupted model")
+    p.add_argument("--name", help="the model's name in the library (default: from the dataset and date)")
+    p.add_argument("--family", choices=sorted(FAMILIES), help="default: pix2pix for paired, cyclegan for unpaired")
+    p.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                   help="; ".join(f"{k}: {v['about']}" for k, v in PRESETS.items()))
+    p.add_argument("--size", type=int, help="training crop size in pixels")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--direction", choices=DIRECTIONS)
+    p.add_argument("--device", default="auto", help=f"{', '.join(DEVICE_CHOICES)} or cuda:N")
+    p.add_argument("--precision", choices=PRECISIONS)
+    p.add_argument("--iterations", type=int, help="train to this many iterations in total, then finish")
+    adv = p.add_argument_group("advanced")
+    adv.add_argument("--netG", help="unet_256, unet_128, resnet_9blocks, resnet_6blocks, ...")
+    adv.add_argument("--ngf", type=int)
+    adv.add_argument("--ndf", type=int)
+    adv.add_argument("--lr", type=float)
+    adv.add_argument("--lr-policy", choices=LR_POLICIES)
+    adv.add_argument("--preprocess", choices=PREPROCESS_MODES)
+    adv.add_argument("--load-size", type=int)
+    adv.add_argument("--seed", type=int)
+    adv.add_argument("--sample-every", type=int)
+    adv.add_argument("--checkpoint-every", type=int)
+    adv.add_argument("--num-workers", type=int)
+    adv.add_argument("--leave-core-for-ui", action="store_true", help="use one CPU core less")
     return p
 
 
-def _settings(args) -> dict:
-    """Command-line values over the demo preset (with --demo) over the defaults."""
-    given = {k: v for k, v in vars(args).items() if v is not None}
-    base = dict(DEMO_SETTINGS) if args.demo else {"iterations": 2000, "sample_every": 200}
-    return {**base, **given}
+class _Progress:
+    """Terminal output: a live progress line on a TTY, periodic log lines otherwise."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.name = ""
+
+    def __call__(self, event) -> None:
+        if isinstance(event, StepMetrics):
+            if self.tty:
+                done = event.iteration / event.total_iterations
+                bar = "#" * int(24 * done) + "-" * (24 - int(24 * done))
+                losses = " ".join(f"{k} {v:.3f}" for k, v in list(event.losses.items())[:3])
+                self.stream.write(f"\r[{bar}] {event.iteration}/{event.total_iterations} "
+                                  f"{event.it_per_s:.2f} it/s ETA {_duration(event.eta_s)}  {losses}\033[K")
+                self.stream.flush()
+            return
+        if self.tty:
+            self.stream.write("\r\033[K")
+        if isinstance(event, Started):
+            for note in event.notes:
+                log.info("%s", note)
+            log.info("training on %s, iteration %d of %d", event.device, event.iteration, event.total_iterations)
+        elif isinstance(event, SampleImages) and not self.tty:
+            log.info("iteration %d: samples in %s", event.iteration, event.path)
+        elif isinstance(event, ValidationMetrics):
+            log.info("iteration %d: validation L1 %.4f  PSNR %.2f dB  SSIM %.4f (%d images)",
+                     event.iteration, event.l1, event.psnr, event.ssim, event.count)
+        elif isinstance(event, CheckpointSaved) and not self.tty:
+            log.info("iteration %d: checkpoint saved (%s)", event.iteration, event.reason)
 
 
-def _build_dataset(report, family: str, data_cfg: DataConfig, multiple: int, seed: int):
-    train = report.splits.get("train")
-    if train is None:
-        raise ConfigError(f"{report.root} has no training images")
-    if family == "pix2pix":
-        if report.layout not in ("aligned", "paired"):
-            raise ConfigError(f"pix2pix needs paired data, but {report.root} is {report.layout}; "
-                              "use --family cyclegan for unpaired folders")
-        items = train.pairs if report.layout == "paired" else train.images
-        return PairedDataset(items, data_cfg, multiple, seed)
-    if report.layout == "unpaired" or report.layout == "paired":
-        a = train.domain_a or [p for p, _ in train.pairs]
-        b = train.domain_b or [q for _, q in train.pairs]
-        return UnpairedDataset(a, b, data_cfg, multiple, seed)
-    raise ConfigError(f"CycleGAN needs two folders of images (trainA/ and trainB/), but {report.root} is {report.layout}")
+def _duration(seconds: float) -> str:
+    if seconds == float("inf"):
+        return "--:--"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def _save_model(model, out: Path, meta: dict) -> None:
-    generators = {d: model.generator(d) for d in model.directions}
-    tensors = {f"{d}.{k}": v.detach().cpu().contiguous()
-               for d, net in generators.items() for k, v in net.state_dict().items()}
-    with atomic_path(out / "generator.safetensors") as tmp:
-        save_file(tensors, str(tmp), metadata={"format": "gan-studio-generator", "version": "1"})
-    atomic_write_text(out / "model.json", json.dumps(meta, indent=2))
+def _overrides(args) -> dict:
+    return {k: getattr(args, k) for k in OVERRIDES if getattr(args, k, None) is not None}
 
 
-def train(args) -> Path:
-    s = _settings(args)
-    folder = make_demo_dataset(store.demo_dir()) if args.demo else args.data
+def _new_trainer(args, library: ModelLibrary, **kwargs) -> Trainer:
+    folder = args.data or args.data_dir
+    if args.demo:
+        folder = make_demo_dataset(demo_dir())
     if folder is None:
-        raise ConfigError("give a dataset folder, or --demo to train on the built-in demo project")
+        raise GanStudioError("give a dataset folder (--data DIR), --demo for the built-in demo project, "
+                             "or --resume NAME to continue a model")
     report = discover(folder)
-    log.info(report.summary())
-    family = s.get("family") or family_for_layout(report.layout)
-    model_cfg = config_class(family)(**{k: s[k] for k in ("netG", "ngf", "ndf") if k in s}).validate()
-    data_cfg = DataConfig(**{k: s[k] for k in ("preprocess", "load_size", "crop_size", "direction") if k in s},
-                          flip=not args.no_flip).validate()
-    data_cfg.check_networks(model_cfg)
-    if s["batch_size"] > 1 and data_cfg.preprocess in ("none", "scale_width"):
-        raise ConfigError("a batch size above 1 needs images of one size: choose a crop preprocess")
-    dataset = _build_dataset(report, family, data_cfg, model_cfg.size_multiple, args.seed)
+    log.info("%s", report.summary())
+    overrides = _overrides(args)
+    if args.demo and "iterations" not in overrides:
+        overrides["iterations"] = DEMO_ITERATIONS
+    name = args.name or _default_name(library, "Demo shapes" if args.demo else Path(folder).name)
+    return Trainer.create(report, name, family=args.family, preset=args.preset or DEFAULT_PRESET,
+                          overrides=overrides, library=library, **kwargs)
 
-    device = pick_device(args.device)
-    if device.type == "cpu":
-        configure_cpu_threads()
-    torch.manual_seed(args.seed)
-    model = build_model(model_cfg, device=device, seed=args.seed)
-    out = args.out or store.runs_dir() / f"{family}-{datetime.now():%Y%m%d-%H%M%S}"
-    (out / "samples").mkdir(parents=True, exist_ok=True)
-    log.info("training %s (%s) on %s for %d iterations; writing to %s",
-             family, model_cfg.netG, describe_device(device), s["iterations"], out)
 
-    iteration, epoch, started = 0, 0, time.perf_counter()
-    try:
-        while iteration < s["iterations"]:
-            dataset.set_epoch(epoch)
-            loader = DataLoader(dataset, batch_size=s["batch_size"], shuffle=True,
-                                generator=torch.Generator().manual_seed(args.seed + epoch))
-            for batch in loader:
-                model.set_input(batch)
-                losses = model.train_step()
-                iteration += 1
-                if iteration % s["sample_every"] == 0 or iteration == s["iterations"]:
-                    sample_strip(model.preview()).save(out / "samples" / f"iter_{iteration:06d}.png")
-                    rate = iteration / (time.perf_counter() - started)
-                    log.info("iter %d  %s  (%.2f it/s)", iteration,
-                             "  ".join(f"{k} {v:.3f}" for k, v in losses.items()), rate)
-                if iteration >= s["iterations"]:
-                    break
-            epoch += 1
-    except KeyboardInterrupt:
-        log.warning("stopped at iteration %d; saving what was learned", iteration)
-    _save_model(model, out, {"family": family, "model": model_cfg.to_dict(), "data": data_cfg.to_dict(),
-                             "iterations": iteration, "dataset": str(report.root)})
-    log.info("saved the model to %s", out)
-    return out
+def _default_name(library: ModelLibrary, base: str) -> str:
+    base = f"{base} {datetime.now():%Y-%m-%d %H.%M}"
+    taken = {e.name.casefold() for e in library.list()}
+    name, n = base, 2
+    while name.casefold() in taken:
+        name, n = f"{base} ({n})", n + 1
+    return name
 
 
 def train_main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    args = _parser().parse_args(argv)
+    args = _train_parser().parse_args(argv)
+    library = ModelLibrary()
+    control = TrainingControl()
+    kwargs = dict(on_event=_Progress(), control=control, device=args.device,
+                  leave_core_for_ui=args.leave_core_for_ui)
     try:
-        train(args)
+        if args.resume:
+            ignored = [k for k in _overrides(args) if k != "iterations"] + (["--data"] if args.data else [])
+            if ignored:
+                log.warning("a resumed model keeps its settings; ignoring %s", ", ".join(ignored))
+            trainer = Trainer.reopen(args.resume, library, iterations=args.iterations, **kwargs)
+        else:
+            trainer = _new_trainer(args, library, **kwargs)
     except GanStudioError as exc:
         log.error("error: %s", exc)
-        return 2
-    return 0
+        return EXIT_USAGE
+    log.info("model %r in %s", trainer.entry.name, trainer.entry.path)
+
+    def on_sigint(signum, frame):
+        log.info("\npausing: saving a checkpoint (Ctrl-C again to quit at once)")
+        control.stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        result = trainer.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    resume_hint = f'gan-studio-train --resume "{trainer.entry.name}"'
+    if isinstance(result, Failed):
+        log.error("error: %s", result.message)
+        log.error("to continue from the last checkpoint: %s", resume_hint)
+        return EXIT_FAILED
+    assert isinstance(result, Finished)
+    if not result.completed:
+        log.info("paused at iteration %d; to continue: %s", result.iteration, resume_hint)
+        return EXIT_PAUSED
+    log.info("finished %d iterations; the model is in %s", result.iteration, result.model_dir)
+    return EXIT_OK
+
+
+# -- gan-studio-models ------------------------------------------------------------------
+
+def _models_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gan-studio-models", description="The library of trained models.")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="every model with its state")
+    show = sub.add_parser("show", help="everything about one model")
+    show.add_argument("name")
+    rename = sub.add_parser("rename", help="give a model a new name")
+    rename.add_argument("name")
+    rename.add_argument("new_name")
+    delete = sub.add_parser("delete", help="delete a model and its run")
+    delete.add_argument("name")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    return p
+
+
+def models_main(argv=None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = _models_parser().parse_args(argv)
+    library = ModelLibrary()
+    try:
+        if args.command == "list":
+            entries = library.list()
+            if not entries:
+                print(f"no models yet in {library.root}")
+            for e in entries:
+                progress = f"{e.meta.get('iterations', 0)}/{e.meta.get('total_iterations', '?')}"
+                print(f"{e.name:32}  {e.meta['family']:8}  {e.state:11}  {progress:>13}  {e.meta.get('updated', '')}")
+        elif args.command == "show":
+            e = library.get(args.name)
+            print(json.dumps({"name": e.name, "state": e.state, "path": str(e.path), **e.meta}, indent=2))
+        elif args.command == "rename":
+            e = library.rename(args.name, args.new_name)
+            print(f"renamed to {e.name!r}")
+        elif args.command == "delete":
+            e = library.get(args.name)
+            if not args.yes:
+                if not sys.stdin.isatty():
+                    log.error("error: deleting needs --yes when not run from a terminal")
+                    return EXIT_USAGE
+                if input(f"Delete {e.name!r} and all its checkpoints in {e.path}? [y/N] ").strip().lower() != "y":
+                    print("kept")
+                    return EXIT_OK
+            library.delete(e.id)
+            print(f"deleted {e.name!r}")
+    except GanStudioError as exc:
+        log.error("error: %s", exc)
+        return EXIT_USAGE
+    return EXIT_OK

@@ -1,26 +1,178 @@
-"""Where GAN Studio keeps its files: the platform's user data dir, or $GAN_STUDIO_HOME."""
+"""The model library: one folder per model under the user data dir ($GAN_STUDIO_HOME overrides).
+
+A model folder holds ``model.json`` (what it is and how far it got),
+``generator.safetensors`` (the weights conversion needs; both directions for
+CycleGAN), ``sample.png`` (the latest preview strip) and ``run/`` (checkpoints,
+samples, metrics log, dataset lists, lock). The folder name is a stable id;
+the display name lives in model.json, so renaming never moves files.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import platformdirs
 
+from .errors import GanStudioError
+from .fsutil import atomic_write_text
+from .runlock import RunInUse, is_locked
+
+log = logging.getLogger(__name__)
+
 APP_NAME = "GAN Studio"
 APP_AUTHOR = "GAN Studio"
+MODEL_FORMAT_VERSION = 1
+RUN_STATES = ("new", "running", "paused", "interrupted", "finished")
+
+
+class ModelNotFound(GanStudioError):
+    pass
+
+
+class LibraryError(GanStudioError):
+    pass
 
 
 def data_home() -> Path:
-    """Root of models, runs and the demo project (``GAN_STUDIO_HOME`` overrides, e.g. for tests)."""
+    """Root of models and the demo project (``GAN_STUDIO_HOME`` overrides, e.g. for tests)."""
     override = os.environ.get("GAN_STUDIO_HOME")
     root = Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR))
     return root.expanduser()
 
 
-def runs_dir() -> Path:
-    return data_home() / "runs"
-
-
 def demo_dir() -> Path:
     return data_home() / "demo-project"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class ModelEntry:
+    id: str
+    path: Path
+    meta: dict
+
+    @property
+    def name(self) -> str:
+        return self.meta.get("name", self.id)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.path / "run"
+
+    @property
+    def weights_path(self) -> Path:
+        return self.path / "generator.safetensors"
+
+    @property
+    def sample_path(self) -> Path:
+        return self.path / "sample.png"
+
+    @property
+    def state(self) -> str:
+        """new, running, paused, interrupted or finished (from model.json and the run lock)."""
+        saved = self.meta.get("state", "new")
+        if saved == "running":
+            return "running" if is_locked(self.run_dir) else "interrupted"
+        return {"stopped": "paused", "failed": "interrupted"}.get(saved, saved)
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.").lower()
+    return slug[:60] or "model"
+
+
+class ModelLibrary:
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root else data_home() / "models"
+
+    def _read(self, folder: Path) -> ModelEntry:
+        meta_path = folder / "model.json"
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise LibraryError(f"{folder.name}: model.json is missing") from None
+        except (OSError, ValueError) as exc:
+            raise LibraryError(f"{folder.name}: model.json cannot be read ({exc})") from None
+        if not isinstance(meta, dict) or "family" not in meta:
+            raise LibraryError(f"{folder.name}: model.json is not a GAN Studio model description")
+        return ModelEntry(folder.name, folder, meta)
+
+    def list(self) -> list[ModelEntry]:
+        """Every readable model, newest first; unreadable folders are logged and skipped."""
+        if not self.root.is_dir():
+            return []
+        entries = []
+        for folder in self.root.iterdir():
+            if not folder.is_dir() or folder.name.startswith("."):
+                continue
+            try:
+                entries.append(self._read(folder))
+            except LibraryError as exc:
+                log.warning("skipping a model folder: %s", exc)
+        return sorted(entries, key=lambda e: e.meta.get("updated", ""), reverse=True)
+
+    def get(self, key: str) -> ModelEntry:
+        """A model by folder id or by display name (case-insensitive)."""
+        folder = self.root / key
+        if key and "/" not in key and "\\" not in key and (folder / "model.json").exists():
+            return self._read(folder)
+        matches = [e for e in self.list() if e.name.casefold() == key.casefold()]
+        if len(matches) == 1:
+            return matches[0]
+        names = ", ".join(sorted(e.name for e in self.list())) or "none yet"
+        raise ModelNotFound(f"no model named {key!r} in {self.root} (models: {names})")
+
+    def create(self, name: str, meta: dict) -> ModelEntry:
+        name = name.strip()
+        if not name:
+            raise LibraryError("a model needs a name")
+        if any(e.name.casefold() == name.casefold() for e in self.list()):
+            raise LibraryError(f"a model named {name!r} already exists: choose another name, "
+                               "or continue it with --resume")
+        self.root.mkdir(parents=True, exist_ok=True)
+        base, n = _slug(name), 1
+        while True:
+            folder = self.root / (base if n == 1 else f"{base}-{n}")
+            try:
+                folder.mkdir()
+                break
+            except FileExistsError:
+                n += 1
+        stamp = now_iso()
+        entry = ModelEntry(folder.name, folder, {"format_version": MODEL_FORMAT_VERSION, **meta, "name": name,
+                                                 "state": "new", "created": stamp, "updated": stamp})
+        self.save(entry)
+        return entry
+
+    def save(self, entry: ModelEntry) -> None:
+        atomic_write_text(entry.path / "model.json", json.dumps(entry.meta, indent=2, sort_keys=True))
+
+    def update(self, entry: ModelEntry, **changes) -> ModelEntry:
+        entry.meta.update(changes, updated=now_iso())
+        self.save(entry)
+        return entry
+
+    def rename(self, key: str, new_name: str) -> ModelEntry:
+        entry = self.get(key)
+        new_name = new_name.strip()
+        if not new_name:
+            raise LibraryError("the new name is empty")
+        if any(e.name.casefold() == new_name.casefold() and e.id != entry.id for e in self.list()):
+            raise LibraryError(f"a model named {new_name!r} already exists")
+        return self.update(entry, name=new_name)
+
+    def delete(self, key: str) -> None:
+        entry = self.get(key)
+        if entry.state == "running":
+            raise RunInUse(f"{entry.name} is training right now; stop it before deleting it")
+        shutil.rmtree(entry.path)

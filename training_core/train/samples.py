@@ -1,4 +1,4 @@
-"""Sample strips: input | output | target, one row per image, as one picture."""
+"""Sample strips: input | output | target, one row per preview image, as one picture."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ from PIL import Image
 from ..data.transforms import to_image
 
 
-def sample_strip(preview: dict[str, torch.Tensor], max_rows: int = 4) -> Image.Image:
-    """Tile the model's ``preview()`` tensors (NCHW in [-1, 1]) into an RGB image."""
-    columns = [preview[k] for k in ("input", "output", "target") if k in preview]
-    rows = min(max_rows, columns[0].shape[0])
-    tiles = [[to_image(col[r]).convert("RGB") for col in columns] for r in range(rows)]
-    w, h = tiles[0][0].size
-    strip = Image.new("RGB", (w * len(columns), h * rows), "white")
-    for r, row in enumerate(tiles):
-        for c, tile in enumerate(row):
-            strip.paste(tile, (c * w, r * h))
+def sample_strip(rows: list[tuple[torch.Tensor, ...]]) -> Image.Image:
+    """Tile rows of CHW tensors in [-1, 1] into one RGB image; rows may differ in size."""
+    tiles = [[to_image(t).convert("RGB") for t in row] for row in rows]
+    width = max(sum(t.width for t in row) for row in tiles)
+    height = sum(max(t.height for t in row) for row in tiles)
+    strip = Image.new("RGB", (width, height), "white")
+    y = 0
+    for row in tiles:
+        x = 0
+        for tile in row:
+            strip.paste(tile, (x, y))
+            x += tile.width
+        y += max(t.height for t in row)
     return strip

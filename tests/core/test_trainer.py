@@ -1,0 +1,180 @@
+import json
+import threading
+
+import pytest
+import torch
+
+from tiny import TINY_CYCLEGAN, TINY_PIX2PIX, paired_report, unpaired_report
+from training_core.store import ModelLibrary
+from training_core.train.checkpoint import list_checkpoints
+from training_core.train.control import TrainingControl
+from training_core.train.events import (CheckpointSaved, Failed, Finished, Paused, Resumed, SampleImages, Started,
+                                        StepMetrics, ValidationMetrics)
+from training_core.train.trainer import Trainer
+
+
+def _weights(trainer):
+    return {f"{n}.{k}": v.clone() for n, net in trainer.model.nets.items() for k, v in net.state_dict().items()}
+
+
+def _stop_at(control, iteration, action="stop"):
+    def listener(event):
+        if isinstance(event, StepMetrics) and event.iteration == iteration:
+            getattr(control, action)()
+    return listener
+
+
+@pytest.mark.parametrize("family,overrides,make_report", [
+    ("pix2pix", TINY_PIX2PIX, paired_report),
+    ("cyclegan", TINY_CYCLEGAN, unpaired_report),
+])
+def test_resumed_run_is_bit_identical_to_an_uninterrupted_one(tmp_path, family, overrides, make_report):
+    report = make_report(tmp_path / "data")
+    library = ModelLibrary(tmp_path / "models")
+    # 10 iterations over 6 to 12 images: the stop falls mid-epoch, and epochs roll over after it.
+    settings = dict(overrides, iterations=10, batch_size=2)
+    straight = Trainer.create(report, "straight", family=family, overrides=settings, library=library)
+    assert isinstance(straight.run(), Finished)
+
+    control = TrainingControl()
+    first = Trainer.create(report, "halves", family=family, overrides=settings, library=library,
+                           control=control, on_event=_stop_at(control, 5))
+    result = first.run()
+    assert isinstance(result, Finished) and not result.completed and result.iteration == 5
+    assert library.get("halves").state == "paused"
+    second = Trainer.reopen("halves", library=library)  # a new trainer: nothing shared in memory
+    assert isinstance(second.run(), Finished)
+
+    a, b = _weights(straight), _weights(second)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])]
+    assert library.get("halves").meta["iterations"] == 10
+
+
+def test_pause_takes_effect_within_one_iteration_checkpoints_and_resumes(tmp_path):
+    report = paired_report(tmp_path / "data")
+    control = TrainingControl()
+    events = []
+
+    def listener(event):
+        events.append(event)
+        if isinstance(event, StepMetrics) and event.iteration == 3:
+            control.pause()
+        if isinstance(event, Paused):
+            assert library.get("p").state == "paused"
+            threading.Timer(0.2, control.resume).start()
+
+    library = ModelLibrary(tmp_path / "models")
+    trainer = Trainer.create(report, "p", overrides=dict(TINY_PIX2PIX, iterations=6), library=library,
+                             control=control, on_event=listener)
+    result = trainer.run()
+    assert isinstance(result, Finished) and result.completed and result.iteration == 6
+    kinds = [type(e) for e in events]
+    paused = kinds.index(Paused)
+    assert events[paused].iteration == 3  # no iteration ran between the request and the pause
+    assert kinds[paused - 1] is CheckpointSaved and events[paused - 1].reason == "pause"
+    assert kinds[paused + 1] is Resumed
+    assert library.get("p").state == "finished"
+
+
+def test_stop_while_paused_ends_the_run_without_losing_anything(tmp_path):
+    report = paired_report(tmp_path / "data")
+    control = TrainingControl()
+    library = ModelLibrary(tmp_path / "models")
+
+    def listener(event):
+        if isinstance(event, StepMetrics) and event.iteration == 2:
+            control.pause()
+        if isinstance(event, Paused):
+            control.stop()
+
+    result = Trainer.create(report, "s", overrides=dict(TINY_PIX2PIX, iterations=6), library=library,
+                            control=control, on_event=listener).run()
+    assert isinstance(result, Finished) and not result.completed and result.iteration == 2
+    assert [p.name for p in list_checkpoints(library.get("s").run_dir)] == ["iter_000000002.pt"]
+    resumed = Trainer.reopen("s", library=library).run()
+    assert resumed.completed and resumed.iteration == 6
+
+
+def test_events_samples_validation_and_metrics_log(tmp_path):
+    report = paired_report(tmp_path / "data")
+    library = ModelLibrary(tmp_path / "models")
+    events = []
+    trainer = Trainer.create(report, "m", overrides=dict(TINY_PIX2PIX, iterations=8), library=library,
+                             on_event=events.append)
+    trainer.run()
+    started = events[0]
+    assert isinstance(started, Started) and started.total_iterations == 8 and not started.resumed
+    steps = [e for e in events if isinstance(e, StepMetrics)]
+    assert [s.iteration for s in steps] == list(range(1, 9))
+    assert set(steps[0].losses) == {"G_GAN", "G_L1", "D_real", "D_fake"}
+    assert steps[-1].lr == pytest.approx(0.0, abs=1e-12)  # linear decay reaches zero at the end
+    assert steps[0].lr == pytest.approx(2e-4)
+    samples = [e for e in events if isinstance(e, SampleImages)]
+    assert [s.iteration for s in samples] == [4, 8]
+    assert samples[0].strip.size == (3 * 32, 2 * 32)  # input | output | target, two preview rows
+    assert samples[0].path.exists()
+    vals = [e for e in events if isinstance(e, ValidationMetrics)]
+    assert [v.iteration for v in vals] == [4, 8] and vals[0].count == 2
+    assert 0 < vals[-1].l1 < 2 and 0 < vals[-1].ssim <= 1 and vals[-1].psnr > 0
+    lines = [json.loads(x) for x in (trainer.entry.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [x["iteration"] for x in lines if "val" in x] == [4, 8]
+    assert any("losses" in x and x["iteration"] == 8 for x in lines)
+    meta = library.get("m").meta
+    assert meta["metrics"]["val"]["l1"] == pytest.approx(vals[-1].l1)
+    assert (trainer.entry.path / "generator.safetensors").exists() and trainer.entry.sample_path.exists()
+
+
+def test_damaged_latest_checkpoint_falls_back_to_the_previous_one(tmp_path):
+    report = paired_report(tmp_path / "data")
+    library = ModelLibrary(tmp_path / "models")
+    settings = dict(TINY_PIX2PIX, iterations=12, checkpoint_every=3)
+    control = TrainingControl()
+    Trainer.create(report, "d", overrides=settings, library=library, control=control,
+                   on_event=_stop_at(control, 7)).run()
+    run_dir = library.get("d").run_dir
+    newest = list_checkpoints(run_dir)
+    assert [p.name for p in newest] == ["iter_000000007.pt", "iter_000000006.pt", "iter_000000003.pt"]
+    newest[0].write_bytes(newest[0].read_bytes()[:1000])  # torn write
+    events = []
+    result = Trainer.reopen("d", library=library, on_event=events.append).run()
+    started = events[0]
+    assert started.iteration == 6 and any("iter_000000007.pt cannot be read" in n for n in started.notes)
+    assert result.completed and result.iteration == 12
+
+
+def test_no_usable_checkpoint_is_a_clear_failure(tmp_path):
+    report = paired_report(tmp_path / "data")
+    library = ModelLibrary(tmp_path / "models")
+    control = TrainingControl()
+    Trainer.create(report, "x", overrides=dict(TINY_PIX2PIX, iterations=5), library=library, control=control,
+                   on_event=_stop_at(control, 2)).run()
+    for path in list_checkpoints(library.get("x").run_dir):
+        path.write_text("not a checkpoint")
+    result = Trainer.reopen("x", library=library).run()
+    assert isinstance(result, Failed) and "no usable checkpoint" in result.message
+    assert library.get("x").state == "interrupted"
+
+
+def test_a_file_that_breaks_mid_training_saves_and_explains(tmp_path):
+    report = paired_report(tmp_path / "data", train=12, val=0)
+    library = ModelLibrary(tmp_path / "models")
+    trainer = Trainer.create(report, "broken", overrides=dict(TINY_PIX2PIX, iterations=40), library=library)
+    for path in (tmp_path / "data" / "train").iterdir():
+        path.write_bytes(b"")  # every training file is emptied after the run was planned
+    result = trainer.run()
+    assert isinstance(result, Failed)
+    assert "Cannot read the training data" in result.message and "not an image" in result.message
+    assert list_checkpoints(trainer.entry.run_dir)  # what was learned is saved
+
+
+def test_a_second_process_cannot_train_the_same_model(tmp_path):
+    from training_core.runlock import RunLock
+
+    report = paired_report(tmp_path / "data")
+    library = ModelLibrary(tmp_path / "models")
+    trainer = Trainer.create(report, "busy", overrides=dict(TINY_PIX2PIX, iterations=2), library=library)
+    with RunLock(trainer.entry.run_dir):
+        result = trainer.run()
+        assert isinstance(result, Failed) and "another process" in result.message
+    assert trainer.run().completed

@@ -1,0 +1,82 @@
+"""What a training run reports, as plain dataclasses (no Qt: the GUI adapts them to signals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+
+@dataclass(frozen=True)
+class Started:
+    iteration: int
+    total_iterations: int
+    device: str  # e.g. "CUDA: NVIDIA H100" or "CPU, 2 threads"
+    resumed: bool
+    notes: tuple[str, ...] = ()  # e.g. "the latest checkpoint was damaged; resumed from ..."
+
+
+@dataclass(frozen=True)
+class StepMetrics:
+    iteration: int
+    total_iterations: int
+    epoch: int
+    losses: dict[str, float]
+    lr: float
+    it_per_s: float
+    eta_s: float
+
+
+@dataclass(frozen=True)
+class SampleImages:
+    """input | output | target for the run's fixed preview images, one row each."""
+
+    iteration: int
+    strip: Image.Image
+    path: Path
+
+
+@dataclass(frozen=True)
+class ValidationMetrics:
+    iteration: int
+    l1: float
+    psnr: float
+    ssim: float
+    count: int
+
+
+@dataclass(frozen=True)
+class CheckpointSaved:
+    iteration: int
+    path: Path
+    reason: str  # "interval", "pause", "stop", "finish", "data error"
+
+
+@dataclass(frozen=True)
+class Paused:
+    iteration: int
+
+
+@dataclass(frozen=True)
+class Resumed:
+    iteration: int
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The run ended: ``completed`` when it reached its last iteration, else it was stopped."""
+
+    iteration: int
+    completed: bool
+    model_dir: Path
+
+
+@dataclass(frozen=True)
+class Failed:
+    iteration: int
+    message: str  # what happened and what to do, for a person
+    details: str = field(default="", repr=False)  # the traceback, for the log
+
+
+Event = Started | StepMetrics | SampleImages | ValidationMetrics | CheckpointSaved | Paused | Resumed | Finished | Failed

@@ -1,0 +1,48 @@
+"""Image quality on held-out pairs: L1, PSNR and SSIM, on images in [-1, 1]."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def l1(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error per image, in the [-1, 1] range the networks use."""
+    return (output - target).abs().flatten(1).mean(1)
+
+
+def psnr(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Peak signal-to-noise ratio per image in dB, on the [0, 1] scale (capped at 100 dB)."""
+    mse = (((output - target) / 2) ** 2).flatten(1).mean(1)
+    return (10 * torch.log10(1.0 / mse.clamp_min(1e-10))).clamp_max(100.0)
+
+
+def _gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    x = torch.arange(size, dtype=torch.float64) - size // 2
+    g = torch.exp(-(x**2) / (2 * sigma**2))
+    g = g / g.sum()
+    return (g[:, None] * g[None, :]).float()
+
+
+def ssim(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Structural similarity per image (Wang et al. 2004: 11x11 Gaussian, sigma 1.5), on [0, 1].
+
+    Computed per channel and averaged; images smaller than the window use a
+    window as large as they allow.
+    """
+    x, y = (output.float() + 1) / 2, (target.float() + 1) / 2
+    channels = x.shape[1]
+    size = min(11, x.shape[-1], x.shape[-2])
+    size -= 1 - size % 2  # odd
+    window = _gaussian_window(size).to(x.device).expand(channels, 1, size, size)
+
+    def blur(t):
+        return F.conv2d(t, window, groups=channels)
+
+    c1, c2 = 0.01**2, 0.03**2
+    mu_x, mu_y = blur(x), blur(y)
+    var_x = blur(x * x) - mu_x**2
+    var_y = blur(y * y) - mu_y**2
+    cov = blur(x * y) - mu_x * mu_y
+    s = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
+    return s.flatten(1).mean(1)

@@ -1,0 +1,77 @@
+"""Which files a run trains on, validates on and previews, fixed once when the run is created.
+
+Stored in the run folder (``dataset.json``) so a resumed run sees exactly
+the same split and order even if the folder has changed since.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..config import TrainConfig
+from ..data.discover import DatasetReport
+from ..errors import ConfigError
+from ..fsutil import atomic_write_text
+
+MIN_ITEMS_FOR_HOLDOUT = 10
+
+
+@dataclass
+class DataPlan:
+    layout: str
+    root: str
+    train: list = field(default_factory=list)  # pix2pix: aligned paths or [A, B] pairs
+    val: list = field(default_factory=list)
+    train_a: list = field(default_factory=list)  # CycleGAN: the two domains
+    train_b: list = field(default_factory=list)
+    preview: list = field(default_factory=list)  # the fixed sample-strip items
+    val_source: str = ""  # "val/ folder", "held out", or "none"
+
+    def save(self, path: Path) -> None:
+        atomic_write_text(path, json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def load(cls, path: Path) -> DataPlan:
+        return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def _paired_items(items) -> list:
+    return [[str(a), str(b)] for a, b in items.pairs] if items.pairs else [str(p) for p in items.images]
+
+
+def make_plan(report: DatasetReport, family: str, cfg: TrainConfig) -> DataPlan:
+    train_split = report.splits.get("train")
+    if train_split is None or train_split.count() == 0:
+        raise ConfigError(f"{report.root} has no usable training images")
+    plan = DataPlan(layout=report.layout, root=str(report.root))
+    if family == "cyclegan":
+        if report.layout not in ("unpaired", "paired"):
+            raise ConfigError(f"CycleGAN needs two folders of images (trainA/ and trainB/), "
+                              f"but {report.root} is {report.layout}")
+        plan.train_a = [str(p) for p in train_split.domain_a or [a for a, _ in train_split.pairs]]
+        plan.train_b = [str(p) for p in train_split.domain_b or [b for _, b in train_split.pairs]]
+        plan.preview = plan.train_a[: cfg.preview_count]
+        plan.val_source = "none"
+        return plan
+    if report.layout not in ("aligned", "paired"):
+        raise ConfigError(f"pix2pix needs paired images, but {report.root} is {report.layout}; "
+                          "choose CycleGAN for two unpaired folders")
+    train = _paired_items(train_split)
+    if "val" in report.splits and report.splits["val"].count():
+        val, plan.val_source = _paired_items(report.splits["val"]), "val/ folder"
+    elif len(train) >= MIN_ITEMS_FOR_HOLDOUT and cfg.val_fraction > 0:
+        # A small seeded hold-out, so the metrics measure images the model never trained on.
+        k = min(cfg.max_val_items, max(1, round(cfg.val_fraction * len(train))))
+        held = set(np.random.default_rng([cfg.seed, 1]).choice(len(train), size=k, replace=False).tolist())
+        val = [item for i, item in enumerate(train) if i in held]
+        train = [item for i, item in enumerate(train) if i not in held]
+        plan.val_source = "held out"
+    else:
+        val, plan.val_source = [], "none"
+    plan.train, plan.val = train, val[: cfg.max_val_items]
+    plan.preview = (plan.val or plan.train)[: cfg.preview_count]
+    return plan

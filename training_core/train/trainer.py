@@ -1,0 +1,344 @@
+"""The training loop: one model of the library, trained in the calling thread.
+
+Reports through ``on_event`` (see events.py) and obeys a TrainingControl.
+Pause and stop write a checkpoint first; a crash loses at most the
+iterations since the last one. Resuming restores every random generator and
+the data position, so on the CPU a resumed run is bit-identical to one that
+never stopped.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import logging
+import time
+import traceback
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from ..config import DataConfig, ModelConfig, TrainConfig
+from ..data.datasets import PairedDataset, UnpairedDataset
+from ..data.discover import DatasetReport
+from ..data.images import load_rgb
+from ..data.transforms import apply_transform, random_params, to_tensor
+from ..device import configure_cpu_threads, describe_device, pick_device
+from ..errors import GanStudioError
+from ..fsutil import atomic_write_text
+from ..models.export import save_generators
+from ..models.registry import build_model, family_for_layout
+from ..presets import DEFAULT_PRESET, resolve
+from ..runlock import RunInUse, RunLock
+from ..store import ModelEntry, ModelLibrary, now_iso
+from . import metrics, rng
+from .checkpoint import load_latest, list_checkpoints, save_checkpoint
+from .control import TrainingControl
+from .events import (CheckpointSaved, Event, Failed, Finished, Paused, Resumed, SampleImages, Started,
+                     StepMetrics, ValidationMetrics)
+from .plan import DataPlan, make_plan
+from .samples import sample_strip
+from .schedule import make_scheduler
+
+log = logging.getLogger(__name__)
+
+LOG_EVERY = 10  # iterations averaged into one metrics.jsonl line
+
+
+class Trainer:
+    def __init__(self, entry: ModelEntry, library: ModelLibrary | None = None, *,
+                 on_event: Callable[[Event], None] | None = None, control: TrainingControl | None = None,
+                 device: str = "auto", leave_core_for_ui: bool = False):
+        self.library = library or ModelLibrary()
+        self.entry = entry
+        self.model_cfg = ModelConfig.from_dict(entry.meta["model"])
+        self.data_cfg = DataConfig.from_dict(entry.meta["data"])
+        self.train_cfg = TrainConfig.from_dict(entry.meta["train"])
+        self.family = self.model_cfg.family
+        self.plan = DataPlan.load(entry.run_dir / "dataset.json")
+        self.on_event = on_event or (lambda event: None)
+        self.control = control or TrainingControl()
+        self.device_preference = device
+        self.leave_core_for_ui = leave_core_for_ui
+        self.iteration = self.epoch = self.position = 0
+        self._val_cache: list | None = None
+        self._loss_sums: collections.Counter = collections.Counter()
+        self._timer: collections.deque = collections.deque(maxlen=50)  # recent step times, for it/s
+        self.latest_val: dict | None = None
+
+    # -- creating and reopening runs -------------------------------------------------
+    @classmethod
+    def create(cls, report: DatasetReport, name: str, family: str | None = None, preset: str = DEFAULT_PRESET,
+               overrides: dict | None = None, library: ModelLibrary | None = None, **kwargs) -> Trainer:
+        """A new model in the library, trained on ``report``'s data with ``preset`` + ``overrides``."""
+        library = library or ModelLibrary()
+        family = family or family_for_layout(report.layout)
+        model_cfg, data_cfg, train_cfg = resolve(family, preset, report.count("train"), overrides)
+        plan = make_plan(report, family, train_cfg)
+        train_count = len(plan.train) or max(len(plan.train_a), len(plan.train_b))
+        model_cfg, data_cfg, train_cfg = resolve(family, preset, train_count, overrides)
+        entry = library.create(name, {
+            "family": family, "preset": preset,
+            "model": model_cfg.to_dict(), "data": data_cfg.to_dict(), "train": train_cfg.to_dict(),
+            "direction": data_cfg.direction, "iterations": 0, "total_iterations": train_cfg.iterations,
+            "dataset": {"root": plan.root, "layout": plan.layout, "train": train_count, "val": len(plan.val),
+                        "val_source": plan.val_source, "summary": report.summary()},
+            "metrics": {},
+        })
+        plan.save(entry.run_dir / "dataset.json")
+        return cls(entry, library, **kwargs)
+
+    @classmethod
+    def reopen(cls, key: str, library: ModelLibrary | None = None, iterations: int | None = None,
+               **kwargs) -> Trainer:
+        """The trainer of an existing model, to continue it (optionally to a new total length)."""
+        library = library or ModelLibrary()
+        entry = library.get(key)
+        if entry.state == "running":
+            raise RunInUse(f"{entry.name} is training right now in another window or process")
+        if iterations is not None:
+            train = TrainConfig.from_dict({**entry.meta["train"], "iterations": iterations})
+            library.update(entry, train=train.to_dict(), total_iterations=iterations)
+        return cls(entry, library, **kwargs)
+
+    # -- the run -----------------------------------------------------------------------
+    def run(self) -> Event:
+        """Train until finished, stopped or failed; returns the last event (Finished or Failed)."""
+        try:
+            lock = RunLock(self.entry.run_dir).acquire()
+        except RunInUse as exc:
+            return self._emit(Failed(self.iteration, str(exc)))
+        try:
+            return self._run()
+        except Exception as exc:  # last resort: report, never crash the caller's thread
+            return self._fail(f"Training stopped by an unexpected error: {type(exc).__name__}: {exc}. "
+                              "Resume continues from the last checkpoint.", exc)
+        finally:
+            lock.release()
+
+    def _run(self) -> Event:
+        try:
+            notes = self._setup()
+        except GanStudioError as exc:
+            return self._fail(str(exc), exc)
+        total = self.train_cfg.iterations
+        self._set_state("running")
+        self._emit(Started(self.iteration, total, describe_device(self.device), self.iteration > 0, notes))
+        batches = self._batches()
+        while self.iteration < total:
+            if self.control.stop_requested:
+                return self._end(completed=False)
+            if self.control.pause_requested:
+                if not self._pause():
+                    return self._end(completed=False, checkpoint=False)
+            try:
+                batch = next(batches)
+            except Exception as exc:
+                # Nothing was trained on this batch yet: the state is consistent, so save it.
+                self._checkpoint("data error")
+                return self._fail(f"Cannot read the training data at iteration {self.iteration}: {exc}. "
+                                  "Fix or remove the file, then resume: training was saved.", exc)
+            try:
+                self.model.set_input(batch)
+                losses = self.model.train_step()
+                for scheduler in self.schedulers.values():
+                    scheduler.step()
+            except torch.OutOfMemoryError as exc:
+                return self._fail(f"The {self.device.type.upper()} ran out of memory at iteration "
+                                  f"{self.iteration}. Lower the batch size or image size, or choose a smaller "
+                                  f"generator; resuming continues from the last checkpoint.", exc)
+            self.iteration += 1
+            self._after_step(losses)
+        return self._end(completed=True)
+
+    def _setup(self) -> tuple[str, ...]:
+        self.device = pick_device(self.device_preference)
+        if self.device.type == "cpu":
+            configure_cpu_threads(self.leave_core_for_ui)
+        multiple = self.model_cfg.size_multiple
+        if self.family == "pix2pix":
+            self.dataset = PairedDataset(self.plan.train, self.data_cfg, multiple, self.train_cfg.seed)
+        else:
+            self.dataset = UnpairedDataset(self.plan.train_a, self.plan.train_b, self.data_cfg, multiple,
+                                           self.train_cfg.seed)
+        self.model = build_model(self.model_cfg, self.device, self.train_cfg.seed, self.train_cfg.precision)
+        self.model.train()
+        self.schedulers = {name: make_scheduler(opt, self.train_cfg) for name, opt in self.model.optimizers.items()}
+        if not list_checkpoints(self.entry.run_dir):
+            rng.seed_everything(self.train_cfg.seed)
+            self._truncate_metrics_log(0)
+            return ()
+        loaded = load_latest(self.entry.run_dir)
+        state = loaded.state
+        self.model.load_state_dict(state["model"])
+        for name, scheduler in self.schedulers.items():
+            scheduler.load_state_dict(state["schedulers"][name])
+        self.iteration = int(state["iteration"])
+        self.epoch = int(state["data_state"]["epoch"])
+        self.position = int(state["data_state"]["position"])
+        rng.restore(state["rng"])
+        self._truncate_metrics_log(self.iteration)  # lines written after that checkpoint never happened
+        return loaded.notes + (f"resumed from iteration {self.iteration}",)
+
+    def _batches(self):
+        """Batches in a per-epoch order drawn from (seed, epoch); resumes mid-epoch at ``position``."""
+        cfg = self.train_cfg
+        while True:
+            self.dataset.set_epoch(self.epoch)
+            order = np.random.default_rng([cfg.seed, self.epoch]).permutation(len(self.dataset))
+            loader = DataLoader(
+                self.dataset, batch_size=cfg.batch_size, sampler=order[self.position:].tolist(),
+                num_workers=cfg.num_workers, pin_memory=self.device.type == "cuda",
+                # Its own generator: creating the iterator must not draw from the global torch RNG.
+                generator=torch.Generator().manual_seed(cfg.seed),
+            )
+            for batch in loader:
+                self.position += len(batch["index"])
+                yield batch
+            self.epoch += 1
+            self.position = 0
+
+    # -- after each step -----------------------------------------------------------------
+    def _after_step(self, losses: dict[str, float]) -> None:
+        cfg, it = self.train_cfg, self.iteration
+        now = time.perf_counter()
+        self._timer.append(now)
+        rate = (len(self._timer) - 1) / (self._timer[-1] - self._timer[0]) if len(self._timer) > 1 else 0.0
+        eta = (cfg.iterations - it) / rate if rate else float("inf")
+        lr = self.model.optimizers["G"].param_groups[0]["lr"]
+        self._loss_sums.update(losses)
+        if it % LOG_EVERY == 0 or it == cfg.iterations:
+            n = LOG_EVERY if it % LOG_EVERY == 0 else it % LOG_EVERY
+            self._log({"iteration": it, "epoch": self.epoch, "lr": lr,
+                       "losses": {k: v / n for k, v in self._loss_sums.items()}})
+            self._loss_sums = collections.Counter()
+        self._emit(StepMetrics(it, cfg.iterations, self.epoch, losses, lr, rate, eta))
+        if it % cfg.sample_every == 0 or it == cfg.iterations:
+            self._samples()
+        if it % cfg.checkpoint_every == 0 and it < cfg.iterations:
+            self._checkpoint("interval")
+
+    def _prepared(self, path: str, index: int) -> torch.Tensor:
+        """One image prepared like training data, but with a fixed crop and no flip."""
+        cfg = dataclasses.replace(self.data_cfg, flip=False)
+        img = load_rgb(path)
+        params = random_params(img.size, cfg, np.random.default_rng([self.train_cfg.seed, 7, index]))
+        return to_tensor(apply_transform(img, params, cfg, self.model_cfg.size_multiple))
+
+    def _pairs(self, items: list) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        cfg = dataclasses.replace(self.data_cfg, flip=False)
+        ds = PairedDataset(items, cfg, self.model_cfg.size_multiple, self.train_cfg.seed)
+        return [(s["A"], s["B"]) for s in (ds[i] for i in range(len(ds)))]
+
+    def _samples(self) -> None:
+        """The fixed preview strip and, for paired data, validation metrics."""
+        rows = []
+        if self.family == "pix2pix":
+            for a, b in self._pairs(self.plan.preview):
+                rows.append((a, self.model.translate(a[None])[0].cpu(), b))
+        else:
+            for i, path in enumerate(self.plan.preview):
+                a = self._prepared(path, i)
+                fake = self.model.translate(a[None], "AtoB")
+                rows.append((a, fake[0].cpu(), self.model.translate(fake, "BtoA")[0].cpu()))
+        strip = sample_strip(rows)
+        path = self.entry.run_dir / "samples" / f"iter_{self.iteration:09d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        strip.save(path)
+        strip.save(self.entry.sample_path)
+        self._emit(SampleImages(self.iteration, strip, path))
+        if self.plan.val:
+            self._validate()
+
+    def _validate(self) -> None:
+        if self._val_cache is None:
+            self._val_cache = self._pairs(self.plan.val)
+        scores = {"l1": [], "psnr": [], "ssim": []}
+        for a, b in self._val_cache:
+            out = self.model.translate(a[None]).float().cpu()
+            for name, fn in (("l1", metrics.l1), ("psnr", metrics.psnr), ("ssim", metrics.ssim)):
+                scores[name].append(fn(out, b[None]).item())
+        means = {k: float(np.mean(v)) for k, v in scores.items()}
+        self._log({"iteration": self.iteration, "val": means})
+        self.latest_val = means
+        self._emit(ValidationMetrics(self.iteration, means["l1"], means["psnr"], means["ssim"], len(self._val_cache)))
+
+    # -- saving ---------------------------------------------------------------------------
+    def _checkpoint(self, reason: str):
+        path = save_checkpoint(self.entry.run_dir, {
+            "iteration": self.iteration,
+            "data_state": {"epoch": self.epoch, "position": self.position},
+            "model": self.model.state_dict(),
+            "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
+            "rng": rng.capture(),
+            "config": {"model": self.model_cfg.to_dict(), "data": self.data_cfg.to_dict(),
+                       "train": self.train_cfg.to_dict()},
+        }, keep=self.train_cfg.keep_checkpoints)
+        save_generators(self.model, self.entry.weights_path)
+        self.library.update(self.entry, iterations=self.iteration,
+                            metrics={"val": self.latest_val})
+        self._emit(CheckpointSaved(self.iteration, path, reason))
+        return path
+
+    def _pause(self) -> bool:
+        """Checkpoint and wait; True when resumed, False when stopped while paused."""
+        self._checkpoint("pause")
+        self._set_state("paused")
+        self._emit(Paused(self.iteration))
+        if not self.control.wait_while_paused():
+            return False
+        self._set_state("running")
+        self._timer.clear()  # the pause is not training time
+        self._emit(Resumed(self.iteration))
+        return True
+
+    def _end(self, completed: bool, checkpoint: bool = True) -> Event:
+        if checkpoint:
+            self._checkpoint("finish" if completed else "stop")
+        self._set_state("finished" if completed else "stopped")
+        return self._emit(Finished(self.iteration, completed, self.entry.path))
+
+    def _fail(self, message: str, exc: BaseException | None = None) -> Event:
+        details = "".join(traceback.format_exception(exc)) if exc else ""
+        log.error("%s\n%s", message, details)
+        try:
+            self._set_state("failed", last_error=message)
+        except OSError:
+            log.exception("could not record the failure in model.json")
+        return self._emit(Failed(self.iteration, message, details))
+
+    def _set_state(self, state: str, **extra) -> None:
+        self.library.update(self.entry, state=state, **extra)
+
+    def _emit(self, event: Event) -> Event:
+        try:
+            self.on_event(event)
+        except Exception:  # a broken listener must not end a night of training
+            log.exception("an event listener failed on %s", type(event).__name__)
+        return event
+
+    # -- the metrics log ----------------------------------------------------------------------
+    @property
+    def metrics_path(self):
+        return self.entry.run_dir / "metrics.jsonl"
+
+    def _log(self, record: dict) -> None:
+        with open(self.metrics_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({**record, "time": now_iso()}) + "\n")
+
+    def _truncate_metrics_log(self, iteration: int) -> None:
+        if not self.metrics_path.exists():
+            return
+        kept = [line for line in self.metrics_path.read_text(encoding="utf-8").splitlines()
+                if line.strip() and _line_iteration(line) <= iteration]
+        atomic_write_text(self.metrics_path, "".join(line + "\n" for line in kept))
+
+
+def _line_iteration(line: str) -> int:
+    try:
+        return int(json.loads(line)["iteration"])
+    except (ValueError, KeyError, TypeError):
+        return 1 << 62  # an unreadable (half-written) line goes
