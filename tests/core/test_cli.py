@@ -1,47 +1,59 @@
 import json
 
-import numpy as np
-from PIL import Image
-from safetensors.torch import load_file
+from safetensors import safe_open
 
-from training_core.cli import train_main
+from tiny import paired_report
+from training_core.cli import EXIT_OK, EXIT_USAGE, models_main, train_main
+from training_core.store import ModelLibrary
 
-
-def test_demo_training_writes_samples_and_a_loadable_model(tmp_path):
-    out = tmp_path / "run"
-    code = train_main(["--demo", "--iterations", "4", "--sample-every", "2", "--ngf", "8", "--ndf", "8",
-                       "--netG", "unet_32", "--preprocess", "crop", "--crop-size", "32", "--device", "cpu",
-                       "--out", str(out)])
-    assert code == 0
-    assert sorted(p.name for p in (out / "samples").iterdir()) == ["iter_000002.png", "iter_000004.png"]
-    strip = Image.open(out / "samples" / "iter_000004.png")
-    assert strip.size == (3 * 32, 32)  # input | output | target
-    meta = json.loads((out / "model.json").read_text())
-    assert meta["family"] == "pix2pix" and meta["iterations"] == 4 and meta["model"]["netG"] == "unet_32"
-    weights = load_file(out / "generator.safetensors")
-    assert weights and all(k.startswith("AtoB.") for k in weights)
+TINY_ARGS = ["--netG", "unet_32", "--ngf", "8", "--ndf", "8", "--preprocess", "crop", "--size", "32",
+             "--device", "cpu", "--sample-every", "2"]
 
 
-def test_unpaired_folders_train_a_cyclegan(tmp_path):
-    rng = np.random.default_rng(0)
-    for domain in ("trainA", "trainB"):
-        (tmp_path / "data" / domain).mkdir(parents=True)
-        for i in range(3):
-            Image.fromarray(rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)).save(
-                tmp_path / "data" / domain / f"{domain}{i}.png")
-    out = tmp_path / "run"
-    code = train_main([str(tmp_path / "data"), "--iterations", "2", "--netG", "resnet_1blocks", "--ngf", "4",
-                       "--ndf", "4", "--preprocess", "crop", "--crop-size", "24", "--device", "cpu",
-                       "--out", str(out)])
-    assert code == 0
-    assert json.loads((out / "model.json").read_text())["family"] == "cyclegan"
-    assert {k.split(".")[0] for k in load_file(out / "generator.safetensors")} == {"AtoB", "BtoA"}
+def test_train_then_manage_models_end_to_end(tmp_path, capsys):
+    report = paired_report(tmp_path / "data")
+    assert train_main(["--data", str(report.root), "--name", "Ink", "--iterations", "4", *TINY_ARGS]) == EXIT_OK
+    entry = ModelLibrary().get("Ink")
+    assert entry.state == "finished" and entry.meta["iterations"] == 4
+    assert sorted(p.name for p in (entry.run_dir / "samples").iterdir()) == ["iter_000000002.png",
+                                                                           "iter_000000004.png"]
+    with safe_open(entry.weights_path, "pt") as f:
+        assert f.metadata()["family"] == "pix2pix"
+        assert json.loads(f.metadata()["config"])["netG"] == "unet_32"
+        assert all(k.startswith("AtoB.") for k in f.keys())
+
+    # Continue the finished model to a longer total.
+    assert train_main(["--resume", "ink", "--iterations", "6"]) == EXIT_OK
+    assert ModelLibrary().get("Ink").meta["iterations"] == 6
+
+    capsys.readouterr()
+    assert models_main(["list"]) == EXIT_OK
+    assert "Ink" in capsys.readouterr().out
+    assert models_main(["show", "Ink"]) == EXIT_OK
+    assert json.loads(capsys.readouterr().out)["state"] == "finished"
+    assert models_main(["rename", "Ink", "Ink v2"]) == EXIT_OK
+    assert models_main(["delete", "Ink v2"]) == EXIT_USAGE  # not a terminal and no --yes: refused
+    assert models_main(["delete", "Ink v2", "--yes"]) == EXIT_OK
+    assert ModelLibrary().list() == []
 
 
-def test_errors_are_reported_not_raised(tmp_path, caplog):
-    assert train_main([str(tmp_path / "missing")]) == 2
+def test_demo_uses_the_built_in_project(tmp_path):
+    assert train_main(["--demo", "--iterations", "2", *TINY_ARGS]) == EXIT_OK
+    (entry,) = ModelLibrary().list()
+    assert entry.name.startswith("Demo shapes") and entry.meta["dataset"]["layout"] == "aligned"
+    assert entry.meta["dataset"]["val_source"] == "val/ folder"
+
+
+def test_bad_input_gives_exit_code_2_and_a_clear_message(tmp_path, caplog):
+    assert train_main(["--data", str(tmp_path / "missing")]) == EXIT_USAGE
     assert "Dataset folder not found" in caplog.text
-    assert train_main(["--demo", "--preprocess", "crop", "--crop-size", "100", "--iterations", "1"]) == 2
-    assert "crop_size 100 is not a multiple of 128" in caplog.text
-    assert train_main([]) == 2
+    report = paired_report(tmp_path / "data")
+    assert train_main(["--data", str(report.root), "--size", "100", "--netG", "unet_32"]) == EXIT_USAGE
+    assert "crop_size 100 is not a multiple of 32" in caplog.text
+    assert train_main([]) == EXIT_USAGE
     assert "--demo" in caplog.text
+    assert train_main(["--resume", "nothing-here"]) == EXIT_USAGE
+    assert "no model named 'nothing-here'" in caplog.text
+    assert train_main(["--data", str(report.root), "--family", "cyclegan"]) == EXIT_USAGE
+    assert "CycleGAN needs two folders" in caplog.text
+    assert models_main(["show", "nope"]) == EXIT_USAGE

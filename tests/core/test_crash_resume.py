@@ -1,0 +1,95 @@
+"""Real processes killed at the worst moments resume from the last good checkpoint."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from tiny import paired_report
+from training_core.cli import EXIT_OK, EXIT_PAUSED, train_main
+from training_core.store import ModelLibrary
+from training_core.train.checkpoint import list_checkpoints
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses POSIX signals")
+
+ARGS = ["--netG", "unet_32", "--ngf", "8", "--ndf", "8", "--preprocess", "crop", "--size", "32", "--device",
+        "cpu", "--sample-every", "1000", "--checkpoint-every", "5", "--iterations", "100000"]
+LAUNCH = "import sys; from training_core.cli import train_main; sys.exit(train_main(sys.argv[1:]))"
+
+
+def _start(code: str, args: list[str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", code, *args], env=dict(os.environ),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for_checkpoints(run_dir, count: int, proc: subprocess.Popen, timeout: float = 120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(list_checkpoints(run_dir)) >= count:
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"training ended early:\n{proc.stdout.read()}")
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail("no checkpoint appeared in time")
+
+
+def test_sigkill_during_training_resumes_from_the_last_checkpoint(tmp_path):
+    report = paired_report(tmp_path / "data")
+    proc = _start(LAUNCH, ["--data", str(report.root), "--name", "k", *ARGS])
+    run_dir = ModelLibrary().root / "k" / "run"
+    _wait_for_checkpoints(run_dir, 2, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert ModelLibrary().get("k").state == "interrupted"
+    last = int(list_checkpoints(run_dir)[0].stem.split("_")[1])
+    assert train_main(["--resume", "k", "--iterations", str(last + 3)]) == EXIT_OK
+    entry = ModelLibrary().get("k")
+    assert entry.state == "finished" and entry.meta["iterations"] == last + 3
+
+
+def test_sigkill_while_writing_a_checkpoint_leaves_the_previous_one_valid(tmp_path):
+    report = paired_report(tmp_path / "data")
+    # The second checkpoint write dies half-way through, as if the power went out.
+    dying_save = textwrap.dedent("""
+        import io, os, signal, sys, torch
+        real_save, calls = torch.save, []
+        def save(obj, f, *a, **k):
+            calls.append(1)
+            if len(calls) < 2:
+                return real_save(obj, f, *a, **k)
+            buffer = io.BytesIO()
+            real_save(obj, buffer)
+            with open(f, "wb") as out:
+                out.write(buffer.getvalue()[: buffer.tell() // 2])
+                out.flush()
+                os.fsync(out.fileno())
+            os.kill(os.getpid(), signal.SIGKILL)
+        torch.save = save
+    """) + LAUNCH
+    proc = _start(dying_save, ["--data", str(report.root), "--name", "w", *ARGS])
+    assert proc.wait(timeout=120) == -signal.SIGKILL, proc.stdout.read()
+    run_dir = ModelLibrary().root / "w" / "run"
+    assert [p.name for p in list_checkpoints(run_dir)] == ["iter_000000005.pt"]
+    assert list((run_dir / "checkpoints").glob(".iter_000000010.pt.*.tmp"))  # the torn write, not mistaken
+    assert train_main(["--resume", "w", "--iterations", "8"]) == EXIT_OK
+    assert ModelLibrary().get("w").meta["iterations"] == 8
+    assert not list((run_dir / "checkpoints").glob(".*.tmp"))  # cleaned up by the next save
+
+
+def test_ctrl_c_pauses_with_a_checkpoint_and_says_how_to_resume(tmp_path):
+    report = paired_report(tmp_path / "data")
+    proc = _start(LAUNCH, ["--data", str(report.root), "--name", "c", *ARGS])
+    run_dir = ModelLibrary().root / "c" / "run"
+    _wait_for_checkpoints(run_dir, 1, proc)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == EXIT_PAUSED
+    output = proc.stdout.read()
+    assert 'gan-studio-train --resume "c"' in output
+    entry = ModelLibrary().get("c")
+    assert entry.state == "paused"
+    assert int(list_checkpoints(run_dir)[0].stem.split("_")[1]) == entry.meta["iterations"]
