@@ -148,8 +148,9 @@ class Trainer:
                     scheduler.step()
             except torch.OutOfMemoryError as exc:
                 return self._fail(f"The {self.device.type.upper()} ran out of memory at iteration "
-                                  f"{self.iteration}. Lower the batch size or image size, or choose a smaller "
-                                  f"generator; resuming continues from the last checkpoint.", exc)
+                                  f"{self.iteration}. Choose a smaller preset (Quick), a lower batch size or "
+                                  "training size, or a smaller generator. This run stays resumable from its "
+                                  "last checkpoint.", exc)
             self.iteration += 1
             self._after_step(losses)
         return self._end(completed=True)
@@ -249,6 +250,8 @@ class Trainer:
         path.parent.mkdir(parents=True, exist_ok=True)
         strip.save(path)
         strip.save(self.entry.sample_path)
+        # Live progress for the library view (``iterations`` counts only what a checkpoint holds).
+        self.library.update(self.entry, progress=self.iteration)
         self._emit(SampleImages(self.iteration, strip, path))
         if self.plan.val:
             self._validate()

@@ -1,0 +1,129 @@
+import pytest
+
+from conftest import set_tiny
+from tiny import paired_report
+from training_core.store import ModelLibrary
+from training_core.train.checkpoint import list_checkpoints
+from training_core.train.control import TrainingControl
+from training_core.train.events import StepMetrics
+from training_core.train.trainer import Trainer
+
+
+def _open(window, qtbot, folder):
+    with qtbot.waitSignal(window.dataset_panel.opened, timeout=30_000):
+        window.dataset_panel.open_folder(folder)
+
+
+def test_training_shows_losses_samples_and_validation(make_window, qtbot, tmp_path):
+    window = make_window()
+    _open(window, qtbot, paired_report(tmp_path / "data").root)
+    panel = window.train_panel
+    set_tiny(panel, iterations=6)
+    panel.name.setText("Tiny run")
+    panel.start_button.click()
+    assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.session is None, timeout=60_000)
+    assert panel.progress.value() == 6 and panel.progress.maximum() == 6
+    assert panel.chart.point_count("G_L1") >= 1
+    assert panel.samples.has_image()
+    assert "Validation on 2 held-out pairs" in panel.validation.text()
+    assert panel.error.isHidden()
+    assert panel.start_button.isEnabled()
+    entry = ModelLibrary().get("Tiny run")
+    assert entry.state == "finished" and entry.meta["iterations"] == 6
+    assert entry.meta["model"]["netG"] == "unet_32"  # what the Advanced widgets said
+    window.models_panel.refresh()
+    assert window.models_panel.tree.topLevelItem(0).text(2) == "Finished"
+
+
+def test_pause_checkpoints_and_idles_then_resume_and_stop(make_window, qtbot, tmp_path):
+    window = make_window()
+    _open(window, qtbot, paired_report(tmp_path / "data").root)
+    panel = window.train_panel
+    set_tiny(panel, iterations=100_000)
+    panel.name.setText("Pausable")
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.progress.value() >= 3, timeout=60_000)
+    panel.pause_button.click()
+    qtbot.waitUntil(lambda: panel.paused, timeout=30_000)
+    assert panel.pause_button.text() == "Resume" and panel.pause_button.isEnabled()
+    entry = ModelLibrary().get("Pausable")
+    (checkpoint,) = list_checkpoints(entry.run_dir)
+    assert entry.state == "paused"
+    at_pause = panel.progress.value()
+    qtbot.wait(500)
+    assert panel.progress.value() == at_pause  # the worker idles
+    assert int(checkpoint.stem.split("_")[1]) == panel.session.worker.trainer.iteration
+
+    panel.pause_button.click()  # resume
+    qtbot.waitUntil(lambda: panel.progress.value() > at_pause + 2, timeout=60_000)
+    assert panel.pause_button.text() == "Pause"
+    panel.stop_button.click()
+    qtbot.waitUntil(lambda: panel.session is None, timeout=60_000)
+    entry = ModelLibrary().get("Pausable")
+    assert entry.state == "paused" and entry.meta["iterations"] > at_pause
+
+
+def test_gpu_style_failure_is_shown_in_words(make_window, qtbot, tmp_path, monkeypatch):
+    import torch
+
+    window = make_window()
+    _open(window, qtbot, paired_report(tmp_path / "data").root)
+    panel = window.train_panel
+    set_tiny(panel, iterations=10)
+
+    def out_of_memory(self):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr("training_core.models.pix2pix.Pix2PixModel.train_step", out_of_memory)
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.session is None, timeout=60_000)
+    assert not panel.error.isHidden()
+    assert "ran out of memory" in panel.error.text() and "smaller preset" in panel.error.text()
+    assert ModelLibrary().list()[0].state == "interrupted"  # resumable
+
+
+@pytest.mark.parametrize("state", ["interrupted", "paused"])
+def test_a_restarted_window_offers_and_resumes_an_unfinished_run(make_window, qtbot, tmp_path, state):
+    report = paired_report(tmp_path / "data")
+    library = ModelLibrary()
+    control = TrainingControl()
+
+    def stop_at_2(event):
+        if isinstance(event, StepMetrics) and event.iteration == 2:
+            control.stop()
+
+    overrides = dict(netG="unet_32", ngf=8, ndf=8, size=32, iterations=5, sample_every=2)
+    Trainer.create(report, "Night run", overrides=overrides, library=library, control=control,
+                   on_event=stop_at_2).run()
+    if state == "interrupted":  # as if the app had crashed: the state says running, nobody holds the lock
+        library.update(library.get("Night run"), state="running")
+
+    window = make_window()
+    models = window.models_panel
+    qtbot.waitUntil(lambda: models.tree.topLevelItemCount() == 1, timeout=10_000)
+    item = models.tree.topLevelItem(0)
+    assert item.text(2) == state.capitalize()
+    if state == "interrupted":
+        assert window.tabs.currentWidget() is models  # the app points the user at it
+    item.setSelected(True)
+    assert models.resume_button.isEnabled() and models.resume_button.text() == "Resume"
+    models.resume_button.click()
+    panel = window.train_panel
+    assert window.tabs.currentWidget() is panel
+    assert panel.chart.point_count("G_L1") == 0 or panel.session is not None
+    qtbot.waitUntil(lambda: panel.session is None, timeout=60_000)
+    entry = ModelLibrary().get("Night run")
+    assert entry.state == "finished" and entry.meta["iterations"] == 5
+    assert panel.progress.value() == 5
+
+
+def test_first_run_offers_the_demo_project(make_window, qtbot):
+    window = make_window()
+    panel = window.train_panel
+    qtbot.waitUntil(lambda: panel.report is not None, timeout=60_000)
+    assert window.tabs.currentWidget() is panel
+    assert panel.banner.isVisibleTo(window) and "demo project" in panel.banner.text()
+    assert panel.start_button.isEnabled()
+    assert panel.report.layout == "aligned" and panel.report.count("train") == 48
+    assert window.device_label.text().startswith(("CPU", "CUDA", "Apple"))
