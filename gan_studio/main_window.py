@@ -86,10 +86,12 @@ class MainWindow(QMainWindow):
         self.library = ModelLibrary()
         self.models_panel.set_library(self.library)
         self.train_panel.set_engine_ready()
-        interrupted = [e for e in self.library.list() if e.state == "interrupted"]
-        if interrupted:
-            names = ", ".join(e.name for e in interrupted)
-            self.statusBar().showMessage(f"Interrupted training found: {names}. Resume it on the Models tab.", 15000)
+        unfinished = [e for e in self.library.list() if e.state in ("interrupted", "paused")]
+        if unfinished:
+            names = ", ".join(f"{e.name} ({e.state})" for e in unfinished)
+            self.statusBar().showMessage(f"Unfinished training: {names}. Resume it on the Models tab.", 20000)
+            log.info("unfinished training: %s", names)
+        if any(e.state == "interrupted" for e in unfinished):
             self.tabs.setCurrentWidget(self.models_panel)
         last = self.settings.value("dataset/last_folder", "")
         if last and Path(last).is_dir():

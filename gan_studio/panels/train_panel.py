@@ -159,6 +159,8 @@ class TrainPanel(QWidget):
         self.progress.setFormat("%v / %m iterations")
         self.rate = QLabel(" ")
         self.validation = QLabel(" ")
+        for label in (self.rate, self.validation):
+            label.setWordWrap(True)
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -194,6 +196,8 @@ class TrainPanel(QWidget):
         split.addWidget(left_widget)
         split.addWidget(right)
         split.setStretchFactor(1, 3)
+        split.setSizes([430, 850])
+        left_widget.setMinimumWidth(360)
         layout = QVBoxLayout(self)
         layout.addWidget(split)
         self._update_controls()
@@ -320,7 +324,7 @@ class TrainPanel(QWidget):
         w.step.connect(self._on_step)
         w.sample.connect(self._on_sample)
         w.validation.connect(self._on_validation)
-        w.checkpoint.connect(lambda e: self.run_changed.emit())
+        w.checkpoint.connect(self._on_checkpoint)
         w.paused.connect(self._on_paused)
         w.resumed.connect(self._on_resumed)
         w.finished.connect(self._on_finished)
@@ -357,6 +361,8 @@ class TrainPanel(QWidget):
         self.progress.setValue(event.iteration)
         notes = " ".join(event.notes)
         self.message.emit(f"Training on {event.device}" + (f" — {notes}" if notes else ""))
+        log.info("training on %s from iteration %d of %d%s", event.device, event.iteration,
+                 event.total_iterations, f" ({notes})" if notes else "")
         self.run_changed.emit()
 
     def _on_step(self, event) -> None:
@@ -374,6 +380,12 @@ class TrainPanel(QWidget):
     def _on_validation(self, event) -> None:
         self.validation.setText(f"Validation on {event.count} held-out pairs: L1 {event.l1:.4f} · "
                                 f"PSNR {event.psnr:.2f} dB · SSIM {event.ssim:.3f}")
+        log.info("iteration %d: validation L1 %.4f, PSNR %.2f dB, SSIM %.3f", event.iteration, event.l1,
+                 event.psnr, event.ssim)
+
+    def _on_checkpoint(self, event) -> None:
+        log.info("checkpoint saved at iteration %d (%s): %s", event.iteration, event.reason, event.path.name)
+        self.run_changed.emit()
 
     def _on_paused(self, iteration: int) -> None:
         self.paused = True
@@ -389,6 +401,7 @@ class TrainPanel(QWidget):
     def _on_finished(self, event) -> None:
         text = "Finished" if event.completed else "Stopped"
         self.message.emit(f"{text} at iteration {event.iteration:,}; the model is saved in the library.")
+        log.info("%s at iteration %d; the model is in %s", text.lower(), event.iteration, event.model_dir)
 
     def _on_failed(self, event) -> None:
         self.show_error(event.message)

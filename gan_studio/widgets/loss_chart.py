@@ -29,7 +29,8 @@ class LossChart(QChartView):
         self.chart_.removeAllSeries()
         self.series: dict[str, QLineSeries] = {}
         self.points: dict[str, list[QPointF]] = {}
-        self.x_axis.setRange(0, 1)
+        self.x_axis.setRange(0, 10)
+        self.x_axis.applyNiceNumbers()
         self.y_axis.setRange(0, 1)
 
     def add(self, iteration: int, losses: dict[str, float]) -> None:
@@ -53,7 +54,8 @@ class LossChart(QChartView):
         ys = [p.y() for pts in self.points.values() for p in pts]
         if not ys:
             return
-        self.x_axis.setRange(0, max(1.0, max(xs)))
+        self.x_axis.setRange(0, max(10.0, max(xs)))
+        self.x_axis.applyNiceNumbers()  # round tick labels for an integer axis
         # Robust top: the largest recent value, so one early spike does not flatten the curves.
         recent = sorted(p.y() for pts in self.points.values() for p in pts[-200:])
         top = recent[int(0.98 * (len(recent) - 1))] if recent else max(ys)
