@@ -259,3 +259,45 @@ class TrainConfig(_JsonConfig):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         return self
+
+
+OUTPUT_FORMATS = ("same", "png", "jpeg", "webp")
+NORM_CHOICES = ("auto", "image", "running")
+
+
+@dataclass
+class ConvertConfig(_JsonConfig):
+    """A batch conversion: which files, how to write them, and how to translate.
+
+    scale: "full" (the photo's own resolution), "model" (the training scale) or
+    a factor such as "0.5". norm: "auto" uses what the model recorded as best
+    on its held-out pairs. tile: 0 picks the tile size from free memory.
+    """
+
+    direction: str = "AtoB"
+    recursive: bool = False
+    format: str = "same"
+    quality: int = 95
+    skip_existing: bool = True
+    tile: int = 0
+    scale: str = "full"
+    norm: str = "auto"
+    precision: str = "fp32"
+
+    def validate(self):
+        _choice("direction", self.direction, DIRECTIONS)
+        _choice("format", self.format, OUTPUT_FORMATS)
+        _choice("norm", self.norm, NORM_CHOICES)
+        _choice("precision", self.precision, PRECISIONS)
+        if not 1 <= self.quality <= 100:
+            raise ConfigError(f"quality must be between 1 and 100, got {self.quality}")
+        _at_least("tile", self.tile, 0)
+        if self.scale not in ("full", "model"):
+            try:
+                factor = float(self.scale)
+            except ValueError:
+                raise ConfigError(f"scale {self.scale!r} is not valid: use full, model, or a factor "
+                                  "such as 0.5") from None
+            if not 0 < factor <= 4:
+                raise ConfigError(f"scale factor must be in (0, 4], got {factor}")
+        return self

@@ -14,19 +14,25 @@ from pathlib import Path
 from safetensors.torch import save_file
 
 from ..fsutil import atomic_path
+from ..config import ModelConfig
 from .base import GANModel
 
 FORMAT = "gan-studio-generator"
 VERSION = "1"
 
 
-def save_generators(model: GANModel, path: Path) -> None:
+def model_generators(model: GANModel) -> dict:
+    return {direction: model.generator(direction) for direction in model.directions}
+
+
+def save_generators(config: ModelConfig, generators: dict, path: Path) -> None:
+    """Write ``{direction: generator}`` and the config that rebuilds them, atomically."""
     tensors = {
         f"{direction}.{key}": value.detach().cpu().contiguous()
-        for direction in model.directions
-        for key, value in model.generator(direction).state_dict().items()
+        for direction, net in generators.items()
+        for key, value in net.state_dict().items()
     }
-    metadata = {"format": FORMAT, "version": VERSION, "family": model.config.family,
-                "config": json.dumps(model.config.to_dict()), "directions": ",".join(model.directions)}
+    metadata = {"format": FORMAT, "version": VERSION, "family": config.family,
+                "config": json.dumps(config.to_dict()), "directions": ",".join(generators)}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)

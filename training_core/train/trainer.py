@@ -29,7 +29,7 @@ from ..data.transforms import apply_transform, random_params, to_tensor
 from ..device import configure_cpu_threads, describe_device, pick_device
 from ..errors import GanStudioError
 from ..fsutil import atomic_write_text
-from ..models.export import save_generators
+from ..models.export import model_generators, save_generators
 from ..models.registry import build_model, family_for_layout
 from ..presets import DEFAULT_PRESET, resolve
 from ..runlock import RunInUse, RunLock
@@ -280,11 +280,23 @@ class Trainer:
             "config": {"model": self.model_cfg.to_dict(), "data": self.data_cfg.to_dict(),
                        "train": self.train_cfg.to_dict()},
         }, keep=self.train_cfg.keep_checkpoints)
-        save_generators(self.model, self.entry.weights_path)
+        save_generators(self.model_cfg, model_generators(self.model), self.entry.weights_path)
         self.library.update(self.entry, iterations=self.iteration,
                             metrics={"val": self.latest_val})
         self._emit(CheckpointSaved(self.iteration, path, reason))
         return path
+
+    def _choose_inference_norm(self) -> None:
+        """Record which batch-norm statistics translate the held-out pairs better (the translator's default)."""
+        from ..convert.norm import score_norm_modes
+
+        if self._val_cache is None:
+            self._val_cache = self._pairs(self.plan.val)
+        scores = score_norm_modes(self.model.generator("AtoB"), self._val_cache, self.device)
+        best = min(scores, key=scores.get)
+        log.info("held-out L1 by normalisation: %s; translating with %s statistics",
+                 ", ".join(f"{k} {v:.4f}" for k, v in scores.items()), best)
+        self.library.update(self.entry, inference={"norm": best, "val_l1": scores})
 
     def _pause(self) -> bool:
         """Checkpoint and wait; True when resumed, False when stopped while paused."""
@@ -299,6 +311,8 @@ class Trainer:
         return True
 
     def _end(self, completed: bool, checkpoint: bool = True) -> Event:
+        if completed and self.plan.val and self.model_cfg.norm == "batch":
+            self._choose_inference_norm()
         if checkpoint:
             self._checkpoint("finish" if completed else "stop")
         self._set_state("finished" if completed else "stopped")

@@ -1,0 +1,86 @@
+"""Normalisation at inference: the image's own statistics, running statistics, or captured ones.
+
+pix2pix trains batch norm at batch size 1, so during training each image is
+normalised with its own statistics; the paper translates the same way, while
+PyTorch's eval mode uses the running averages. Both are offered. For tiled
+translation of large images every norm layer must use the same statistics in
+every tile (else each tile gets its own colour cast): they are captured in a
+pass over a downscaled copy of the whole image, then held fixed.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+NORM_MODES = ("image", "running")
+
+
+class StatNorm(nn.Module):
+    """Batch or instance norm for inference, with a choice of statistics."""
+
+    def __init__(self, source: nn.Module, use_running: bool):
+        super().__init__()
+        self.eps = source.eps
+        self.weight = source.weight  # None for instance norm without affine
+        self.bias = source.bias
+        has_running = getattr(source, "running_mean", None) is not None
+        self.use_running = use_running and has_running
+        if has_running:
+            self.register_buffer("running_mean", source.running_mean.clone())
+            self.register_buffer("running_var", source.running_var.clone())
+        self.capture = False
+        self.fixed: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def forward(self, x):
+        if self.use_running:
+            mean = self.running_mean.view(1, -1, 1, 1)
+            var = self.running_var.view(1, -1, 1, 1)
+        elif self.fixed is not None:
+            mean, var = self.fixed
+        else:
+            # Statistics in float32 even under autocast: fp16 sums of squares overflow.
+            xf = x.float()
+            mean = xf.mean(dim=(2, 3), keepdim=True)
+            var = xf.var(dim=(2, 3), unbiased=False, keepdim=True)
+            if self.capture:
+                self.fixed = (mean.mean(0, keepdim=True), var.mean(0, keepdim=True))
+        y = (x - mean.to(x.dtype)) * torch.rsqrt(var.to(x.dtype) + self.eps)
+        if self.weight is not None:
+            y = y * self.weight.view(1, -1, 1, 1).to(x.dtype) + self.bias.view(1, -1, 1, 1).to(x.dtype)
+        return y
+
+
+def inference_copy(generator: nn.Module, norm: str) -> nn.Module:
+    """A copy of ``generator`` for translation: eval mode, norm layers replaced by StatNorm."""
+    if norm not in NORM_MODES:
+        raise ValueError(f"norm must be one of {', '.join(NORM_MODES)}, got {norm!r}")
+    net = copy.deepcopy(generator).eval()
+    for parent in list(net.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, (nn.BatchNorm2d, nn.InstanceNorm2d)):
+                setattr(parent, name, StatNorm(child, use_running=norm == "running"))
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+def stat_norms(net: nn.Module) -> list[StatNorm]:
+    return [m for m in net.modules() if isinstance(m, StatNorm)]
+
+
+def has_batch_norm(net: nn.Module) -> bool:
+    return any(isinstance(m, nn.BatchNorm2d) for m in net.modules())
+
+
+@torch.inference_mode()
+def score_norm_modes(generator: nn.Module, pairs: list, device) -> dict[str, float]:
+    """Mean L1 on held-out (input, target) pairs with each way of normalising."""
+    scores = {}
+    for mode in NORM_MODES:
+        net = inference_copy(generator, mode).to(device)
+        errors = [(net(a[None].to(device)).float().cpu() - b[None]).abs().mean().item() for a, b in pairs]
+        scores[mode] = sum(errors) / len(errors)
+    return scores

@@ -1,0 +1,248 @@
+"""Translate one image of any size with a trained generator, returning it at exactly its size.
+
+Small images are padded (by mirroring) to the multiple the generator needs and
+cropped back. Images too large for the device's memory are translated in
+overlapping tiles blended with feathered weights; all tiles share one set of
+normalisation statistics, captured from a downscaled copy of the whole image,
+so there is no colour step between tiles. The tile size follows the memory
+available, and an out-of-memory error retries with smaller tiles.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from ..data.transforms import to_image, to_tensor
+from .norm import inference_copy, stat_norms
+
+log = logging.getLogger(__name__)
+
+SCALES = ("full", "model")
+MIN_TILE = 128
+MAX_TILE = 4096
+STATS_SIDE = 768  # longest side of the copy that norm statistics are measured on
+
+
+@dataclass
+class TranslateOptions:
+    """How to translate: tile side (0 = automatic), processing scale, norm statistics, precision.
+
+    scale: "full" works at the photo's own resolution; "model" at the scale the
+    model was trained at (downscale, translate, upscale back); a number is a
+    factor (0.5 = half size).
+    """
+
+    tile: int = 0
+    scale: str | float = "full"
+    norm: str = "image"
+    precision: str = "fp32"
+
+
+def _is_oom(exc: BaseException) -> bool:
+    return isinstance(exc, torch.OutOfMemoryError) or (
+        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+
+
+def _mirror_pad(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Pad NCHW ``x`` at the bottom/right to height x width by mirroring (any amount, even > size)."""
+    _, _, h, w = x.shape
+    if (h, w) == (height, width):
+        return x
+    padded = np.pad(x.numpy(), ((0, 0), (0, 0), (0, height - h), (0, width - w)), mode="symmetric")
+    return torch.from_numpy(padded)
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return max(multiple, math.ceil(value / multiple) * multiple)
+
+
+def _feather(length: int, overlap: int, at_start: bool, at_end: bool) -> torch.Tensor:
+    """1-D blending weights: linear ramps over the overlaps, except at the image's own edges."""
+    ramp = torch.ones(length)
+    if overlap > 0:
+        edge = torch.linspace(0, 1, overlap + 2)[1:-1]
+        if not at_start:
+            ramp[:overlap] = edge
+        if not at_end:
+            ramp[-overlap:] = edge.flip(0)
+    return ramp
+
+
+def _tile_starts(size: int, tile: int, overlap: int) -> list[int]:
+    if size <= tile:
+        return [0]
+    step = tile - overlap
+    starts = list(range(0, size - tile, step)) + [size - tile]
+    return sorted(set(starts))
+
+
+class Translator:
+    def __init__(self, generator: nn.Module, multiple: int, device: torch.device | str = "cpu",
+                 options: TranslateOptions | None = None, train_size: int | None = None):
+        self.options = options or TranslateOptions()
+        self.device = torch.device(device)
+        self.multiple = multiple
+        self.train_size = train_size
+        self.net = inference_copy(generator, self.options.norm).to(self.device)
+        self._norms = stat_norms(self.net)
+        self._amp = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.options.precision)
+        self.tile = self._auto_tile() if not self.options.tile else max(self.multiple, self.options.tile)
+        self.tile = _round_up(self.tile, self.multiple) if self.tile % self.multiple else self.tile
+
+    # -- public --------------------------------------------------------------------------------
+    def describe(self) -> str:
+        return f"tiles of up to {self.tile}x{self.tile} px" + (" (automatic)" if not self.options.tile else "")
+
+    def translate(self, img: Image.Image) -> Image.Image:
+        """The translated image, exactly the size of ``img`` (an RGB PIL image)."""
+        size = img.size
+        factor = self._scale_factor(size)
+        work = img if factor == 1.0 else img.resize(
+            (max(1, round(size[0] * factor)), max(1, round(size[1] * factor))), Image.Resampling.LANCZOS)
+        out = to_image(self.translate_tensor(to_tensor(work)[None])[0])
+        return out if out.size == size else out.resize(size, Image.Resampling.LANCZOS)
+
+    @torch.inference_mode()
+    def translate_tensor(self, x: torch.Tensor) -> torch.Tensor:
+        """NCHW in [-1, 1] (N = 1) on the CPU -> the same shape, translated, on the CPU."""
+        while True:
+            try:
+                return self._translate(x)
+            except (torch.OutOfMemoryError, RuntimeError) as exc:
+                if not _is_oom(exc) or self.tile <= max(MIN_TILE, self.multiple):
+                    raise
+                self._release_memory()
+                smaller = max(max(MIN_TILE, self.multiple), (self.tile // 2) // self.multiple * self.multiple)
+                log.warning("out of memory with %d px tiles; retrying with %d px tiles", self.tile, smaller)
+                self.tile = smaller
+
+    # -- the work --------------------------------------------------------------------------------
+    def _translate(self, x: torch.Tensor) -> torch.Tensor:
+        _, _, h, w = x.shape
+        ph, pw = _round_up(h, self.multiple), _round_up(w, self.multiple)
+        if ph * pw <= self.tile * self.tile:
+            self._set_fixed_stats(None)
+            return self._run(_mirror_pad(x, ph, pw))[:, :, :h, :w].cpu()
+        self._capture_stats(x)
+        try:
+            return self._tiled(x)
+        finally:
+            self._set_fixed_stats(None)
+
+    def _run(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(self.device.type, dtype=self._amp, enabled=self._amp is not None):
+            return self.net(x.to(self.device)).float()
+
+    def _tiled(self, x: torch.Tensor) -> torch.Tensor:
+        _, c, h, w = x.shape
+        tile_h, tile_w = min(self.tile, _round_up(h, self.multiple)), min(self.tile, _round_up(w, self.multiple))
+        overlap = max(16, min(tile_h, tile_w) // 8)
+        padded = _mirror_pad(x, max(h, tile_h), max(w, tile_w))
+        H, W = padded.shape[2:]
+        out = torch.zeros(1, 3, H, W)
+        weight = torch.zeros(1, 1, H, W)
+        ys, xs = _tile_starts(H, tile_h, overlap), _tile_starts(W, tile_w, overlap)
+        for y in ys:
+            wy = _feather(tile_h, overlap, y == ys[0], y == ys[-1])
+            for x0 in xs:
+                wx = _feather(tile_w, overlap, x0 == xs[0], x0 == xs[-1])
+                mask = (wy[:, None] * wx[None, :])[None, None]
+                result = self._run(padded[:, :, y:y + tile_h, x0:x0 + tile_w]).cpu()
+                out[:, :, y:y + tile_h, x0:x0 + tile_w] += result[:, :3] * mask
+                weight[:, :, y:y + tile_h, x0:x0 + tile_w] += mask
+        return (out / weight.clamp_min(1e-8))[:, :, :h, :w]
+
+    def _capture_stats(self, x: torch.Tensor) -> None:
+        """Measure every norm layer's statistics on a downscaled copy of the whole image."""
+        if not self._norms:
+            return
+        _, _, h, w = x.shape
+        side = min(STATS_SIDE, self.tile)
+        factor = min(1.0, side / max(h, w))
+        sh, sw = _round_up(round(h * factor), self.multiple), _round_up(round(w * factor), self.multiple)
+        small = torch.nn.functional.interpolate(x, size=(max(1, round(h * factor)), max(1, round(w * factor))),
+                                                mode="area")
+        self._set_fixed_stats(None)
+        for norm in self._norms:
+            norm.capture = True
+        try:
+            self._run(_mirror_pad(small, sh, sw))
+        finally:
+            for norm in self._norms:
+                norm.capture = False
+
+    def _set_fixed_stats(self, value) -> None:
+        for norm in self._norms:
+            norm.fixed = value
+
+    # -- sizes -----------------------------------------------------------------------------------
+    def _scale_factor(self, size: tuple[int, int]) -> float:
+        scale = self.options.scale
+        if scale == "full":
+            return 1.0
+        if scale == "model":
+            if not self.train_size:
+                return 1.0
+            return min(1.0, self.train_size / min(size))
+        factor = float(scale)
+        if not 0 < factor <= 4:
+            raise ValueError(f"scale must be full, model or a factor in (0, 4], got {scale!r}")
+        return factor
+
+    def _auto_tile(self) -> int:
+        """The largest tile whose activations fit comfortably in the memory the device has free."""
+        per_pixel = self._activation_bytes_per_pixel()
+        budget = _free_memory(self.device)
+        side = int(math.sqrt(budget / per_pixel)) if per_pixel else MAX_TILE
+        side = max(self.multiple, max(MIN_TILE, min(MAX_TILE, side)) // self.multiple * self.multiple)
+        log.info("automatic tile size %d px (%.1f GB budget on %s)", side, budget / 1e9, self.device)
+        return side
+
+    @torch.inference_mode()
+    def _activation_bytes_per_pixel(self) -> float:
+        """Sum of every layer's output size per input pixel: an upper bound of what inference holds."""
+        probe = self.multiple if self.multiple >= 64 else 64
+        total = 0
+
+        def count(module, inputs, output):
+            nonlocal total
+            if isinstance(output, torch.Tensor):
+                total += output.numel()
+
+        hooks = [m.register_forward_hook(count) for m in self.net.modules() if not list(m.children())]
+        try:
+            self.net(torch.zeros(1, 3, probe, probe, device=self.device))
+        finally:
+            for hook in hooks:
+                hook.remove()
+        bytes_per_value = 2 if self._amp is not None else 4
+        return total * bytes_per_value / (probe * probe)
+
+    def _release_memory(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        elif self.device.type == "mps":
+            torch.mps.empty_cache()
+
+
+def _free_memory(device: torch.device) -> float:
+    """Bytes to spend on one tile's activations: a share of what the device has free."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return free * 0.5
+    if device.type == "mps":
+        return torch.mps.recommended_max_memory() * 0.3
+    try:  # Linux and macOS: available physical memory
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        available = 4e9
+    # On the CPU, time, not memory, limits: a quarter of free RAM, at most 2 GB per tile.
+    return min(available * 0.25, 2e9)

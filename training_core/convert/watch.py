@@ -1,0 +1,51 @@
+"""Notice images that appear in a folder, once they are complete (not while still being copied)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..data.images import iter_image_files
+
+
+class FolderWatcher:
+    """Each ``poll`` returns the images that arrived since the last one and have stopped changing.
+
+    A file counts as complete when its size and modification time were the same
+    at two polls at least ``settle_s`` apart: a copy in progress keeps growing.
+    Polling (rather than OS notifications) works the same on every platform and
+    on network shares.
+    """
+
+    def __init__(self, folder: Path, recursive: bool = False, settle_s: float = 0.5, exclude: Path | None = None):
+        self.folder = Path(folder)
+        self.recursive = recursive
+        self.settle_s = settle_s
+        self.exclude = Path(exclude).absolute() if exclude else None
+        self.seen: set[Path] = set()
+        self._candidates: dict[Path, tuple[int, int, float]] = {}  # path -> (size, mtime_ns, first seen)
+        self._first = True
+
+    def poll(self) -> list[Path]:
+        now = time.monotonic()
+        ready = []
+        for path in iter_image_files(self.folder, self.recursive):
+            if path in self.seen or (self.exclude and self.exclude in path.absolute().parents):
+                continue
+            if self._first:  # what is there at the start is not "new"
+                self.seen.add(path)
+                continue
+            try:
+                st = path.stat()
+            except OSError:
+                continue  # vanished meanwhile
+            signature = (st.st_size, st.st_mtime_ns)
+            previous = self._candidates.get(path)
+            if previous and previous[:2] == signature and now - previous[2] >= self.settle_s and st.st_size > 0:
+                ready.append(path)
+                self.seen.add(path)
+                del self._candidates[path]
+            elif not previous or previous[:2] != signature:
+                self._candidates[path] = (*signature, now)
+        self._first = False
+        return ready
