@@ -1,14 +1,11 @@
-"""Command-line entry points; everything the app can do, without a display.
+"""``gan-studio-train``: train a model of the library (new, or ``--resume``d), without a display.
 
-``gan-studio-train`` trains a model of the library (new, or ``--resume``d);
-``gan-studio-models`` lists, shows, renames and deletes models.
 Exit codes: 0 done, 1 training failed, 2 bad data or settings, 130 paused by Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
@@ -182,56 +179,4 @@ def train_main(argv=None) -> int:
         log.info("paused at iteration %d; to continue: %s", result.iteration, resume_hint)
         return EXIT_PAUSED
     log.info("finished %d iterations; the model is in %s", result.iteration, result.model_dir)
-    return EXIT_OK
-
-
-# -- gan-studio-models ------------------------------------------------------------------
-
-def _models_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gan-studio-models", description="The library of trained models.")
-    sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="every model with its state")
-    show = sub.add_parser("show", help="everything about one model")
-    show.add_argument("name")
-    rename = sub.add_parser("rename", help="give a model a new name")
-    rename.add_argument("name")
-    rename.add_argument("new_name")
-    delete = sub.add_parser("delete", help="delete a model and its run")
-    delete.add_argument("name")
-    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    return p
-
-
-def models_main(argv=None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    args = _models_parser().parse_args(argv)
-    library = ModelLibrary()
-    try:
-        if args.command == "list":
-            entries = library.list()
-            if not entries:
-                print(f"no models yet in {library.root}")
-            for e in entries:
-                progress = f"{e.meta.get('iterations', 0)}/{e.meta.get('total_iterations', '?')}"
-                print(f"{e.name:32}  {e.meta['family']:8}  {e.state:11}  {progress:>13}  {e.meta.get('updated', '')}")
-        elif args.command == "show":
-            e = library.get(args.name)
-            print(json.dumps({"name": e.name, "state": e.state, "path": str(e.path), **e.meta}, indent=2))
-        elif args.command == "rename":
-            e = library.rename(args.name, args.new_name)
-            print(f"renamed to {e.name!r}")
-        elif args.command == "delete":
-            e = library.get(args.name)
-            if not args.yes:
-                if not sys.stdin.isatty():
-                    log.error("error: deleting needs --yes when not run from a terminal")
-                    return EXIT_USAGE
-                if input(f"Delete {e.name!r} and all its checkpoints in {e.path}? [y/N] ").strip().lower() != "y":
-                    print("kept")
-                    return EXIT_OK
-            library.delete(e.id)
-            print(f"deleted {e.name!r}")
-    except GanStudioError as exc:
-        log.error("error: %s", exc)
-        return EXIT_USAGE
     return EXIT_OK

@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 SCALES = ("full", "model")
 MIN_TILE = 128
 MAX_TILE = 4096
-STATS_SIDE = 768  # longest side of the copy that norm statistics are measured on
 
 
 @dataclass
@@ -165,8 +164,8 @@ class Translator:
         if not self._norms:
             return
         _, _, h, w = x.shape
-        side = min(STATS_SIDE, self.tile)
-        factor = min(1.0, side / max(h, w))
+        # As large as one tile's memory allows: the closer to full size, the closer the statistics.
+        factor = min(1.0, self.tile / math.sqrt(h * w))
         sh, sw = _round_up(round(h * factor), self.multiple), _round_up(round(w * factor), self.multiple)
         small = torch.nn.functional.interpolate(x, size=(max(1, round(h * factor)), max(1, round(w * factor))),
                                                 mode="area")

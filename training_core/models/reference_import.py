@@ -32,11 +32,20 @@ class ReferenceImportError(GanStudioError):
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+    except OSError as exc:
+        raise ReferenceImportError(f"{path.name} cannot be read: {exc.strerror or exc}") from None
+    if head != b"PK" and head[:1] != b"\x80":  # neither torch's zip format nor a pickle
+        raise ReferenceImportError(f"{path.name} is not a PyTorch checkpoint that can be read")
+    try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        globals_named = [line.strip() for line in str(exc).splitlines() if "GLOBAL" in line]
+        culprit = globals_named[0][:200] if globals_named else "objects other than tensors"
         raise ReferenceImportError(
             f"{path.name} was refused: it contains objects other than tensors, which could run code when "
-            f"loaded ({str(exc).splitlines()[0][:160]}). Only plain weight files (state dicts) are imported."
+            f"loaded ({culprit}). Only plain weight files (state dicts) are imported."
         ) from None
     except Exception as exc:
         raise ReferenceImportError(f"{path.name} is not a PyTorch checkpoint that can be read "

@@ -1,0 +1,122 @@
+import os
+import pickle
+
+import pytest
+import torch
+
+from reference_nets import ResnetGenerator, UnetGenerator, get_norm_layer, randomize
+from training_core.convert.model_file import load_generators
+from training_core.convert.norm import inference_copy
+from training_core.models.reference_import import ReferenceImportError, import_reference
+from training_core.store import ModelLibrary
+
+
+def _save(net, path, extra=None):
+    state = net.state_dict()
+    state.update(extra or {})
+    torch.save(state, path)
+    return path
+
+
+def _old_instance_norm_entries(net):
+    """Files from reference releases before PyTorch 0.4 hold running stats for instance-norm layers."""
+    extra = {}
+    for name, module in net.named_modules():
+        if isinstance(module, torch.nn.InstanceNorm2d):
+            extra[f"{name}.running_mean"] = torch.zeros(module.num_features)
+            extra[f"{name}.running_var"] = torch.ones(module.num_features)
+    assert extra
+    return extra
+
+
+@pytest.mark.parametrize("make,netG,norm,old_file", [
+    (lambda n: ResnetGenerator(3, 3, 8, get_norm_layer(n), n_blocks=9), "resnet_9blocks", "instance", False),
+    (lambda n: ResnetGenerator(3, 3, 8, get_norm_layer(n), n_blocks=9), "resnet_9blocks", "instance", True),
+    (lambda n: ResnetGenerator(3, 3, 8, get_norm_layer(n), use_dropout=True, n_blocks=6), "resnet_6blocks", "batch",
+     False),
+    (lambda n: UnetGenerator(3, 3, 8, 8, get_norm_layer(n), use_dropout=True), "unet_256", "batch", False),
+    (lambda n: UnetGenerator(3, 3, 7, 8, get_norm_layer(n)), "unet_128", "instance", False),
+    (lambda n: UnetGenerator(3, 3, 7, 8, get_norm_layer(n)), "unet_128", "instance", True),
+])
+def test_reference_generators_import_and_translate_identically(tmp_path, make, netG, norm, old_file):
+    original = randomize(make(norm)).eval()
+    path = _save(original, tmp_path / "latest_net_G.pth", _old_instance_norm_entries(original) if old_file else None)
+    entry = import_reference([path], "imported", ModelLibrary())
+    assert entry.meta["model"]["netG"] == netG and entry.meta["model"]["norm"] == norm
+    assert entry.meta["model"]["ngf"] == 8 and entry.state == "finished"
+    config, generators = load_generators(entry.weights_path)
+    size = 256 if netG == "unet_256" else 128
+    x = torch.rand(1, 3, size, size) * 2 - 1
+    with torch.no_grad():
+        expected = original(x)
+        # Eval mode in both: the reference's own way of comparing (running statistics).
+        got = inference_copy(generators["AtoB"], "running")(x)
+    assert torch.allclose(got, expected, atol=1e-5)
+
+
+def test_cyclegan_pair_imports_both_directions(tmp_path):
+    g_a = randomize(ResnetGenerator(3, 3, 8, get_norm_layer("instance"), n_blocks=2), seed=1)
+    g_b = randomize(ResnetGenerator(3, 3, 8, get_norm_layer("instance"), n_blocks=2), seed=2)
+    paths = [_save(g_a, tmp_path / "latest_net_G_A.pth"), _save(g_b, tmp_path / "latest_net_G_B.pth")]
+    entry = import_reference(paths, "horse2zebra", ModelLibrary())
+    assert entry.meta["family"] == "cyclegan"
+    _, generators = load_generators(entry.weights_path)
+    x = torch.rand(1, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(generators["BtoA"](x), g_b(x), atol=1e-5)
+
+
+def test_data_parallel_prefix_is_accepted(tmp_path):
+    net = randomize(ResnetGenerator(3, 3, 4, get_norm_layer("instance"), n_blocks=1))
+    torch.save({f"module.{k}": v for k, v in net.state_dict().items()}, tmp_path / "g.pth")
+    assert import_reference([tmp_path / "g.pth"], "dp", ModelLibrary()).meta["model"]["netG"] == "resnet_1blocks"
+
+
+class _Booby:
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("protocol", [2, pickle.HIGHEST_PROTOCOL])
+def test_a_pickle_that_runs_code_is_refused_and_nothing_runs(tmp_path, protocol):
+    marker = tmp_path / "pwned"
+    trap = _Booby()
+    trap.marker = marker
+    with open(tmp_path / "latest_net_G.pth", "wb") as f:
+        pickle.dump({"model.1.weight": trap}, f, protocol=protocol)
+    with pytest.raises(ReferenceImportError, match="refused: it contains objects other than tensors"):
+        import_reference([tmp_path / "latest_net_G.pth"], "trap", ModelLibrary())
+    assert not marker.exists()
+    assert ModelLibrary().list() == []
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"not a checkpoint at all", "is not a PyTorch checkpoint"),
+    ({"weight": torch.zeros(3)}, "neither a ResNet nor a U-Net"),
+    ({}, "does not hold a generator"),
+])
+def test_files_that_are_not_generators_are_refused(tmp_path, content, message):
+    path = tmp_path / "x.pth"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        torch.save(content, path)
+    with pytest.raises(ReferenceImportError, match=message):
+        import_reference([path], "x", ModelLibrary())
+
+
+def test_a_discriminator_is_not_mistaken_for_a_generator(tmp_path):
+    from training_core.models.networks import define_D
+
+    path = _save(define_D(6, 8, "basic"), tmp_path / "latest_net_D.pth")
+    with pytest.raises(ReferenceImportError, match="discriminator"):
+        import_reference([path], "d", ModelLibrary())
+
+
+def test_shapes_that_do_not_fit_are_refused(tmp_path):
+    net = randomize(ResnetGenerator(3, 3, 8, get_norm_layer("instance"), n_blocks=2))
+    state = net.state_dict()
+    state["model.10.conv_block.1.weight"] = torch.zeros(5, 5, 3, 3)  # a tampered layer
+    torch.save(state, tmp_path / "bad.pth")
+    with pytest.raises(ReferenceImportError, match="do not fit"):
+        import_reference([tmp_path / "bad.pth"], "bad", ModelLibrary())

@@ -1,0 +1,110 @@
+"""``gan-studio-convert``: translate a folder of photos with a model of the library.
+
+Exit codes: 0 every file converted or skipped, 1 some files failed (see the
+report in the output folder), 2 bad model, folders or settings, 130 cancelled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from .cli import EXIT_OK, EXIT_PAUSED, EXIT_USAGE, _duration
+from .config import NORM_CHOICES, OUTPUT_FORMATS, PRECISIONS, ConvertConfig
+from .convert.batch import BatchFinished, BatchJob, BatchStarted, FileDone
+from .convert.model_file import translator_for_model
+from .device import describe_device, pick_device
+from .errors import GanStudioError
+from .store import ModelLibrary
+
+log = logging.getLogger("gan_studio.convert")
+EXIT_SOME_FAILED = 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gan-studio-convert", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", required=True, help="the model's name (gan-studio-models list)")
+    p.add_argument("--input", required=True, type=Path, help="folder of photos")
+    p.add_argument("--output", required=True, type=Path, help="folder for the results (never the input folder)")
+    p.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB",
+                   help="CycleGAN models translate both ways")
+    p.add_argument("--recursive", action="store_true", help="include subfolders, mirrored in the output")
+    p.add_argument("--format", choices=OUTPUT_FORMATS, default="same")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality")
+    p.add_argument("--tile", default="auto", help="tile size in pixels for large images, or auto")
+    p.add_argument("--scale", default="full", help="full (own resolution), model (training scale), or a factor")
+    p.add_argument("--norm", choices=NORM_CHOICES, default="auto", help="batch-norm statistics at inference")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    p.add_argument("--device", default="auto")
+    skip = p.add_mutually_exclusive_group()
+    skip.add_argument("--skip-existing", dest="skip_existing", action="store_true", default=True,
+                      help="leave outputs that exist alone, so a rerun continues (default)")
+    skip.add_argument("--overwrite-outputs", dest="skip_existing", action="store_false",
+                      help="convert again over earlier outputs (inputs are never touched)")
+    p.add_argument("--watch", action="store_true", help="keep converting new photos as they arrive (Ctrl-C ends)")
+    return p
+
+
+class _Progress:
+    def __init__(self, stream=sys.stderr):
+        self.stream, self.tty = stream, stream.isatty()
+
+    def __call__(self, event) -> None:
+        if isinstance(event, BatchStarted):
+            log.info("%d images; %s", event.total, event.tiling)
+        elif isinstance(event, FileDone):
+            if event.status == "failed":
+                self._clear()
+                log.warning("failed: %s: %s", event.input, event.detail)
+            if self.tty:
+                self.stream.write(f"\r{event.done}/{event.total}  {event.images_per_s:.2f} img/s  "
+                                  f"ETA {_duration(event.eta_s)}  {event.input.name}\033[K")
+                self.stream.flush()
+        elif isinstance(event, BatchFinished):
+            self._clear()
+            counts = ", ".join(f"{n} {status}" for status, n in sorted(event.counts.items())) or "nothing to do"
+            log.info("%s%s; report: %s", "cancelled: " if event.cancelled else "", counts, event.report_path)
+
+    def _clear(self):
+        if self.tty:
+            self.stream.write("\r\033[K")
+
+
+def convert_main(argv=None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = _parser().parse_args(argv)
+    cancel = threading.Event()
+    try:
+        tile = 0 if args.tile == "auto" else int(args.tile)
+    except ValueError:
+        log.error("error: --tile must be a number of pixels or auto")
+        return EXIT_USAGE
+    try:
+        config = ConvertConfig(direction=args.direction, recursive=args.recursive, format=args.format,
+                               quality=args.quality, skip_existing=args.skip_existing, tile=tile,
+                               scale=args.scale, norm=args.norm, precision=args.precision).validate()
+        entry = ModelLibrary().get(args.model)
+        device = pick_device(args.device)
+        translator = translator_for_model(entry, args.direction, device, config)
+        job = BatchJob(translator, args.input, args.output, config, entry.name, _Progress(), cancel)
+    except GanStudioError as exc:
+        log.error("error: %s", exc)
+        return EXIT_USAGE
+    log.info("converting with %s on %s", entry.name, describe_device(device))
+
+    def on_sigint(signum, frame):
+        cancel.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        report = job.watch() if args.watch else job.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if report.cancelled and not args.watch:
+        return EXIT_PAUSED
+    return EXIT_SOME_FAILED if report.counts().get("failed") else EXIT_OK

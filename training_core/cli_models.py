@@ -1,0 +1,90 @@
+"""``gan-studio-models``: list, show, rename, delete, import and export the library's models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .cli import EXIT_OK, EXIT_USAGE
+from .errors import GanStudioError
+from .store import ModelLibrary
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gan-studio-models", description="The library of trained models.")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="every model with its state")
+    show = sub.add_parser("show", help="everything about one model")
+    show.add_argument("name")
+    rename = sub.add_parser("rename", help="give a model a new name")
+    rename.add_argument("name")
+    rename.add_argument("new_name")
+    delete = sub.add_parser("delete", help="delete a model and its run")
+    delete.add_argument("name")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    imp = sub.add_parser("import", help="import generator weights of the reference pix2pix/CycleGAN code")
+    imp.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                     help="latest_net_G.pth (pix2pix), or latest_net_G_A.pth latest_net_G_B.pth (CycleGAN)")
+    imp.add_argument("--name", required=True)
+    export = sub.add_parser("export", help="export a model's generator")
+    export.add_argument("name")
+    export.add_argument("--onnx", type=Path, required=True, metavar="OUT", help="the .onnx file to write")
+    export.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB")
+    return p
+
+
+def _list(library: ModelLibrary) -> None:
+    entries = library.list()
+    if not entries:
+        print(f"no models yet in {library.root}")
+    for e in entries:
+        progress = f"{e.meta.get('iterations', 0)}/{e.meta.get('total_iterations', '?')}"
+        origin = "imported" if e.meta.get("imported") else progress
+        print(f"{e.name:32}  {e.meta['family']:8}  {e.state:11}  {origin:>13}  {e.meta.get('updated', '')}")
+
+
+def _delete(library: ModelLibrary, name: str, yes: bool) -> int:
+    entry = library.get(name)
+    if not yes:
+        if not sys.stdin.isatty():
+            logging.error("error: deleting needs --yes when not run from a terminal")
+            return EXIT_USAGE
+        if input(f"Delete {entry.name!r} and all its checkpoints in {entry.path}? [y/N] ").strip().lower() != "y":
+            print("kept")
+            return EXIT_OK
+    library.delete(entry.id)
+    print(f"deleted {entry.name!r}")
+    return EXIT_OK
+
+
+def models_main(argv=None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = _parser().parse_args(argv)
+    library = ModelLibrary()
+    try:
+        if args.command == "list":
+            _list(library)
+        elif args.command == "show":
+            e = library.get(args.name)
+            print(json.dumps({"name": e.name, "state": e.state, "path": str(e.path), **e.meta}, indent=2))
+        elif args.command == "rename":
+            print(f"renamed to {library.rename(args.name, args.new_name).name!r}")
+        elif args.command == "delete":
+            return _delete(library, args.name, args.yes)
+        elif args.command == "import":
+            from .models.reference_import import import_reference
+
+            entry = import_reference(args.paths, args.name, library)
+            print(f"imported {entry.name!r} ({entry.meta['model']['netG']}, {entry.meta['family']}) into {entry.path}")
+        elif args.command == "export":
+            from .convert.onnx_export import export_onnx
+
+            path = export_onnx(library.get(args.name), args.onnx, args.direction)
+            print(f"exported to {path}")
+    except GanStudioError as exc:
+        logging.error("error: %s", exc)
+        return EXIT_USAGE
+    return EXIT_OK

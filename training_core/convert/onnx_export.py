@@ -1,0 +1,47 @@
+"""Export a model's generator to ONNX, for use outside GAN Studio (optional extra: ``pip install gan-studio[onnx]``).
+
+The exported graph takes any width and height that are multiples of the
+generator's size multiple and normalises with the same statistics choice the
+app uses, so onnxruntime gives the app's output.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+
+from ..errors import GanStudioError
+from ..fsutil import atomic_path
+from .model_file import load_generators
+from .norm import inference_copy
+
+log = logging.getLogger(__name__)
+
+
+class ExportError(GanStudioError):
+    pass
+
+
+def export_onnx(entry, path: Path, direction: str = "AtoB", norm: str | None = None) -> Path:
+    try:
+        import onnxscript  # noqa: F401  (the exporter needs it)
+    except ImportError:
+        raise ExportError("ONNX export needs the optional packages: pip install 'gan-studio[onnx]'") from None
+    config, generators = load_generators(entry.weights_path)
+    if direction not in generators:
+        raise ExportError(f"{entry.name} has no {direction} generator")
+    norm = norm or entry.meta.get("inference", {}).get("norm", "image")
+    net = inference_copy(generators[direction], norm)
+    multiple = config.size_multiple
+    # Width and height are free, in steps of the multiple the generator needs.
+    rows, cols = torch.export.Dim("rows", min=1, max=64), torch.export.Dim("cols", min=1, max=64)
+    example = torch.zeros(1, config.input_nc if direction == "AtoB" else config.output_nc, multiple * 2, multiple * 2)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        program = torch.onnx.export(net, (example,), dynamo=True, input_names=["input"], output_names=["output"],
+                                    dynamic_shapes=({2: multiple * rows, 3: multiple * cols},), verbose=False)
+        program.save(str(tmp))
+    log.info("exported %s (%s) to %s", entry.name, direction, path)
+    return path
