@@ -123,6 +123,10 @@ def test_events_samples_validation_and_metrics_log(tmp_path):
     meta = library.get("m").meta
     assert meta["metrics"]["val"]["l1"] == pytest.approx(vals[-1].l1)
     assert (trainer.entry.path / "generator.safetensors").exists() and trainer.entry.sample_path.exists()
+    # Batch norm: the translator's default statistics were chosen on the held-out pairs.
+    inference = meta["inference"]
+    assert inference["norm"] == min(inference["val_l1"], key=inference["val_l1"].get)
+    assert set(inference["val_l1"]) == {"image", "running"}
 
 
 def test_damaged_latest_checkpoint_falls_back_to_the_previous_one(tmp_path):

@@ -227,7 +227,11 @@ class BatchJob:
         while not self.cancel.wait(poll_s):
             arrived = watcher.poll()
             if arrived:
+                known = len(self.report.files)
                 self.run(arrived, finish=False)
+                for result in self.report.files[known:]:
+                    if result.status == "failed":  # perhaps still being copied: try again when it changes
+                        watcher.retry_when_changed(Path(result.input))
         self.finish()
         return self.report
 

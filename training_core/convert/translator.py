@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 SCALES = ("full", "model")
 MIN_TILE = 128
 MAX_TILE = 4096
+MIN_SIDE = 16  # smaller inputs are mirrored up to this: a ResNet's inner reflection padding needs room
 
 
 @dataclass
@@ -126,7 +127,7 @@ class Translator:
     # -- the work --------------------------------------------------------------------------------
     def _translate(self, x: torch.Tensor) -> torch.Tensor:
         _, _, h, w = x.shape
-        ph, pw = _round_up(h, self.multiple), _round_up(w, self.multiple)
+        ph, pw = _round_up(max(h, MIN_SIDE), self.multiple), _round_up(max(w, MIN_SIDE), self.multiple)
         if ph * pw <= self.tile * self.tile:
             self._set_fixed_stats(None)
             return self._run(_mirror_pad(x, ph, pw))[:, :, :h, :w].cpu()

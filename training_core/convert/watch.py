@@ -17,7 +17,7 @@ class FolderWatcher:
     on network shares.
     """
 
-    def __init__(self, folder: Path, recursive: bool = False, settle_s: float = 0.5, exclude: Path | None = None):
+    def __init__(self, folder: Path, recursive: bool = False, settle_s: float = 1.0, exclude: Path | None = None):
         self.folder = Path(folder)
         self.recursive = recursive
         self.settle_s = settle_s
@@ -41,6 +41,7 @@ class FolderWatcher:
                 continue  # vanished meanwhile
             signature = (st.st_size, st.st_mtime_ns)
             previous = self._candidates.get(path)
+            # A retried file's first-seen time is infinite: it waits for a change before it is ready.
             if previous and previous[:2] == signature and now - previous[2] >= self.settle_s and st.st_size > 0:
                 ready.append(path)
                 self.seen.add(path)
@@ -49,3 +50,13 @@ class FolderWatcher:
                 self._candidates[path] = (*signature, now)
         self._first = False
         return ready
+
+    def retry_when_changed(self, path: Path) -> None:
+        """A file that could not be read (still being written?) is tried again once it changes."""
+        self.seen.discard(path)
+        try:
+            st = path.stat()
+        except OSError:
+            return
+        # Marked with an impossible time so it only becomes ready after its signature changes.
+        self._candidates[path] = (st.st_size, st.st_mtime_ns, float("inf"))

@@ -1,0 +1,139 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from training_core.convert.translator import TranslateOptions, Translator
+from training_core.data.transforms import to_tensor
+from training_core.models.networks import define_G
+
+
+def _photo(w, h, seed=0):
+    """Smooth structure plus a coarse texture, like a photo (pixel noise would be unlike any photo)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w] / max(w, h)
+    base = np.stack([np.sin(6 * xx + 1), np.cos(5 * yy), np.sin(4 * (xx + yy))], -1) * 0.4 + 0.5
+    texture = np.kron(rng.normal(0, 0.06, (h // 8 + 1, w // 8 + 1, 3)), np.ones((8, 8, 1)))[:h, :w]
+    return Image.fromarray((np.clip(base + texture, 0, 1) * 255).astype(np.uint8))
+
+
+def _net(kind="resnet_2blocks", norm="instance", seed=0):
+    torch.manual_seed(seed)
+    net = define_G(3, 3, 8, kind, norm)
+    if norm == "batch":  # non-trivial running statistics
+        net.train()
+        with torch.no_grad():
+            for _ in range(3):
+                net(torch.rand(2, 3, 64, 64) * 2 - 1)
+    return net.eval()
+
+
+@pytest.mark.parametrize("size", [(1, 1), (7, 13), (33, 65), (300, 17), (64, 64)])
+@pytest.mark.parametrize("kind,multiple", [("resnet_1blocks", 4), ("unet_32", 32)])
+def test_any_size_comes_back_at_its_size(size, kind, multiple):
+    t = Translator(_net(kind, "batch" if "unet" in kind else "instance"), multiple)
+    out = t.translate(_photo(*size))
+    assert out.size == size and out.mode == "RGB"
+
+
+def test_untiled_translation_equals_the_network_on_a_padded_input():
+    net = _net()
+    x = to_tensor(_photo(40, 24))[None]
+    got = Translator(net, 4, options=TranslateOptions(tile=512)).translate_tensor(x)
+    with torch.no_grad():
+        assert torch.allclose(got, net(x), atol=1e-5)  # 40x24 needs no padding for a ResNet
+
+
+def test_tiles_blend_to_the_untiled_result_without_seams():
+    # Running statistics: tiles differ from the whole only where their borders see less context.
+    net, photo = _net(norm="batch"), _photo(300, 220)
+    x = to_tensor(photo)[None]
+    whole = Translator(net, 4, options=TranslateOptions(tile=1024, norm="running")).translate_tensor(x)
+    tiled_translator = Translator(net, 4, options=TranslateOptions(tile=128, norm="running"))
+    tiled = tiled_translator.translate_tensor(x)
+    assert tiled.shape == whole.shape
+    diff = (tiled - whole).abs()
+    assert diff.mean() < 1e-3 and diff.max() < 0.02
+    # No seam: the step between neighbouring columns is no larger at tile borders than anywhere.
+    steps = (tiled[..., 1:] - tiled[..., :-1]).abs().mean(dim=(0, 1, 2))
+    reference = (whole[..., 1:] - whole[..., :-1]).abs().mean(dim=(0, 1, 2))
+    assert (steps - reference).abs().max() < 5e-3
+
+
+def _shared_and_own_errors(net, x):
+    whole = Translator(net, 4, options=TranslateOptions(tile=4096)).translate_tensor(x)
+    shared = Translator(net, 4, options=TranslateOptions(tile=192)).translate_tensor(x)
+    own = Translator(net, 4, options=TranslateOptions(tile=192))
+    own._capture_stats = lambda image: None  # each tile normalised by itself: the naive way
+    own = own.translate_tensor(x)
+    return (shared - whole).abs().mean(), (own - whole).abs().mean()
+
+
+def test_instance_norm_tiles_share_statistics_so_colours_match_the_whole():
+    """Measured: tiles with the whole image's statistics are far closer than tiles with their own."""
+    shared_error, own_error = _shared_and_own_errors(_net(norm="instance"), to_tensor(_photo(384, 288))[None])
+    assert shared_error < 0.6 * own_error, (shared_error, own_error)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["astronaut.png", "coffee.png", "chelsea.png"])
+def test_shared_statistics_on_real_photos(name):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[3] / "shared" / "photos" / name
+    if not path.exists():
+        pytest.skip(f"{path} is not here (real photos live in ../shared/photos)")
+    photo = Image.open(path).convert("RGB").resize((384, 288))
+    shared_error, own_error = _shared_and_own_errors(_net(norm="instance"), to_tensor(photo)[None])
+    assert shared_error < 0.75 * own_error, (shared_error, own_error)
+
+
+def test_out_of_memory_retries_with_smaller_tiles(monkeypatch):
+    net = _net()
+    t = Translator(net, 4, options=TranslateOptions(tile=256))
+    real_forward = t.net.forward
+    calls = []
+
+    def forward(x):
+        calls.append(x.shape[-2] * x.shape[-1])
+        if x.shape[-2] * x.shape[-1] > 130 * 130:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.00 GiB")
+        return real_forward(x)
+
+    monkeypatch.setattr(t.net, "forward", forward)
+    out = t.translate(_photo(250, 200))
+    assert out.size == (250, 200)
+    assert t.tile == 128 and max(calls) > 130 * 130  # it tried big first, then went smaller
+
+
+def test_out_of_memory_at_the_smallest_tile_is_raised():
+    t = Translator(_net(), 4, options=TranslateOptions(tile=128))
+    t.net.forward = lambda x: (_ for _ in ()).throw(torch.OutOfMemoryError("out of memory"))
+    with pytest.raises(torch.OutOfMemoryError):
+        t.translate(_photo(40, 40))
+
+
+def test_model_scale_works_at_the_training_resolution_and_returns_full_size():
+    net = _net()
+    seen = []
+    t = Translator(net, 4, options=TranslateOptions(scale="model"), train_size=64)
+    real = t.net.forward
+    t.net.forward = lambda x: (seen.append(tuple(x.shape[-2:])), real(x))[1]
+    assert t.translate(_photo(400, 200)).size == (400, 200)
+    assert seen == [(64, 128)]  # the shorter side brought to the training size
+    assert Translator(net, 4, options=TranslateOptions(scale=0.5)).translate(_photo(80, 40)).size == (80, 40)
+
+
+def test_norm_modes_differ_for_batch_norm_and_image_mode_is_the_default():
+    net, x = _net(norm="batch"), to_tensor(_photo(64, 64))[None]
+    image = Translator(net, 4).translate_tensor(x)
+    running = Translator(net, 4, options=TranslateOptions(norm="running")).translate_tensor(x)
+    assert not torch.allclose(image, running, atol=1e-3)
+    with torch.no_grad():
+        assert torch.allclose(running, net.eval()(x), atol=1e-5)  # running = PyTorch's eval mode
+
+
+def test_automatic_tile_size_is_a_usable_multiple():
+    t = Translator(_net("unet_64", "batch"), 64)
+    assert t.tile % 64 == 0 and 128 <= t.tile <= 4096
+    assert "automatic" in t.describe()
