@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, Q
                                QTabWidget)
 
 from . import APP_NAME, __version__
+from .panels.convert_panel import ConvertPanel
 from .panels.dataset_panel import DatasetPanel
 from .panels.models_panel import ModelsPanel
 from .panels.train_panel import TrainPanel
@@ -41,10 +42,12 @@ class MainWindow(QMainWindow):
 
         self.dataset_panel = DatasetPanel(settings)
         self.train_panel = TrainPanel(settings)
+        self.convert_panel = ConvertPanel(settings)
         self.models_panel = ModelsPanel()
         self.tabs = QTabWidget()
         self.tabs.addTab(self.dataset_panel, "Dataset")
         self.tabs.addTab(self.train_panel, "Train")
+        self.tabs.addTab(self.convert_panel, "Convert")
         self.tabs.addTab(self.models_panel, "Models")
         self.setCentralWidget(self.tabs)
 
@@ -67,7 +70,11 @@ class MainWindow(QMainWindow):
         self.dataset_panel.direction_changed.connect(self.train_panel.set_direction)
         self.train_panel.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.train_panel.run_changed.connect(self.models_panel.refresh)
+        self.convert_panel.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.models_panel.resume_requested.connect(self._resume)
+        self.models_panel.convert_requested.connect(self._convert_with)
+        self.models_panel.library_changed.connect(self.convert_panel.refresh_models)
+        self.train_panel.run_changed.connect(self.convert_panel.refresh_models)
         self._demo_folder: Path | None = None
         self._build_menus()
         self._restore()
@@ -85,6 +92,7 @@ class MainWindow(QMainWindow):
         log.info("engine ready; training will run on %s", device)
         self.library = ModelLibrary()
         self.models_panel.set_library(self.library)
+        self.convert_panel.set_library(self.library)
         self.train_panel.set_engine_ready()
         unfinished = [e for e in self.library.list() if e.state in ("interrupted", "paused")]
         if unfinished:
@@ -128,6 +136,10 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.train_panel)
             self.statusBar().showMessage("Demo project loaded: press Start to train.", 15000)
 
+    def _convert_with(self, key: str) -> None:
+        self.convert_panel.select_model(key)
+        self.tabs.setCurrentWidget(self.convert_panel)
+
     def _resume(self, key: str, iterations) -> None:
         self.tabs.setCurrentWidget(self.train_panel)
         self.train_panel.resume_model(key, iterations)
@@ -152,7 +164,7 @@ class MainWindow(QMainWindow):
         action(train_menu, "&Pause / Resume", self.train_panel.toggle_pause, QKeySequence("Ctrl+P"))
         action(train_menu, "S&top", self.train_panel.stop, QKeySequence("Ctrl+."))
         view_menu = self.menuBar().addMenu("&View")
-        for i, name in enumerate(("&Dataset", "&Train", "&Models")):
+        for i, name in enumerate(("&Dataset", "&Train", "&Convert", "&Models")):
             action(view_menu, name, lambda checked=False, i=i: self.tabs.setCurrentIndex(i), QKeySequence(f"Ctrl+{i + 1}"))
         view_menu.addSeparator()
         toggle_log = self.log_dock.toggleViewAction()
@@ -178,6 +190,9 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event):
         folder = event.mimeData().urls()[0].toLocalFile()
+        if self.tabs.currentWidget() is self.convert_panel:  # photos to convert
+            self.convert_panel.set_input_folder(folder)
+            return
         self.tabs.setCurrentWidget(self.dataset_panel)
         self.dataset_panel.open_folder(folder)
 
@@ -194,6 +209,7 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(int(self.settings.value("window/tab", 0)))
 
     def closeEvent(self, event):
+        self.convert_panel.shutdown()
         if self.train_panel.is_training():
             answer = QMessageBox.question(
                 self, APP_NAME, "Training is running. Pause it and quit? It will be saved, and you can "

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QIcon, QPixmap
-from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton,
+                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from ..workers.tasks import run_task
 
 STATE_LABELS = {"new": "New", "running": "Training…", "paused": "Paused", "interrupted": "Interrupted",
                 "finished": "Finished"}
-COLUMNS = ["Name", "Family", "State", "Iterations", "Dataset", "Updated"]
+COLUMNS = ["Name", "Family", "State", "Iterations", "Direction", "Dataset", "Updated"]
+DIRECTIONS = {"AtoB": "A → B", "BtoA": "B → A"}
 
 
 def _done(entry) -> int:
@@ -20,6 +25,8 @@ def _done(entry) -> int:
 
 class ModelsPanel(QWidget):
     resume_requested = Signal(str, object)  # model id, new total iterations (or None)
+    convert_requested = Signal(str)  # model id
+    library_changed = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -37,14 +44,24 @@ class ModelsPanel(QWidget):
         self.rename_button = QPushButton("Rename…")
         self.delete_button = QPushButton("Delete…")
         self.reveal_button = QPushButton("Show in File Manager")
+        self.convert_button = QPushButton("Convert with…")
+        self.export_button = QPushButton("Export ONNX…")
+        self.import_button = QPushButton("Import Checkpoint…")
+        self.import_button.setToolTip("Import latest_net_G.pth (pix2pix) or latest_net_G_A.pth + latest_net_G_B.pth "
+                                      "(CycleGAN) from the reference PyTorch implementation")
+        self.convert_button.clicked.connect(lambda: self.selected_id() and self.convert_requested.emit(self.selected_id()))
+        self.export_button.clicked.connect(self.export_selected)
+        self.import_button.clicked.connect(self.import_checkpoint)
         self.resume_button.clicked.connect(self.resume_selected)
         self.rename_button.clicked.connect(self.rename_selected)
         self.delete_button.clicked.connect(self.delete_selected)
         self.reveal_button.clicked.connect(self.reveal_selected)
         buttons = QHBoxLayout()
-        for b in (self.resume_button, self.rename_button, self.delete_button, self.reveal_button):
+        for b in (self.resume_button, self.convert_button, self.rename_button, self.delete_button,
+                  self.export_button, self.reveal_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
+        buttons.addWidget(self.import_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.empty)
         layout.addWidget(self.tree, 1)
@@ -64,11 +81,13 @@ class ModelsPanel(QWidget):
             meta = entry.meta
             item = QTreeWidgetItem([
                 entry.name, meta.get("family", ""), STATE_LABELS.get(entry.state, entry.state),
-                f"{_done(entry):,} / {meta.get('total_iterations', 0):,}",
+                "imported" if meta.get("imported") else f"{_done(entry):,} / {meta.get('total_iterations', 0):,}",
+                "both ways" if meta.get("family") == "cyclegan" else DIRECTIONS.get(meta.get("direction"), ""),
                 str(meta.get("dataset", {}).get("root", "")), meta.get("updated", "").replace("T", " ")[:16],
             ])
             item.setData(0, Qt.ItemDataRole.UserRole, entry.id)
             item.setData(2, Qt.ItemDataRole.UserRole, entry.state)
+            item.setData(1, Qt.ItemDataRole.UserRole, bool(meta.get("imported")))
             if entry.sample_path.exists():
                 item.setIcon(0, QIcon(QPixmap(str(entry.sample_path)).scaledToHeight(32)))
             self.tree.addTopLevelItem(item)
@@ -91,9 +110,12 @@ class ModelsPanel(QWidget):
 
     def _update_buttons(self) -> None:
         state = self._selected_state()
+        items = self.tree.selectedItems()
+        imported = bool(items and items[0].data(1, Qt.ItemDataRole.UserRole))
         self.resume_button.setText("Continue Training…" if state == "finished" else "Resume")
-        self.resume_button.setEnabled(state in ("paused", "interrupted", "finished", "new"))
-        for b in (self.rename_button, self.reveal_button):
+        self.resume_button.setEnabled(state in ("paused", "interrupted", "finished", "new") and not imported)
+        self.resume_button.setToolTip("Imported models have no training state to continue" if imported else "")
+        for b in (self.rename_button, self.reveal_button, self.convert_button, self.export_button):
             b.setEnabled(state is not None)
         self.delete_button.setEnabled(state is not None and state != "running")
 
@@ -127,6 +149,7 @@ class ModelsPanel(QWidget):
             except GanStudioError as exc:
                 QMessageBox.warning(self, "Cannot rename", str(exc))
             self.refresh()
+            self.library_changed.emit()
 
     def delete_selected(self) -> None:
         key = self.selected_id()
@@ -146,6 +169,42 @@ class ModelsPanel(QWidget):
         except GanStudioError as exc:
             QMessageBox.warning(self, "Cannot delete", str(exc))
         self.refresh()
+        self.library_changed.emit()
+
+    def export_selected(self) -> None:
+        key = self.selected_id()
+        if key is None:
+            return
+        entry = self.library.get(key)
+        path, _ = QFileDialog.getSaveFileName(self, "Export to ONNX", str(entry.path / f"{entry.id}.onnx"),
+                                              "ONNX models (*.onnx)")
+        if not path:
+            return
+        from training_core.convert.onnx_export import export_onnx
+
+        run_task(export_onnx, entry, path, owner=self,
+                 on_result=lambda p: QMessageBox.information(self, "Exported", f"Saved {p}"),
+                 on_error=lambda exc: QMessageBox.warning(self, "Cannot export", str(exc)))
+
+    def import_checkpoint(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Import generator weights (G, or G_A and G_B)", "",
+                                                "PyTorch weights (*.pth *.pt);;All files (*)")
+        if not paths:
+            return
+        default = paths[0].rsplit("/", 1)[-1].removesuffix(".pth")
+        name, ok = QInputDialog.getText(self, "Import checkpoint", "Name for the imported model:", text=default)
+        if ok and name.strip():
+            self.import_paths(sorted(paths), name.strip())
+
+    def import_paths(self, paths, name: str) -> None:
+        from training_core.models.reference_import import import_reference
+
+        def imported(entry):
+            self.refresh()
+            self.library_changed.emit()
+
+        run_task(import_reference, [Path(p) for p in paths], name, self.library, owner=self,
+                 on_result=imported, on_error=lambda exc: QMessageBox.warning(self, "Cannot import", str(exc)))
 
     def reveal_selected(self) -> None:
         key = self.selected_id()

@@ -12,7 +12,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QSpinBox, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
-from ..widgets.image_view import ImageView
+from ..widgets.compare_view import CompareView
 from ..widgets.loss_chart import LossChart
 
 log = logging.getLogger(__name__)
@@ -180,7 +180,8 @@ class TrainPanel(QWidget):
         left_widget.setLayout(left)
 
         self.chart = LossChart()
-        self.samples = ImageView("Samples (input | output | target) appear here while training")
+        # Zoomable (wheel, drag, F to fit, 1 for actual pixels): small samples are worth a close look.
+        self.samples = CompareView("Samples (input | output | target) appear here while training")
         self.samples_caption = QLabel(" ")
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.chart)
@@ -287,7 +288,7 @@ class TrainPanel(QWidget):
         self.settings.setValue("train/device", device)
         self.model_key = name
         self.chart.clear()
-        self.samples.set_image(None)
+        self.samples.set_images(None, None)
 
         def make_trainer(**kwargs):
             return Trainer.create(report, name, family=family, preset=preset, overrides=overrides,
@@ -373,7 +374,7 @@ class TrainPanel(QWidget):
         self.chart.add(event.iteration, event.losses)
 
     def _on_sample(self, image: QImage, iteration: int) -> None:
-        self.samples.set_image(image)
+        self.samples.set_images(None, image)
         self.samples_caption.setText(f"Samples at iteration {iteration:,}: input | output | "
                                      f"{'reconstruction' if self._family_of_run() == 'cyclegan' else 'target'}")
 
@@ -437,7 +438,7 @@ class TrainPanel(QWidget):
                 if "losses" in record:
                     self.chart.add(record["iteration"], record["losses"])
         if entry.sample_path.exists():
-            self.samples.set_image(QImage(str(entry.sample_path)))
+            self.samples.set_images(None, QImage(str(entry.sample_path)))
 
     def _update_controls(self) -> None:
         running = self.session is not None

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from training_core.errors import GanStudioError
 from training_core.train.control import TrainingControl
@@ -20,6 +20,7 @@ from training_core.train.events import (CheckpointSaved, Failed, Finished, Pause
                                         StepMetrics, ValidationMetrics)
 
 from .images import to_qimage
+from .session import ThreadSession
 
 log = logging.getLogger(__name__)
 STEP_INTERVAL_S = 0.1  # at most ten step updates a second reach the GUI
@@ -78,23 +79,11 @@ class TrainingWorker(QObject):
                 self.resumed.emit(event.iteration)
 
 
-class TrainingSession(QObject):
-    """One training run on its own QThread; owns both and cleans up when it ends."""
-
-    ended = Signal()
+class TrainingSession(ThreadSession):
+    """One training run on its own QThread."""
 
     def __init__(self, make_trainer: Callable, parent=None):
-        super().__init__(parent)
-        self.thread = QThread()
-        self.thread.setObjectName("training")
-        self.worker = TrainingWorker(make_trainer)
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        self.worker.done.connect(self.thread.quit)
-        self.thread.finished.connect(self._ended)
-
-    def start(self) -> None:
-        self.thread.start()
+        super().__init__(TrainingWorker(make_trainer), "training", parent)
 
     def pause(self) -> None:
         self.worker.control.pause()
@@ -104,13 +93,3 @@ class TrainingSession(QObject):
 
     def stop(self) -> None:
         self.worker.control.stop()
-
-    def is_running(self) -> bool:
-        return self.thread.isRunning()
-
-    def wait(self, timeout_ms: int) -> bool:
-        return self.thread.wait(timeout_ms)
-
-    def _ended(self) -> None:
-        self.worker.deleteLater()
-        self.ended.emit()

@@ -25,7 +25,7 @@ def test_training_shows_losses_samples_and_validation(make_window, qtbot, tmp_pa
     qtbot.waitUntil(lambda: panel.session is None, timeout=60_000)
     assert panel.progress.value() == 6 and panel.progress.maximum() == 6
     assert panel.chart.point_count("G_L1") >= 1
-    assert panel.samples.has_image()
+    assert panel.samples.after is not None
     assert "Validation on 2 held-out pairs" in panel.validation.text()
     assert panel.error.isHidden()
     assert panel.start_button.isEnabled()

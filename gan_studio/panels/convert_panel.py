@@ -1,0 +1,439 @@
+"""The Convert area: a model, an input and an output folder; live before/after preview; batch and watch."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from ..widgets.compare_view import CompareView
+from ..workers.tasks import run_task
+
+log = logging.getLogger(__name__)
+STATUS_LABELS = {"converted": "Converted", "skipped": "Skipped", "failed": "Failed", "": "Waiting"}
+TILE_CHOICES = [("Automatic", 0), ("256 px", 256), ("512 px", 512), ("1024 px", 1024), ("2048 px", 2048)]
+SCALE_CHOICES = [("Full resolution", "full"), ("Training scale", "model"), ("Half size", "0.5"),
+                 ("Quarter size", "0.25")]
+
+
+def _duration(seconds: float) -> str:
+    if seconds == float("inf"):
+        return "…"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _folder_row(edit: QLineEdit, button: QPushButton) -> QHBoxLayout:
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    row.addWidget(button)
+    return row
+
+
+class ConvertPanel(QWidget):
+    message = Signal(str)
+
+    def __init__(self, settings, parent=None):
+        super().__init__(parent)
+        self.settings = settings
+        self.library = None
+        self.session = None
+        self.preview = None
+        self._rows: dict[str, QTreeWidgetItem] = {}
+        self._preview_id = 0
+        self.watching = False
+        self.device = "cpu"
+
+        self.model = QComboBox()
+        self.direction = QComboBox()
+        self.direction.addItem("A → B", "AtoB")
+        self.direction.addItem("B → A", "BtoA")
+        self.compare_with = QComboBox()
+        self.compare_with.setToolTip("Show a second model's result against the first (A/B)")
+        self.input_edit, self.output_edit = QLineEdit(), QLineEdit()
+        self.input_edit.setPlaceholderText("Folder of photos to convert (or drop one here)")
+        self.output_edit.setPlaceholderText("Folder for the results (never the input folder)")
+        browse_in, browse_out = QPushButton("Browse…"), QPushButton("Browse…")
+        browse_in.clicked.connect(lambda: self._browse(self.input_edit, "input"))
+        browse_out.clicked.connect(lambda: self._browse(self.output_edit, "output"))
+        self.input_edit.editingFinished.connect(self.refresh_files)
+        self.format = QComboBox()
+        for label, value in (("Same as input", "same"), ("PNG", "png"), ("JPEG", "jpeg"), ("WebP", "webp")):
+            self.format.addItem(label, value)
+        self.quality = QSpinBox()
+        self.quality.setRange(1, 100)
+        self.quality.setValue(95)
+        self.recursive = QCheckBox("Include subfolders")
+        self.recursive.toggled.connect(self.refresh_files)
+        self.skip_existing = QCheckBox("Skip files already converted")
+        self.skip_existing.setChecked(True)
+        self.tile, self.scale = QComboBox(), QComboBox()
+        for label, value in TILE_CHOICES:
+            self.tile.addItem(label, value)
+        for label, value in SCALE_CHOICES:
+            self.scale.addItem(label, value)
+
+        form = QGridLayout()
+        left, right = QFormLayout(), QFormLayout()
+        left.addRow("Model", self.model)
+        left.addRow("Direction", self.direction)
+        left.addRow("Compare with", self.compare_with)
+        left.addRow("Input folder", _folder_row(self.input_edit, browse_in))
+        left.addRow("Output folder", _folder_row(self.output_edit, browse_out))
+        right.addRow("Format", self.format)
+        right.addRow("Quality", self.quality)
+        right.addRow("Tiles for large photos", self.tile)
+        right.addRow("Processing scale", self.scale)
+        right.addRow(self.recursive)
+        right.addRow(self.skip_existing)
+        form.addLayout(left, 0, 0)
+        form.addLayout(right, 0, 1)
+        form.setColumnStretch(0, 3)
+        form.setColumnStretch(1, 2)
+
+        self.start_button = QPushButton("Convert Folder")
+        self.cancel_button = QPushButton("Cancel")
+        self.watch_button = QPushButton("Watch Folder")
+        self.watch_button.setCheckable(True)
+        self.watch_button.setToolTip("Keep converting new photos as they arrive in the input folder")
+        self.open_output = QPushButton("Open Output Folder")
+        self.start_button.clicked.connect(lambda: self.start(watch=False))
+        self.watch_button.toggled.connect(self._watch_toggled)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.open_output.clicked.connect(self.open_output_folder)
+        self.progress = QProgressBar()
+        self.state = QLabel(" ")
+        self.state.setWordWrap(True)
+        buttons = QHBoxLayout()
+        for b in (self.start_button, self.watch_button, self.cancel_button, self.open_output):
+            buttons.addWidget(b)
+        buttons.addWidget(self.progress, 1)
+
+        self.files = QTreeWidget()
+        self.files.setHeaderLabels(["File", "Result", "Detail"])
+        self.files.setRootIsDecorated(False)
+        self.files.currentItemChanged.connect(self._file_selected)
+        self.compare = CompareView("Select a photo to see it converted")
+        self.side_by_side = QCheckBox("Side by side")
+        self.side_by_side.toggled.connect(self.compare.set_side_by_side)
+        fit, actual = QPushButton("Fit"), QPushButton("1:1")
+        fit.clicked.connect(self.compare.fit)
+        actual.clicked.connect(self.compare.actual_size)
+        self.preview_state = QLabel(" ")
+        view_bar = QHBoxLayout()
+        for w in (self.side_by_side, fit, actual):
+            view_bar.addWidget(w)
+        view_bar.addWidget(self.preview_state, 1)
+        compare_box = QWidget()
+        compare_layout = QVBoxLayout(compare_box)
+        compare_layout.setContentsMargins(0, 0, 0, 0)
+        compare_layout.addWidget(self.compare, 1)
+        compare_layout.addLayout(view_bar)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.files)
+        split.addWidget(compare_box)
+        split.setSizes([380, 800])
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.state)
+        layout.addWidget(split, 1)
+        for combo in (self.model, self.direction, self.compare_with, self.tile, self.scale):
+            combo.currentIndexChanged.connect(self._preview_current)
+        self.model.currentIndexChanged.connect(self._model_changed)
+        self._restore()
+        self._update_controls()
+
+    # -- library -------------------------------------------------------------------------------
+    def set_library(self, library) -> None:
+        from training_core.device import pick_device
+
+        from ..workers.convert_worker import PreviewService
+
+        self.library = library
+        self.device = pick_device("auto")
+        if self.preview is None:
+            self.preview = PreviewService(self)
+            self.preview.ready.connect(self._preview_ready)
+            self.preview.failed.connect(self._preview_failed)
+        self.refresh_models()
+
+    def refresh_models(self) -> None:
+        if self.library is None:
+            return
+        current = self.model.currentData() or self.settings.value("convert/model", "")
+        compare = self.compare_with.currentData()
+        usable = [e for e in self.library.list() if e.weights_path.exists()]
+        for combo in (self.model, self.compare_with):
+            combo.blockSignals(True)
+            combo.clear()
+        self.compare_with.addItem("—", None)
+        for entry in usable:
+            label = f"{entry.name} ({entry.meta.get('family')})"
+            self.model.addItem(label, entry.id)
+            self.compare_with.addItem(label, entry.id)
+        self.model.setCurrentIndex(max(0, self.model.findData(current)))
+        self.compare_with.setCurrentIndex(max(0, self.compare_with.findData(compare)))
+        for combo in (self.model, self.compare_with):
+            combo.blockSignals(False)
+        self._model_changed()
+        self._update_controls()
+
+    def select_model(self, model_id: str) -> None:
+        self.refresh_models()
+        self.model.setCurrentIndex(max(0, self.model.findData(model_id)))
+
+    def _model_changed(self) -> None:
+        entry = self._entry(self.model.currentData())
+        if entry is None or entry.meta.get("family") != "cyclegan":
+            self.direction.setCurrentIndex(0)  # one-way models translate A to B only
+        self._update_controls()
+
+    def _entry(self, model_id):
+        if not model_id or self.library is None:
+            return None
+        try:
+            return self.library.get(model_id)
+        except Exception:
+            return None
+
+    # -- folders and files -----------------------------------------------------------------------
+    def _browse(self, edit: QLineEdit, which: str) -> None:
+        folder = QFileDialog.getExistingDirectory(self, f"Choose the {which} folder", edit.text() or str(Path.home()))
+        if folder:
+            edit.setText(folder)
+            if which == "input":
+                self.refresh_files()
+
+    def set_input_folder(self, folder) -> None:
+        self.input_edit.setText(str(folder))
+        self.refresh_files()
+
+    def refresh_files(self) -> None:
+        from training_core.data.images import iter_image_files
+
+        folder = Path(self.input_edit.text().strip())
+        if not folder.is_dir():
+            self.files.clear()
+            self._rows.clear()
+            return
+        recursive = self.recursive.isChecked()
+        run_task(lambda: list(iter_image_files(folder, recursive)), owner=self,
+                 on_result=lambda paths: self._show_files(folder, paths))
+
+    def _show_files(self, folder: Path, paths: list[Path]) -> None:
+        if Path(self.input_edit.text().strip()) != folder:
+            return  # the folder changed meanwhile
+        self.files.clear()
+        self._rows.clear()
+        for path in paths:
+            self._add_row(folder, path)
+        self.files.resizeColumnToContents(0)
+        self._update_controls()
+
+    def _add_row(self, folder: Path, path: Path) -> QTreeWidgetItem:
+        try:
+            name = str(path.relative_to(folder))
+        except ValueError:
+            name = path.name
+        item = QTreeWidgetItem([name, STATUS_LABELS[""], ""])
+        item.setData(0, Qt.ItemDataRole.UserRole, str(path))
+        self.files.addTopLevelItem(item)
+        self._rows[str(path)] = item
+        return item
+
+    # -- preview -------------------------------------------------------------------------------
+    def _file_selected(self, current, previous=None) -> None:
+        self._preview_current()
+
+    def _preview_current(self) -> None:
+        item = self.files.currentItem()
+        entry = self._entry(self.model.currentData())
+        if item is None or entry is None or self.preview is None:
+            return
+        translators = [self._translator_spec(entry)]
+        other = self._entry(self.compare_with.currentData())
+        if other is not None and other.id != entry.id:
+            translators.append(self._translator_spec(other))
+        self.preview_state.setText("Converting the preview…")
+        self._preview_id = self.preview.request(item.data(0, Qt.ItemDataRole.UserRole), translators)
+
+    def _translator_spec(self, entry):
+        from training_core.convert.model_file import translator_for_model
+
+        config = self._config()
+        direction = config.direction if entry.meta.get("family") == "cyclegan" else "AtoB"
+        key = (entry.id, entry.meta.get("updated"), direction, config.tile, config.scale)
+        return key, entry.name, lambda: translator_for_model(entry, direction, self.device, config)
+
+    def _preview_ready(self, request_id: int, before, after, labels) -> None:
+        if request_id != self._preview_id:
+            return
+        self.compare.set_images(before, after, labels)
+        self.preview_state.setText("Preview at reduced size; the batch converts at the chosen scale.")
+
+    def _preview_failed(self, request_id: int, message: str) -> None:
+        if request_id == self._preview_id:
+            self.compare.set_images(None, None)
+            self.preview_state.setText(f"Cannot preview this file: {message}")
+
+    # -- batch ---------------------------------------------------------------------------------
+    def _config(self):
+        from training_core.config import ConvertConfig
+
+        return ConvertConfig(direction=self.direction.currentData(), recursive=self.recursive.isChecked(),
+                             format=self.format.currentData(), quality=self.quality.value(),
+                             skip_existing=self.skip_existing.isChecked(), tile=self.tile.currentData(),
+                             scale=self.scale.currentData())
+
+    def start(self, watch: bool = False) -> bool:
+        if self.session is not None:
+            return False
+        entry = self._entry(self.model.currentData())
+        source, target = self.input_edit.text().strip(), self.output_edit.text().strip()
+        if entry is None or not source or not target:
+            self.state.setText("Choose a model, an input folder and an output folder.")
+            return False
+        from training_core.convert.batch import BatchJob
+        from training_core.convert.model_file import translator_for_model
+
+        config = self._config()
+        direction = config.direction if entry.meta.get("family") == "cyclegan" else "AtoB"
+        device = self.device
+
+        def make_job(on_event, cancel):
+            translator = translator_for_model(entry, direction, device, config)
+            return BatchJob(translator, source, target, config, entry.name, on_event, cancel)
+
+        from ..workers.convert_worker import ConvertSession
+
+        self._save()
+        for item in self._rows.values():
+            item.setText(1, STATUS_LABELS[""])
+            item.setText(2, "")
+        self.session = ConvertSession(make_job, watch, self)
+        w = self.session.worker
+        w.started.connect(self._on_started)
+        w.file_done.connect(self._on_file_done)
+        w.finished.connect(self._on_finished)
+        w.failed.connect(self._on_failed)
+        self.session.ended.connect(self._on_ended)
+        self.watching = watch
+        self.session.start()
+        self.state.setText("Watching the input folder…" if watch else "Converting…")
+        self._update_controls()
+        return True
+
+    def _watch_toggled(self, on: bool) -> None:
+        if on and self.session is None:
+            if not self.start(watch=True):
+                self.watch_button.setChecked(False)
+        elif not on and self.session is not None:
+            self.cancel()
+
+    def cancel(self) -> None:
+        if self.session is not None:
+            self.session.cancel()
+            self.state.setText("Cancelling after the current image…")
+
+    def is_busy(self) -> bool:
+        return self.session is not None
+
+    def shutdown(self) -> None:
+        if self.preview is not None:
+            self.preview.close()
+        if self.session is not None:
+            self.session.cancel()
+            self.session.wait(30_000)
+
+    def _on_started(self, event) -> None:
+        self.progress.setRange(0, max(1, event.total))
+        self.progress.setValue(0)
+        log.info("converting %d images; %s", event.total, event.tiling)
+
+    def _on_file_done(self, event) -> None:
+        key = str(event.input)
+        item = self._rows.get(key) or self._add_row(Path(self.input_edit.text().strip()), event.input)
+        item.setText(1, STATUS_LABELS.get(event.status, event.status))
+        item.setText(2, event.detail)
+        item.setToolTip(2, event.detail)
+        if event.status == "failed":
+            item.setForeground(1, Qt.GlobalColor.red)
+        self.progress.setRange(0, max(1, event.total))
+        self.progress.setValue(event.done)
+        if not self.watching:
+            self.state.setText(f"{event.done} of {event.total} · {event.images_per_s:.2f} images/s · "
+                               f"ETA {_duration(event.eta_s)} · {event.input.name}")
+        else:
+            self.state.setText(f"Watching the input folder… last: {event.input.name} ({event.status})")
+
+    def _on_finished(self, event) -> None:
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(event.counts.items())) or "nothing to convert"
+        text = ("Cancelled: " if event.cancelled and not self.watching else "Done: ") + counts
+        if event.report_path:
+            text += f". Report: {event.report_path.name} in the output folder."
+        self.state.setText(text)
+        self.message.emit(text)
+        log.info("%s", text)
+
+    def _on_failed(self, message: str) -> None:
+        self.state.setText(f"<span style='color:#c0392b'>{message}</span>")
+        log.error("%s", message)
+
+    def _on_ended(self) -> None:
+        self.session = None
+        self.watch_button.blockSignals(True)
+        self.watch_button.setChecked(False)
+        self.watch_button.blockSignals(False)
+        self._update_controls()
+
+    def open_output_folder(self) -> None:
+        folder = self.output_edit.text().strip()
+        if folder and Path(folder).is_dir():
+            QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
+
+    def _update_controls(self) -> None:
+        busy = self.session is not None
+        ready = self.model.count() > 0
+        self.start_button.setEnabled(ready and not busy)
+        self.watch_button.setEnabled(ready and (not busy or self.watch_button.isChecked()))
+        self.cancel_button.setEnabled(busy)
+        self.open_output.setEnabled(bool(self.output_edit.text().strip()))
+        for w in (self.model, self.input_edit, self.output_edit, self.format, self.quality, self.recursive,
+                  self.skip_existing, self.tile, self.scale):
+            w.setEnabled(not busy)
+        entry = self._entry(self.model.currentData())
+        self.direction.setEnabled(not busy and entry is not None and entry.meta.get("family") == "cyclegan")
+        if not ready:
+            self.state.setText("No trained model yet: train one on the Train tab, or import one on the "
+                               "Models tab.")
+
+    # -- settings --------------------------------------------------------------------------------
+    def _save(self) -> None:
+        s = self.settings
+        s.setValue("convert/model", self.model.currentData() or "")
+        s.setValue("convert/input", self.input_edit.text())
+        s.setValue("convert/output", self.output_edit.text())
+        s.setValue("convert/format", self.format.currentData())
+        s.setValue("convert/quality", self.quality.value())
+        s.setValue("convert/recursive", self.recursive.isChecked())
+        s.setValue("convert/skip_existing", self.skip_existing.isChecked())
+        s.setValue("convert/tile", self.tile.currentData())
+        s.setValue("convert/scale", self.scale.currentData())
+
+    def _restore(self) -> None:
+        s = self.settings
+        self.input_edit.setText(s.value("convert/input", ""))
+        self.output_edit.setText(s.value("convert/output", ""))
+        self.format.setCurrentIndex(max(0, self.format.findData(s.value("convert/format", "same"))))
+        self.quality.setValue(int(s.value("convert/quality", 95)))
+        self.recursive.setChecked(str(s.value("convert/recursive", "false")).lower() == "true")
+        self.skip_existing.setChecked(str(s.value("convert/skip_existing", "true")).lower() == "true")
+        self.tile.setCurrentIndex(max(0, self.tile.findData(int(s.value("convert/tile", 0)))))
+        self.scale.setCurrentIndex(max(0, self.scale.findData(s.value("convert/scale", "full"))))

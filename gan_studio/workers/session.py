@@ -1,0 +1,33 @@
+"""A worker QObject on its own QThread, cleaned up when its ``done`` signal ends the thread."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+
+class ThreadSession(QObject):
+    ended = Signal()
+
+    def __init__(self, worker: QObject, name: str, parent=None):
+        """``worker`` needs a ``run`` slot and a ``done`` signal emitted when run returns."""
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName(name)
+        self.worker = worker
+        worker.moveToThread(self.thread)
+        self.thread.started.connect(worker.run)
+        worker.done.connect(self.thread.quit)
+        self.thread.finished.connect(self._ended)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def is_running(self) -> bool:
+        return self.thread.isRunning()
+
+    def wait(self, timeout_ms: int) -> bool:
+        return self.thread.wait(timeout_ms)
+
+    def _ended(self) -> None:
+        self.worker.deleteLater()
+        self.ended.emit()

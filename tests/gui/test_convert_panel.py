@@ -1,0 +1,126 @@
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from PySide6.QtCore import Qt
+
+from reference_nets import ResnetGenerator, get_norm_layer, randomize
+from training_core.models.reference_import import import_reference
+from training_core.store import ModelLibrary
+
+
+def _model(tmp_path, name="ink", seed=0):
+    net = randomize(ResnetGenerator(3, 3, 4, get_norm_layer("instance"), n_blocks=1), seed=seed)
+    torch.save(net.state_dict(), tmp_path / f"{name}.pth")
+    return import_reference([tmp_path / f"{name}.pth"], name, ModelLibrary())
+
+
+def _photos(folder, count=3, size=(48, 32)):
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(folder / f"p{i}.png")
+    return folder
+
+
+@pytest.fixture
+def panel(make_window, qtbot, tmp_path):
+    _model(tmp_path)
+    window = make_window()
+    panel = window.convert_panel
+    window.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: panel.model.count() == 1, timeout=10_000)
+    return panel
+
+
+def _rows(panel):
+    return {panel.files.topLevelItem(i).text(0): (panel.files.topLevelItem(i).text(1),
+                                                  panel.files.topLevelItem(i).text(2))
+            for i in range(panel.files.topLevelItemCount())}
+
+
+def test_convert_a_folder_and_see_every_result(panel, qtbot, tmp_path):
+    src = _photos(tmp_path / "photos")
+    (src / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    panel.set_input_folder(src)
+    panel.output_edit.setText(str(tmp_path / "out"))
+    qtbot.waitUntil(lambda: panel.files.topLevelItemCount() == 4, timeout=10_000)
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.session is None, timeout=60_000)
+    rows = _rows(panel)
+    assert rows["p0.png"][0] == "Converted" and rows["p2.png"][0] == "Converted"
+    assert rows["broken.jpg"][0] == "Failed" and rows["broken.jpg"][1].startswith("truncated")
+    assert "Done: 3 converted, 1 failed" in panel.state.text()
+    assert Image.open(tmp_path / "out" / "p1.png").size == (48, 32)
+    assert panel.open_output.isEnabled()
+    # Settings persist for the next session.
+    assert panel.settings.value("convert/output") == str(tmp_path / "out")
+
+
+def test_cancel_mid_way(panel, qtbot, tmp_path, monkeypatch):
+    src = _photos(tmp_path / "photos", count=30, size=(200, 150))
+    panel.set_input_folder(src)
+    panel.output_edit.setText(str(tmp_path / "out"))
+    qtbot.waitUntil(lambda: panel.files.topLevelItemCount() == 30, timeout=10_000)
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.progress.value() >= 2, timeout=60_000)
+    panel.cancel_button.click()
+    qtbot.waitUntil(lambda: panel.session is None, timeout=60_000)
+    assert panel.state.text().startswith("Cancelled")
+    converted = len(list((tmp_path / "out").glob("*.png")))
+    assert 2 <= converted < 30
+    assert panel.start_button.isEnabled()
+
+
+def test_live_preview_shows_the_newest_selection_and_drops_stale_ones(panel, qtbot, tmp_path):
+    src = _photos(tmp_path / "photos", count=6, size=(640, 480))
+    panel.set_input_folder(src)
+    qtbot.waitUntil(lambda: panel.files.topLevelItemCount() == 6, timeout=10_000)
+    for i in range(6):  # quick clicks through the list: only the last one matters
+        panel.files.setCurrentItem(panel.files.topLevelItem(i))
+    last_id = panel._preview_id
+    qtbot.waitUntil(lambda: panel.compare.after is not None, timeout=30_000)
+    assert last_id in panel.preview.computed
+    assert len(panel.preview.computed) < 6  # stale requests never ran
+    assert panel.compare.before is not None and panel.compare.labels == ("Before", "ink")
+    assert "reduced size" in panel.preview_state.text()
+
+
+def test_preview_compares_two_models(panel, qtbot, tmp_path):
+    _model(tmp_path, "wash", seed=5)
+    panel.refresh_models()
+    panel.compare_with.setCurrentIndex(panel.compare_with.findData("wash"))
+    panel.set_input_folder(_photos(tmp_path / "photos", count=1))
+    qtbot.waitUntil(lambda: panel.files.topLevelItemCount() == 1, timeout=10_000)
+    panel.files.setCurrentItem(panel.files.topLevelItem(0))
+    qtbot.waitUntil(lambda: panel.compare.after is not None, timeout=30_000)
+    assert set(panel.compare.labels) == {"ink", "wash"}
+
+
+def test_watch_folder_converts_a_file_added_after_start(panel, qtbot, tmp_path):
+    src = _photos(tmp_path / "inbox", count=1)
+    panel.set_input_folder(src)
+    panel.output_edit.setText(str(tmp_path / "out"))
+    panel.watch_button.click()
+    assert panel.watch_button.isChecked() and panel.session is not None
+    qtbot.waitUntil(lambda: (tmp_path / "out" / "p0.png").exists(), timeout=30_000)
+    Image.new("RGB", (40, 40), (200, 30, 30)).save(tmp_path / "staging.png")
+    (tmp_path / "staging.png").rename(src / "later.png")
+    qtbot.waitUntil(lambda: (tmp_path / "out" / "later.png").exists(), timeout=30_000)
+    qtbot.waitUntil(lambda: _rows(panel).get("later.png", ("",))[0] == "Converted", timeout=10_000)
+    assert "Watching" in panel.state.text()
+    panel.watch_button.click()  # stop watching
+    qtbot.waitUntil(lambda: panel.session is None, timeout=30_000)
+    assert not panel.watch_button.isChecked()
+
+
+def test_refuses_the_input_folder_as_output(panel, qtbot, tmp_path):
+    src = _photos(tmp_path / "photos", count=1)
+    panel.set_input_folder(src)
+    panel.output_edit.setText(str(src))
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.session is None, timeout=30_000)
+    assert "output folder is the input folder" in panel.state.text()
+    assert sorted(p.name for p in src.iterdir()) == ["p0.png"]
