@@ -14,8 +14,34 @@ def _parse(argv):
     p = argparse.ArgumentParser(prog="gan-studio", description="GAN Studio: train image-to-image GANs on your "
                                 "own pictures and convert photos into the style you taught it.")
     p.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    p.add_argument("--self-test", action="store_true",
+                   help="open the window offscreen, check the engine and a tiny translation, exit 0 when all work")
+    p.add_argument("--install-desktop-entry", action="store_true",
+                   help="add GAN Studio to the application menu (Linux) or Start Menu (Windows)")
+    p.add_argument("--uninstall-desktop-entry", action="store_true",
+                   help="remove it from the menu again (your models stay)")
     p.add_argument("folder", nargs="?", help="a dataset folder to open")
     return p.parse_args(argv)
+
+
+def _log_to_file() -> None:
+    """Keep a log file in the platform's log dir (under GAN_STUDIO_HOME when set), for bug reports."""
+    import os
+    from logging.handlers import RotatingFileHandler
+    from pathlib import Path
+
+    import platformdirs
+
+    home = os.environ.get("GAN_STUDIO_HOME")
+    folder = Path(home) / "logs" if home else Path(platformdirs.user_log_dir(APP_NAME, APP_NAME))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(folder / "gan-studio.log", maxBytes=1_000_000, backupCount=3,
+                                      encoding="utf-8")
+    except OSError:
+        return  # a read-only home must not stop the app
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
 
 
 def create_application(argv=None):
@@ -35,7 +61,16 @@ def create_application(argv=None):
 
 def main(argv=None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
+    if args.self_test:
+        from .self_test import run_self_test
+
+        return run_self_test()
+    if args.install_desktop_entry or args.uninstall_desktop_entry:
+        from . import desktop_entry
+
+        return desktop_entry.install() if args.install_desktop_entry else desktop_entry.uninstall()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _log_to_file()
     import qasync
     from PySide6.QtCore import QTimer
 

@@ -1,4 +1,9 @@
-"""Files shipped in the repository's ``resources/`` folder (installed as the package ``gan_studio.resources``)."""
+"""Files shipped in the repository's ``resources/`` folder.
+
+Installed with pip they are the package ``gan_studio.resources``; in a
+PyInstaller bundle they sit in ``gan_studio/resources`` beside the code; in a
+checkout they are the top-level ``resources/``.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,13 @@ def resource_path(relative: str) -> Path:
         path = Path(str(importlib_resources.files("gan_studio.resources") / relative))
         if path.exists():
             return path
-    except ModuleNotFoundError:
+    except (ModuleNotFoundError, TypeError):
         pass
-    return Path(__file__).resolve().parents[1] / "resources" / relative  # a checkout
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "resources" / relative, here.parent / "resources" / relative):
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError(f"GAN Studio's resource {relative} is missing: reinstall GAN Studio")
 
 
 def app_icon():

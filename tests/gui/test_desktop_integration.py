@@ -1,0 +1,73 @@
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from gan_studio import APP_ID
+from gan_studio.assets import resource_path
+from gan_studio.desktop_entry import ICON_SIZES, install_linux, linux_files, uninstall_linux
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _tool(name):
+    if shutil.which(name) is None:
+        pytest.skip(f"{name} is not installed (.ci/run installs it)")
+    return name
+
+
+def test_one_application_id_everywhere(qapp):
+    from gan_studio.app import create_application
+
+    desktop = resource_path(f"{APP_ID}.desktop")
+    metainfo = ET.parse(resource_path(f"{APP_ID}.metainfo.xml")).getroot()
+    assert desktop.exists() and metainfo.findtext("id") == APP_ID
+    assert metainfo.find("launchable").text == f"{APP_ID}.desktop"
+    assert f"Icon={APP_ID}" in desktop.read_text()
+    assert create_application().desktopFileName() == APP_ID
+    for size in ICON_SIZES:
+        from PIL import Image
+
+        assert Image.open(resource_path(f"icons/gan-studio-{size}.png")).size == (size, size)
+
+
+def test_desktop_entry_and_metainfo_validate(tmp_path):
+    subprocess.run([_tool("desktop-file-validate"), str(resource_path(f"{APP_ID}.desktop"))], check=True)
+    installed = install_linux(tmp_path, launcher=Path("/opt/GAN Studio/bin/gan-studio"))
+    subprocess.run(["desktop-file-validate", str(installed[0])], check=True)  # with a quoted Exec path
+    result = subprocess.run([_tool("appstreamcli"), "validate", "--no-net",
+                             str(resource_path(f"{APP_ID}.metainfo.xml"))], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_install_and_uninstall_into_an_xdg_data_home(tmp_path):
+    launcher = tmp_path / "venv" / "bin" / "gan-studio"
+    models = tmp_path / "GAN Studio" / "models" / "my-model"
+    models.mkdir(parents=True)
+    (models / "model.json").write_text("{}")
+    written = install_linux(tmp_path, launcher=launcher)
+    expected = set(linux_files(tmp_path))
+    assert set(written) == expected and all(p.is_file() and p.stat().st_size > 0 for p in expected)
+    entry = (tmp_path / "applications" / f"{APP_ID}.desktop").read_text()
+    assert f"Exec={launcher} %F" in entry and f"TryExec={launcher}" in entry
+    assert (tmp_path / "icons" / "hicolor" / "256x256" / "apps" / f"{APP_ID}.png").exists()
+    assert (tmp_path / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg").exists()
+    removed = uninstall_linux(tmp_path)
+    assert set(removed) == expected and not any(p.exists() for p in expected)
+    assert (models / "model.json").exists()  # the user's models stay
+
+
+def test_self_test_passes_offscreen(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "gan_studio", "--self-test"], capture_output=True, text=True,
+                            timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "self-test passed" in result.stdout and "ok   translate" in result.stdout
+
+
+def test_version():
+    result = subprocess.run([sys.executable, "-m", "gan_studio", "--version"], capture_output=True, text=True,
+                            timeout=60, cwd=ROOT)
+    assert result.returncode == 0 and result.stdout.startswith("GAN Studio ")
