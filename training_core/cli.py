@@ -17,6 +17,7 @@ from .data.demo import make_demo_dataset
 from .data.discover import discover
 from .device import DEVICE_CHOICES
 from .errors import GanStudioError
+from .humanize import duration
 from .models.registry import FAMILIES
 from .presets import DEFAULT_PRESET, PRESETS
 from .store import ModelLibrary, demo_dir
@@ -84,7 +85,7 @@ class _Progress:
                 bar = "#" * int(24 * done) + "-" * (24 - int(24 * done))
                 losses = " ".join(f"{k} {v:.3f}" for k, v in list(event.losses.items())[:3])
                 self.stream.write(f"\r[{bar}] {event.iteration}/{event.total_iterations} "
-                                  f"{event.it_per_s:.2f} it/s ETA {_duration(event.eta_s)}  {losses}\033[K")
+                                  f"{event.it_per_s:.2f} it/s ETA {duration(event.eta_s)}  {losses}\033[K")
                 self.stream.flush()
             return
         if self.tty:
@@ -101,12 +102,6 @@ class _Progress:
         elif isinstance(event, CheckpointSaved) and not self.tty:
             log.info("iteration %d: checkpoint saved (%s)", event.iteration, event.reason)
 
-
-def _duration(seconds: float) -> str:
-    if seconds == float("inf"):
-        return "--:--"
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def _overrides(args) -> dict:

@@ -13,7 +13,8 @@ import sys
 import threading
 from pathlib import Path
 
-from .cli import EXIT_OK, EXIT_PAUSED, EXIT_USAGE, _duration
+from .cli import EXIT_OK, EXIT_PAUSED, EXIT_USAGE
+from .humanize import duration
 from .config import NORM_CHOICES, OUTPUT_FORMATS, PRECISIONS, ConvertConfig
 from .convert.batch import BatchFinished, BatchJob, BatchStarted, FileDone
 from .convert.model_file import translator_for_model
@@ -62,7 +63,7 @@ class _Progress:
                 log.warning("failed: %s: %s", event.input, event.detail)
             if self.tty:
                 self.stream.write(f"\r{event.done}/{event.total}  {event.images_per_s:.2f} img/s  "
-                                  f"ETA {_duration(event.eta_s)}  {event.input.name}\033[K")
+                                  f"ETA {duration(event.eta_s)}  {event.input.name}\033[K")
                 self.stream.flush()
         elif isinstance(event, BatchFinished):
             self._clear()

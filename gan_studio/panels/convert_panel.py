@@ -11,6 +11,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from training_core.humanize import duration
+
 from ..widgets.compare_view import CompareView
 from ..workers.tasks import run_task
 
@@ -20,12 +22,6 @@ TILE_CHOICES = [("Automatic", 0), ("256 px", 256), ("512 px", 512), ("1024 px", 
 SCALE_CHOICES = [("Full resolution", "full"), ("Training scale", "model"), ("Half size", "0.5"),
                  ("Quarter size", "0.25")]
 
-
-def _duration(seconds: float) -> str:
-    if seconds == float("inf"):
-        return "…"
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def _folder_row(edit: QLineEdit, button: QPushButton) -> QHBoxLayout:
@@ -369,7 +365,7 @@ class ConvertPanel(QWidget):
         self.progress.setValue(event.done)
         if not self.watching:
             self.state.setText(f"{event.done} of {event.total} · {event.images_per_s:.2f} images/s · "
-                               f"ETA {_duration(event.eta_s)} · {event.input.name}")
+                               f"ETA {duration(event.eta_s)} · {event.input.name}")
         else:
             self.state.setText(f"Watching the input folder… last: {event.input.name} ({event.status})")
 

@@ -12,6 +12,8 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QSpinBox, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
+from training_core.humanize import duration
+
 from ..widgets.compare_view import CompareView
 from ..widgets.loss_chart import LossChart
 
@@ -27,12 +29,6 @@ def _spin(low: int, high: int, step: int = 1) -> QSpinBox:
     box.setGroupSeparatorShown(True)
     return box
 
-
-def _duration(seconds: float) -> str:
-    if seconds == float("inf"):
-        return "…"
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 class AdvancedSettings(QWidget):
@@ -369,7 +365,7 @@ class TrainPanel(QWidget):
     def _on_step(self, event) -> None:
         self.progress.setRange(0, event.total_iterations)
         self.progress.setValue(event.iteration)
-        self.rate.setText(f"{event.it_per_s:.2f} it/s · ETA {_duration(event.eta_s)} · epoch {event.epoch + 1} · "
+        self.rate.setText(f"{event.it_per_s:.2f} it/s · ETA {duration(event.eta_s)} · epoch {event.epoch + 1} · "
                           f"lr {event.lr:.2e}")
         self.chart.add(event.iteration, event.losses)
 
