@@ -68,7 +68,8 @@ class _Progress:
         elif isinstance(event, BatchFinished):
             self._clear()
             counts = ", ".join(f"{n} {status}" for status, n in sorted(event.counts.items())) or "nothing to do"
-            log.info("%s%s; report: %s", "cancelled: " if event.cancelled else "", counts, event.report_path)
+            prefix = f"{event.stopped}; " if event.stopped else "cancelled: " if event.cancelled else ""
+            log.info("%s%s; report: %s", prefix, counts, event.report_path)
 
     def _clear(self):
         if self.tty:
@@ -106,6 +107,8 @@ def convert_main(argv=None) -> int:
         report = job.watch() if args.watch else job.run()
     finally:
         signal.signal(signal.SIGINT, previous)
+    if report.stopped:
+        return EXIT_SOME_FAILED
     if report.cancelled and not args.watch:
         return EXIT_PAUSED
     return EXIT_SOME_FAILED if report.counts().get("failed") else EXIT_OK

@@ -371,7 +371,10 @@ class ConvertPanel(QWidget):
 
     def _on_finished(self, event) -> None:
         counts = ", ".join(f"{n} {status}" for status, n in sorted(event.counts.items())) or "nothing to convert"
-        text = ("Cancelled: " if event.cancelled and not self.watching else "Done: ") + counts
+        if event.stopped:
+            text = f"Stopped ({event.stopped.removeprefix('stopped: ')}): {counts}"
+        else:
+            text = ("Cancelled: " if event.cancelled and not self.watching else "Done: ") + counts
         if event.report_path:
             text += f". Report: {event.report_path.name} in the output folder."
         self.state.setText(text)

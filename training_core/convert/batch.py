@@ -9,9 +9,11 @@ looks complete; with ``skip_existing`` a rerun continues where it stopped.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections import Counter, deque
@@ -35,6 +37,8 @@ SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP",
                 ".tif": "TIFF", ".tiff": "TIFF"}
 FORMAT_SUFFIX = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
 PREFETCH = 3
+REPORT_EVERY_S = 2.0  # the report on disk stays current, so a killed job still leaves a true one
+_STALE_TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # what fsutil.atomic_path names its temp files
 
 
 class BatchError(GanStudioError):
@@ -64,6 +68,7 @@ class BatchFinished:
     counts: dict[str, int]
     cancelled: bool
     report_path: Path | None
+    stopped: str = ""  # why the job ended early by itself (a full or read-only disk)
 
 
 @dataclass
@@ -83,6 +88,7 @@ class BatchReport:
     started: str
     finished: str = ""
     cancelled: bool = False
+    stopped: str = ""  # why the job stopped early on its own (a full disk)
     files: list[FileResult] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
@@ -91,7 +97,9 @@ class BatchReport:
     def text(self) -> str:
         c = self.counts()
         lines = [f"GAN Studio conversion with {self.model}", f"from {self.input_dir}", f"to   {self.output_dir}",
-                 f"started {self.started}, finished {self.finished}" + (" (cancelled)" if self.cancelled else ""),
+                 f"started {self.started}, finished {self.finished or '(still running, or killed)'}"
+                 + (" (cancelled)" if self.cancelled and not self.stopped else "")
+                 + (f" ({self.stopped})" if self.stopped else ""),
                  f"converted {c.get('converted', 0)}, skipped {c.get('skipped', 0)}, failed {c.get('failed', 0)}",
                  ""]
         for f in self.files:
@@ -130,6 +138,9 @@ class BatchJob:
         self._times: deque[float] = deque(maxlen=20)
         self._done = 0
         self._lock = threading.Lock()  # results arrive from the encoder threads too
+        self._report_written = 0.0
+        self.stop_reason = ""
+        self._remove_stale_temp_files()
 
     def _check_folders(self) -> None:
         src, dst = self.input_dir.resolve(), self.output_dir.resolve()
@@ -147,6 +158,12 @@ class BatchJob:
             raise BatchError(f"cannot create the output folder {self.output_dir}: {exc.strerror or exc}") from None
         if not os.access(self.output_dir, os.W_OK):
             raise BatchError(f"the output folder {self.output_dir} is not writable: choose another one")
+
+    def _remove_stale_temp_files(self) -> None:
+        """Half-written outputs of a job that was killed: hidden, never mistaken for results, now removed."""
+        for path in self.output_dir.rglob(".*.tmp"):
+            if _STALE_TEMP.match(path.name):
+                path.unlink(missing_ok=True)
 
     # -- planning ---------------------------------------------------------------------------
     def plan(self, inputs: list[Path] | None = None) -> list[tuple[Path, Path]]:
@@ -187,7 +204,8 @@ class BatchJob:
                     except StopIteration:
                         return
                     skip = self.config.skip_existing and dst.exists()
-                    pending.append((src, dst, None if skip else decoders.submit(load_rgb, src)))
+                    # Any size converts (a 1x1 icon too): the translator pads what the network needs.
+                    pending.append((src, dst, None if skip else decoders.submit(load_rgb, src, min_side=1)))
 
             refill()
             while pending and not self.cancel.is_set():
@@ -237,9 +255,10 @@ class BatchJob:
 
     def finish(self) -> None:
         self.report.cancelled = self.cancel.is_set()
+        self.report.stopped = self.stop_reason
         self.report.finished = now_iso()
         report_path = self._write_report()
-        self.on_event(BatchFinished(self.report.counts(), self.report.cancelled, report_path))
+        self.on_event(BatchFinished(self.report.counts(), self.report.cancelled, report_path, self.stop_reason))
 
     def _write(self, src: Path, dst: Path, image: Image.Image, started: float, total: int) -> None:
         try:
@@ -249,6 +268,10 @@ class BatchJob:
             with atomic_path(dst) as tmp:
                 image.save(tmp, format=fmt, **options)
         except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT):
+                # Every further file would fail the same way: stop, keeping what was converted.
+                self.stop_reason = f"stopped: {exc.strerror} in {self.output_dir}"
+                self.cancel.set()
             self._record(src, None, "failed", f"cannot write {dst.name}: {exc.strerror or exc}", total)
             return
         self._record(src, dst, "converted", "", total, time.perf_counter() - started)
@@ -265,6 +288,9 @@ class BatchJob:
             left = total - self._done
             eta = left / rate if rate else float("inf")
             event = FileDone(src, dst, status, detail, self._done, total, rate, eta)
+            if now - self._report_written >= REPORT_EVERY_S:
+                self._report_written = now
+                self._write_report()
         self.on_event(event)
 
     def _write_report(self) -> Path | None:

@@ -113,6 +113,10 @@ class Trainer:
             return self._emit(Failed(self.iteration, str(exc)))
         try:
             return self._run()
+        except OSError as exc:  # disk full, folder gone or read-only: the last saved checkpoint is intact
+            where = f" ({exc.filename})" if exc.filename else ""
+            return self._fail(f"Could not write the run's files{where}: {exc.strerror or exc}. Free some disk "
+                              "space or fix the folder, then resume: the last saved checkpoint is intact.", exc)
         except Exception as exc:  # last resort: report, never crash the caller's thread
             return self._fail(f"Training stopped by an unexpected error: {type(exc).__name__}: {exc}. "
                               "Resume continues from the last checkpoint.", exc)
