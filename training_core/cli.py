@@ -76,14 +76,15 @@ class _Progress:
     def __init__(self, stream=sys.stderr):
         self.stream = stream
         self.tty = stream.isatty()
-        self.name = ""
+        self.losses: dict = {}
 
     def __call__(self, event) -> None:
         if isinstance(event, StepMetrics):
             if self.tty:
                 done = event.iteration / event.total_iterations
                 bar = "#" * int(24 * done) + "-" * (24 - int(24 * done))
-                losses = " ".join(f"{k} {v:.3f}" for k, v in list(event.losses.items())[:3])
+                self.losses = event.losses or self.losses
+                losses = " ".join(f"{k} {v:.3f}" for k, v in list(self.losses.items())[:3])
                 self.stream.write(f"\r[{bar}] {event.iteration}/{event.total_iterations} "
                                   f"{event.it_per_s:.2f} it/s ETA {duration(event.eta_s)}  {losses}\033[K")
                 self.stream.flush()

@@ -220,7 +220,7 @@ class DataConfig(_JsonConfig):
 
 
 LR_POLICIES = ("linear", "step", "cosine", "constant")
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # auto: bf16 where the hardware is fast at it
 
 
 @dataclass
@@ -238,14 +238,14 @@ class TrainConfig(_JsonConfig):
     lr_decay_start: float = 0.5
     lr_step_iters: int = 0  # 0: a third of the run
     seed: int = 0
-    precision: str = "fp32"
+    precision: str = "auto"
     sample_every: int = 100
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
     preview_count: int = 4
     val_fraction: float = 0.1  # held out when the dataset has no val/ folder
     max_val_items: int = 50
-    num_workers: int = 0
+    num_workers: int = -1  # data-loading processes; -1: none on a CPU-only machine, a few beside a GPU
 
     def validate(self):
         _choice("lr_policy", self.lr_policy, LR_POLICIES)
@@ -253,8 +253,9 @@ class TrainConfig(_JsonConfig):
         for name in ("iterations", "batch_size", "sample_every", "checkpoint_every", "keep_checkpoints",
                      "preview_count"):
             _at_least(name, getattr(self, name), 1)
-        for name in ("lr_step_iters", "max_val_items", "num_workers", "seed"):
+        for name in ("lr_step_iters", "max_val_items", "seed"):
             _at_least(name, getattr(self, name), 0)
+        _at_least("num_workers", self.num_workers, -1)
         for name in ("lr_decay_start", "val_fraction"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
@@ -282,7 +283,7 @@ class ConvertConfig(_JsonConfig):
     tile: int = 0
     scale: str = "full"
     norm: str = "auto"
-    precision: str = "fp32"
+    precision: str = "auto"
 
     def validate(self):
         _choice("direction", self.direction, DIRECTIONS)

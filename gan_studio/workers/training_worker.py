@@ -62,7 +62,8 @@ class TrainingWorker(QObject):
     def _on_event(self, event) -> None:
         if isinstance(event, StepMetrics):
             now = time.monotonic()
-            if now - self._last_step >= STEP_INTERVAL_S or event.iteration == event.total_iterations:
+            fresh = bool(event.losses)  # these carry the loss curve: never dropped
+            if fresh or now - self._last_step >= STEP_INTERVAL_S or event.iteration == event.total_iterations:
                 self._last_step = now
                 self.step.emit(event)
         elif isinstance(event, SampleImages):

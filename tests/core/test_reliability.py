@@ -199,7 +199,7 @@ def test_out_of_memory_in_training_is_explained_and_resumable(tmp_path, monkeypa
                              library=library)
     from training_core.models.pix2pix import Pix2PixModel
 
-    real_step = Pix2PixModel.train_step
+    real_step = Pix2PixModel.step
     calls = []
 
     def step(self):
@@ -208,11 +208,11 @@ def test_out_of_memory_in_training_is_explained_and_resumable(tmp_path, monkeypa
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 4.00 GiB")
         return real_step(self)
 
-    monkeypatch.setattr(Pix2PixModel, "train_step", step)
+    monkeypatch.setattr(Pix2PixModel, "step", step)
     result = trainer.run()
     assert isinstance(result, Failed) and "ran out of memory at iteration 4" in result.message
     assert library.get("oom").state == "interrupted"
-    monkeypatch.setattr(Pix2PixModel, "train_step", real_step)
+    monkeypatch.setattr(Pix2PixModel, "step", real_step)
     resumed = Trainer.reopen("oom", library=library).run()
     assert resumed.completed and resumed.iteration == 10
 

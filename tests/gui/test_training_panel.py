@@ -75,7 +75,7 @@ def test_gpu_style_failure_is_shown_in_words(make_window, qtbot, tmp_path, monke
     def out_of_memory(self):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr("training_core.models.pix2pix.Pix2PixModel.train_step", out_of_memory)
+    monkeypatch.setattr("training_core.models.pix2pix.Pix2PixModel.step", out_of_memory)
     panel.start_button.click()
     qtbot.waitUntil(lambda: panel.session is None, timeout=60_000)
     assert not panel.error.isHidden()

@@ -36,7 +36,8 @@ REPORT_NAME = "gan-studio-report"
 SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP",
                 ".tif": "TIFF", ".tiff": "TIFF"}
 FORMAT_SUFFIX = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
-PREFETCH = 3
+PREFETCH = 3  # images decoded ahead of the translator
+MAX_WRITES = 2  # translated images waiting to be encoded: bounds memory, and cancel stops that close
 REPORT_EVERY_S = 2.0  # the report on disk stays current, so a killed job still leaves a true one
 _STALE_TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # what fsutil.atomic_path names its temp files
 
@@ -195,7 +196,7 @@ class BatchJob:
                 ThreadPoolExecutor(2, thread_name_prefix="encode") as encoders:
             pending: deque[tuple[Path, Path, Future | None]] = deque()
             queue = iter(pairs)
-            writes: list[Future] = []
+            writes: deque[Future] = deque()
 
             def refill():
                 while len(pending) < PREFETCH:
@@ -225,6 +226,8 @@ class BatchJob:
                     log.exception("translating %s failed", src)
                     self._record(src, None, "failed", f"{type(exc).__name__}: {exc}", total)
                     continue
+                while len(writes) >= MAX_WRITES:
+                    writes.popleft().result()
                 writes.append(encoders.submit(self._write, src, dst, result, started, total))
             for pending_item in pending:
                 if pending_item[2] is not None:

@@ -3,6 +3,9 @@
 Each sample's random choices come from a generator seeded by (seed, epoch,
 index): the same run gives the same samples with any number of loader
 workers, and a resumed run sees exactly what an uninterrupted one would.
+A key is an index (in the epoch set by ``set_epoch``) or a tuple
+(epoch, position, index) from the trainer's sampler, which lets one set of
+persistent loader workers serve every epoch.
 """
 
 from __future__ import annotations
@@ -28,8 +31,14 @@ class _SeededDataset(Dataset):
         """Draw new crops and flips (and, unpaired, new partners) for the next epoch."""
         self.epoch = epoch
 
-    def _rng(self, index: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, self.epoch, index])
+    def _key(self, key) -> tuple[int, int, int]:
+        """(epoch, position in the epoch, index) for an int or a sampler tuple."""
+        if isinstance(key, tuple):
+            return int(key[0]), int(key[1]), int(key[2])
+        return self.epoch, int(key), int(key)
+
+    def _rng(self, epoch: int, index: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, epoch, index])
 
     def _prepare(self, img, rng):
         params = random_params(img.size, self.cfg, rng)
@@ -63,14 +72,14 @@ class PairedDataset(_SeededDataset):
             a, b, paths = b, a, paths[::-1]
         return a, b, paths
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, key) -> dict:
+        epoch, position, index = self._key(key)
         a, b, (path_a, path_b) = self.load_pair(index)
-        rng = self._rng(index)
-        params = random_params(a.size, self.cfg, rng)
+        params = random_params(a.size, self.cfg, self._rng(epoch, index))
         return {
             "A": to_tensor(apply_transform(a, params, self.cfg, self.multiple)),
             "B": to_tensor(apply_transform(b, params, self.cfg, self.multiple)),
-            "A_path": path_a, "B_path": path_b, "index": index,
+            "A_path": path_a, "B_path": path_b, "index": index, "epoch": epoch, "position": position,
         }
 
 
@@ -88,11 +97,12 @@ class UnpairedDataset(_SeededDataset):
     def __len__(self) -> int:
         return max(len(self.domain_a), len(self.domain_b))
 
-    def __getitem__(self, index: int) -> dict:
-        rng = self._rng(index)
+    def __getitem__(self, key) -> dict:
+        epoch, position, index = self._key(key)
+        rng = self._rng(epoch, index)
         path_a = self.domain_a[index % len(self.domain_a)]
         path_b = self.domain_b[int(rng.integers(len(self.domain_b)))]
         return {
             "A": self._prepare(load_rgb(path_a), rng), "B": self._prepare(load_rgb(path_b), rng),
-            "A_path": str(path_a), "B_path": str(path_b), "index": index,
+            "A_path": str(path_a), "B_path": str(path_b), "index": index, "epoch": epoch, "position": position,
         }

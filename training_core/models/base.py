@@ -73,9 +73,13 @@ class GANModel(ABC):
         self.real_A = batch["A"].to(self.device, non_blocking=True)
         self.real_B = batch["B"].to(self.device, non_blocking=True)
 
-    @abstractmethod
     def train_step(self) -> dict[str, float]:
         """One optimisation step of every net on the current input; returns the losses."""
+        return {k: float(v) for k, v in self.step().items()}
+
+    @abstractmethod
+    def step(self) -> dict[str, torch.Tensor]:
+        """The step itself; the losses stay on the device, so nothing waits for it to finish."""
 
     @abstractmethod
     def generator(self, direction: str = "AtoB") -> nn.Module:

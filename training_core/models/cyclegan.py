@@ -40,7 +40,7 @@ class CycleGANModel(GANModel):
         self.fake_A_pool = ImagePool(c.pool_size, seed=seed)
         self.fake_B_pool = ImagePool(c.pool_size, seed=seed + 1)
 
-    def train_step(self) -> dict[str, float]:
+    def step(self) -> dict[str, torch.Tensor]:
         c, n = self.config, self.nets
         real_A, real_B = self.real_A, self.real_B
         with self.autocast():
@@ -75,7 +75,7 @@ class CycleGANModel(GANModel):
         losses["D_B"] = self._backward_D(n["D_B"], real_A, self.fake_A_pool.query(fake_A))
         self._step("D")
         self._end_iteration()
-        return {k: float(losses[k].detach()) for k in self.loss_names}
+        return {k: losses[k].detach() for k in self.loss_names}
 
     def _backward_D(self, netD, real, fake) -> torch.Tensor:
         with self.autocast():

@@ -30,7 +30,7 @@ class Pix2PixModel(GANModel):
         self.criterion_l1 = nn.L1Loss()
         self.optimizers = {"G": self._adam("G"), "D": self._adam("D")}
 
-    def train_step(self) -> dict[str, float]:
+    def step(self) -> dict[str, torch.Tensor]:
         c = self.config
         with self.autocast():
             fake_B = self.netG(self.real_A)
@@ -61,7 +61,7 @@ class Pix2PixModel(GANModel):
         self._end_iteration()
 
         losses = {"G_GAN": loss_G_GAN, "G_L1": loss_G_L1, "D_real": loss_D_real, "D_fake": loss_D_fake}
-        return {k: float(v.detach()) for k, v in losses.items()}
+        return {k: v.detach() for k, v in losses.items()}
 
     def generator(self, direction: str = "AtoB") -> nn.Module:
         if direction != "AtoB":

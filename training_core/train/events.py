@@ -19,6 +19,9 @@ class Started:
 
 @dataclass(frozen=True)
 class StepMetrics:
+    """After every iteration. ``losses`` holds the averages since the last report, filled a few times a
+    second (reading losses waits for the GPU) and at every sample point; empty in between."""
+
     iteration: int
     total_iterations: int
     epoch: int

@@ -26,7 +26,7 @@ from ..data.datasets import PairedDataset, UnpairedDataset
 from ..data.discover import DatasetReport
 from ..data.images import load_rgb
 from ..data.transforms import apply_transform, random_params, to_tensor
-from ..device import configure_cpu_threads, describe_device, pick_device
+from ..device import configure_cpu_threads, describe_device, pick_device, resolve_precision
 from ..errors import GanStudioError
 from ..fsutil import atomic_write_text
 from ..models.export import model_generators, save_generators
@@ -46,6 +46,29 @@ from .schedule import make_scheduler
 log = logging.getLogger(__name__)
 
 LOG_EVERY = 10  # iterations averaged into one metrics.jsonl line
+REPORT_INTERVAL_S = 0.25  # losses are read back from the device at most this often (each read waits for it)
+
+
+class RunSampler(torch.utils.data.Sampler):
+    """(epoch, position, index) for every sample of the run: a seeded order per epoch, from a start point."""
+
+    def __init__(self, size: int, seed: int, epoch: int, position: int):
+        self.size, self.seed, self.epoch, self.position = size, seed, epoch, position
+
+    def __iter__(self):
+        epoch, start = self.epoch, self.position
+        while True:
+            order = np.random.default_rng([self.seed, epoch]).permutation(self.size)
+            for position in range(start, self.size):
+                yield epoch, position, int(order[position])
+            epoch, start = epoch + 1, 0
+
+
+def auto_workers(device) -> int:
+    """Loader processes: none on a CPU-only machine (they would compete with training), a few beside a GPU."""
+    import os
+
+    return min(4, max(0, (os.cpu_count() or 1) - 1)) if device.type == "cuda" else 0
 
 
 class Trainer:
@@ -65,7 +88,10 @@ class Trainer:
         self.leave_core_for_ui = leave_core_for_ui
         self.iteration = self.epoch = self.position = 0
         self._val_cache: list | None = None
-        self._loss_sums: collections.Counter = collections.Counter()
+        self._loss_sums: dict = {}  # loss tensors summed since the last metrics.jsonl line
+        self._window_sums: dict = {}  # ... and since the last StepMetrics that carried losses
+        self._window_n = 0
+        self._last_report = 0.0
         self._timer: collections.deque = collections.deque(maxlen=50)  # recent step times, for it/s
         self.latest_val: dict | None = None
 
@@ -130,7 +156,8 @@ class Trainer:
             return self._fail(str(exc), exc)
         total = self.train_cfg.iterations
         self._set_state("running")
-        self._emit(Started(self.iteration, total, describe_device(self.device), self.iteration > 0, notes))
+        device = f"{describe_device(self.device)}, {self.precision}"
+        self._emit(Started(self.iteration, total, device, self.iteration > 0, notes))
         batches = self._batches()
         while self.iteration < total:
             if self.control.stop_requested:
@@ -147,7 +174,7 @@ class Trainer:
                                   "Fix or remove the file, then resume: training was saved.", exc)
             try:
                 self.model.set_input(batch)
-                losses = self.model.train_step()
+                losses = self.model.step()
                 for scheduler in self.schedulers.values():
                     scheduler.step()
             except torch.OutOfMemoryError as exc:
@@ -161,15 +188,18 @@ class Trainer:
 
     def _setup(self) -> tuple[str, ...]:
         self.device = pick_device(self.device_preference)
+        self.precision = resolve_precision(self.train_cfg.precision, self.device)
         if self.device.type == "cpu":
             configure_cpu_threads(self.leave_core_for_ui)
+        elif self.device.type == "cuda" and "crop" in self.data_cfg.preprocess:
+            torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels once
         multiple = self.model_cfg.size_multiple
         if self.family == "pix2pix":
             self.dataset = PairedDataset(self.plan.train, self.data_cfg, multiple, self.train_cfg.seed)
         else:
             self.dataset = UnpairedDataset(self.plan.train_a, self.plan.train_b, self.data_cfg, multiple,
                                            self.train_cfg.seed)
-        self.model = build_model(self.model_cfg, self.device, self.train_cfg.seed, self.train_cfg.precision)
+        self.model = build_model(self.model_cfg, self.device, self.train_cfg.seed, self.precision)
         self.model.train()
         self.schedulers = {name: make_scheduler(opt, self.train_cfg) for name, opt in self.model.optimizers.items()}
         if not list_checkpoints(self.entry.run_dir):
@@ -189,39 +219,49 @@ class Trainer:
         return loaded.notes + (f"resumed from iteration {self.iteration}",)
 
     def _batches(self):
-        """Batches in a per-epoch order drawn from (seed, epoch); resumes mid-epoch at ``position``."""
+        """Batches from one loader for the whole run (its workers persist across epochs)."""
         cfg = self.train_cfg
-        while True:
-            self.dataset.set_epoch(self.epoch)
-            order = np.random.default_rng([cfg.seed, self.epoch]).permutation(len(self.dataset))
-            loader = DataLoader(
-                self.dataset, batch_size=cfg.batch_size, sampler=order[self.position:].tolist(),
-                num_workers=cfg.num_workers, pin_memory=self.device.type == "cuda",
-                # Its own generator: creating the iterator must not draw from the global torch RNG.
-                generator=torch.Generator().manual_seed(cfg.seed),
-            )
-            for batch in loader:
-                self.position += len(batch["index"])
-                yield batch
-            self.epoch += 1
-            self.position = 0
+        workers = cfg.num_workers if cfg.num_workers >= 0 else auto_workers(self.device)
+        loader = DataLoader(
+            self.dataset, batch_size=cfg.batch_size,
+            sampler=RunSampler(len(self.dataset), cfg.seed, self.epoch, self.position),
+            num_workers=workers, persistent_workers=workers > 0, pin_memory=self.device.type == "cuda",
+            # Its own generator: creating the iterator must not draw from the global torch RNG.
+            generator=torch.Generator().manual_seed(cfg.seed),
+        )
+        for batch in loader:
+            # Where the data stands after this batch: what a checkpoint records and a resume restarts from.
+            self.epoch = int(batch["epoch"][-1])
+            self.position = int(batch["position"][-1]) + 1
+            if self.position == len(self.dataset):
+                self.epoch, self.position = self.epoch + 1, 0
+            yield batch
 
     # -- after each step -----------------------------------------------------------------
-    def _after_step(self, losses: dict[str, float]) -> None:
+    def _after_step(self, losses: dict[str, torch.Tensor]) -> None:
+        """Report, log, sample and checkpoint as due; losses stay on the device until they are read."""
         cfg, it = self.train_cfg, self.iteration
         now = time.perf_counter()
         self._timer.append(now)
         rate = (len(self._timer) - 1) / (self._timer[-1] - self._timer[0]) if len(self._timer) > 1 else 0.0
         eta = (cfg.iterations - it) / rate if rate else float("inf")
         lr = self.model.optimizers["G"].param_groups[0]["lr"]
-        self._loss_sums.update(losses)
+        for sums in (self._loss_sums, self._window_sums):
+            for name, value in losses.items():
+                sums[name] = sums[name] + value if name in sums else value
+        self._window_n += 1
+        due = it % cfg.sample_every == 0 or it == cfg.iterations
         if it % LOG_EVERY == 0 or it == cfg.iterations:
             n = LOG_EVERY if it % LOG_EVERY == 0 else it % LOG_EVERY
             self._log({"iteration": it, "epoch": self.epoch, "lr": lr,
-                       "losses": {k: v / n for k, v in self._loss_sums.items()}})
-            self._loss_sums = collections.Counter()
-        self._emit(StepMetrics(it, cfg.iterations, self.epoch, losses, lr, rate, eta))
-        if it % cfg.sample_every == 0 or it == cfg.iterations:
+                       "losses": {k: float(v) / n for k, v in self._loss_sums.items()}})
+            self._loss_sums = {}
+        reported = {}
+        if due or now - self._last_report >= REPORT_INTERVAL_S:
+            reported = {k: float(v) / self._window_n for k, v in self._window_sums.items()}
+            self._window_sums, self._window_n, self._last_report = {}, 0, now
+        self._emit(StepMetrics(it, cfg.iterations, self.epoch, reported, lr, rate, eta))
+        if due:
             self._samples()
         if it % cfg.checkpoint_every == 0 and it < cfg.iterations:
             self._checkpoint("interval")
