@@ -117,9 +117,13 @@ def install_windows() -> list[Path]:
     icon.parent.mkdir(parents=True, exist_ok=True)
     Image.open(resource_path("icons/gan-studio-256.png")).save(icon, sizes=[(s, s) for s in (16, 32, 48, 64, 256)])
     shortcut = _windows_shortcut()
-    script = (f"$s = (New-Object -ComObject WScript.Shell).CreateShortcut('{shortcut}'); "
-              f"$s.TargetPath = '{launcher}'; $s.IconLocation = '{icon}'; "
-              f"$s.Description = '{APP_NAME}'; $s.Save()")
+
+    def quoted(value) -> str:  # a PowerShell single-quoted string (O'Brien's folder too)
+        return "'" + str(value).replace("'", "''") + "'"
+
+    script = (f"$s = (New-Object -ComObject WScript.Shell).CreateShortcut({quoted(shortcut)}); "
+              f"$s.TargetPath = {quoted(launcher)}; $s.IconLocation = {quoted(icon)}; "
+              f"$s.Description = {quoted(APP_NAME)}; $s.Save()")
     subprocess.run(["powershell", "-NoProfile", "-NonInteractive", "-Command", script], check=True)
     return [shortcut, icon]
 

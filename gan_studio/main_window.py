@@ -75,7 +75,7 @@ class MainWindow(QMainWindow):
         self.models_panel.convert_requested.connect(self._convert_with)
         self.models_panel.library_changed.connect(self.convert_panel.refresh_models)
         self.train_panel.run_changed.connect(self.convert_panel.refresh_models)
-        self._demo_folder: Path | None = None
+        self._demo_folders: dict[Path, str] = {}  # demo project folder -> kind
         self._build_menus()
         self._restore()
 
@@ -113,24 +113,26 @@ class MainWindow(QMainWindow):
         QMessageBox.critical(self, APP_NAME, f"PyTorch could not be loaded, so training is unavailable:\n\n{exc}\n\n"
                              "Reinstall GAN Studio (pip install gan-studio) and start it again.")
 
-    def open_demo(self, replace: bool = False) -> None:
-        """The built-in demo project, made on first use, opened and ready to train."""
-        if replace:
-            self.dataset_panel.current_folder = None
+    def open_demo(self, replace: bool = False, kind: str = "shapes") -> None:
+        """A built-in demo project, made on first use, opened and ready to train."""
         from training_core.data.demo import make_demo_dataset
+        from training_core.data.demo_landscapes import make_landscape_demo
         from training_core.store import demo_dir
 
+        if replace:
+            self.dataset_panel.current_folder = None
+        make = make_demo_dataset if kind == "shapes" else make_landscape_demo
         self.statusBar().showMessage("Preparing the demo project…")
-        run_task(make_demo_dataset, demo_dir(), owner=self, on_result=self._demo_ready,
+        run_task(make, demo_dir(kind), owner=self, on_result=lambda folder: self._demo_ready(folder, kind),
                  on_error=lambda exc: self.train_panel.show_error(f"The demo project could not be made: {exc}"))
 
-    def _demo_ready(self, folder: Path) -> None:
-        self._demo_folder = Path(folder)
+    def _demo_ready(self, folder: Path, kind: str) -> None:
+        self._demo_folders[Path(folder).absolute()] = kind
         if self.dataset_panel.current_folder is None:  # the user has not opened a folder meanwhile
             self.dataset_panel.open_folder(folder)
 
     def _dataset_opened(self, report) -> None:
-        demo = self._demo_folder is not None and Path(report.root) == self._demo_folder.absolute()
+        demo = self._demo_folders.get(Path(report.root).absolute())
         self.train_panel.set_report(report, demo=demo)
         if demo:
             self.tabs.setCurrentWidget(self.train_panel)
@@ -156,7 +158,9 @@ class MainWindow(QMainWindow):
 
         file_menu = self.menuBar().addMenu("&File")
         action(file_menu, "&Open Dataset Folder…", self.dataset_panel.choose_folder, QKeySequence.StandardKey.Open)
-        action(file_menu, "Open &Demo Project", lambda: self.open_demo(replace=True))
+        action(file_menu, "Open &Demo Project (shapes, paired)", lambda: self.open_demo(replace=True))
+        action(file_menu, "Open &Landscape Demo (red to blue, unpaired)",
+               lambda: self.open_demo(replace=True, kind="landscapes"))
         file_menu.addSeparator()
         action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         train_menu = self.menuBar().addMenu("&Training")
@@ -209,7 +213,6 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(int(self.settings.value("window/tab", 0)))
 
     def closeEvent(self, event):
-        self.convert_panel.shutdown()
         if self.train_panel.is_training():
             answer = QMessageBox.question(
                 self, APP_NAME, "Training is running. Pause it and quit? It will be saved, and you can "
@@ -219,6 +222,7 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self.shutdown_training()
+        self.convert_panel.shutdown()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.setValue("window/tab", self.tabs.currentIndex())

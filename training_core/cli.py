@@ -12,8 +12,10 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from .config import DIRECTIONS, LR_POLICIES, PRECISIONS, PREPROCESS_MODES
+from .config import DIRECTIONS, LR_POLICIES, OPTIMIZERS, PRECISIONS, PREPROCESS_MODES
+from .models.networks import DISCRIMINATORS
 from .data.demo import make_demo_dataset
+from .data.demo_landscapes import make_landscape_demo
 from .data.discover import discover
 from .device import DEVICE_CHOICES
 from .errors import GanStudioError
@@ -33,7 +35,8 @@ DEMO_ITERATIONS = 1000
 OVERRIDES = {
     "size": int, "batch_size": int, "direction": str, "precision": str, "iterations": int, "netG": str,
     "ngf": int, "ndf": int, "preprocess": str, "load_size": int, "seed": int, "sample_every": int,
-    "checkpoint_every": int, "num_workers": int, "lr_policy": str, "lr": float,
+    "checkpoint_every": int, "num_workers": int, "lr_policy": str, "lr": float, "optimizer_G": str,
+    "optimizer_D": str, "netD": str,
 }
 
 
@@ -42,7 +45,9 @@ def _train_parser() -> argparse.ArgumentParser:
                                 epilog="Ctrl-C pauses with a checkpoint; --resume NAME continues.")
     p.add_argument("data_dir", nargs="?", type=Path, metavar="DATA", help="dataset folder (same as --data)")
     p.add_argument("--data", type=Path, help="dataset folder: aligned A|B images, A/ B/ folders, or trainA/ trainB/")
-    p.add_argument("--demo", action="store_true", help="train on the built-in demo project")
+    p.add_argument("--demo", nargs="?", const="shapes", choices=("shapes", "landscapes"),
+                   help="train on a built-in demo project: shapes (paired, pix2pix; the default) or "
+                        "landscapes (unpaired red to blue, CycleGAN)")
     p.add_argument("--resume", metavar="NAME", help="continue a paused or interrupted model")
     p.add_argument("--name", help="the model's name in the library (default: from the dataset and date)")
     p.add_argument("--family", choices=sorted(FAMILIES), help="default: pix2pix for paired, cyclegan for unpaired")
@@ -60,6 +65,9 @@ def _train_parser() -> argparse.ArgumentParser:
     adv.add_argument("--ndf", type=int)
     adv.add_argument("--lr", type=float)
     adv.add_argument("--lr-policy", choices=LR_POLICIES)
+    adv.add_argument("--optimizer-G", dest="optimizer_G", choices=OPTIMIZERS)
+    adv.add_argument("--optimizer-D", dest="optimizer_D", choices=OPTIMIZERS)
+    adv.add_argument("--netD", choices=DISCRIMINATORS, help="basic (70x70 PatchGAN), n_layers, pixel, image")
     adv.add_argument("--preprocess", choices=PREPROCESS_MODES)
     adv.add_argument("--load-size", type=int)
     adv.add_argument("--seed", type=int)
@@ -111,8 +119,10 @@ def _overrides(args) -> dict:
 
 def _new_trainer(args, library: ModelLibrary, **kwargs) -> Trainer:
     folder = args.data or args.data_dir
-    if args.demo:
+    if args.demo == "shapes":
         folder = make_demo_dataset(demo_dir())
+    elif args.demo == "landscapes":
+        folder = make_landscape_demo(demo_dir("landscapes"))
     if folder is None:
         raise GanStudioError("give a dataset folder (--data DIR), --demo for the built-in demo project, "
                              "or --resume NAME to continue a model")
@@ -121,7 +131,8 @@ def _new_trainer(args, library: ModelLibrary, **kwargs) -> Trainer:
     overrides = _overrides(args)
     if args.demo and "iterations" not in overrides:
         overrides["iterations"] = DEMO_ITERATIONS
-    name = args.name or _default_name(library, "Demo shapes" if args.demo else Path(folder).name)
+    demo_names = {"shapes": "Demo shapes", "landscapes": "Demo landscapes"}
+    name = args.name or _default_name(library, demo_names.get(args.demo) or Path(folder).name)
     return Trainer.create(report, name, family=args.family, preset=args.preset or DEFAULT_PRESET,
                           overrides=overrides, library=library, **kwargs)
 

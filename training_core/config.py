@@ -17,6 +17,7 @@ from .models.losses import GAN_MODES
 from .models.networks import DISCRIMINATORS, INIT_TYPES, NORMS, parse_generator, size_multiple
 
 PREPROCESS_MODES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
 DIRECTIONS = ("AtoB", "BtoA")
 
 
@@ -93,9 +94,16 @@ class ModelConfig(_JsonConfig):
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    optimizer_G: str = "adam"  # adam (the papers), rmsprop, or sgd (with momentum)
+    optimizer_D: str = "adam"
+    momentum: float = 0.9  # for sgd (and rmsprop)
 
     def validate(self):
         parse_generator(self.netG)
+        _choice("optimizer_G", self.optimizer_G, OPTIMIZERS)
+        _choice("optimizer_D", self.optimizer_D, OPTIMIZERS)
+        if not 0 <= self.momentum < 1:
+            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
         _choice("netD", self.netD, DISCRIMINATORS)
         _choice("norm", self.norm, NORMS)
         _choice("init_type", self.init_type, INIT_TYPES)
@@ -211,11 +219,13 @@ class DataConfig(_JsonConfig):
         if self.crop_size % multiple:
             raise ConfigError(f"crop_size {self.crop_size} is not a multiple of {multiple}, which {model.netG} "
                               f"needs; use {max(multiple, round(self.crop_size / multiple) * multiple)}")
-        # A PatchGAN's last layers need at least 2x2 positions to normalise over.
-        layers = {"basic": 3, "n_layers": model.n_layers_D, "pixel": 0}[model.netD]
-        smallest = 3 * 2**layers if layers else 1
+        # A PatchGAN's last layers need at least 2x2 positions to normalise over; the image
+        # discriminator halves the size n_layers + 1 times.
+        layers = {"basic": 3, "n_layers": model.n_layers_D, "pixel": 0, "image": model.n_layers_D}[model.netD]
+        smallest = (2 ** (layers + 2) if model.netD == "image" else 3 * 2**layers) if layers else 1
         if self.crop_size < smallest:
-            raise ConfigError(f"crop_size {self.crop_size} is too small for a {layers}-layer PatchGAN; "
+            kind = "image discriminator" if model.netD == "image" else "PatchGAN"
+            raise ConfigError(f"crop_size {self.crop_size} is too small for a {layers}-layer {kind}; "
                               f"use at least {smallest} or fewer discriminator layers")
 
 

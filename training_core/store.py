@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 APP_NAME = "GAN Studio"
 APP_AUTHOR = "GAN Studio"
 MODEL_FORMAT_VERSION = 1
-RUN_STATES = ("new", "running", "paused", "interrupted", "finished")
 
 
 class ModelNotFound(GanStudioError):
@@ -47,8 +46,9 @@ def data_home() -> Path:
     return root.expanduser()
 
 
-def demo_dir() -> Path:
-    return data_home() / "demo-project"
+def demo_dir(kind: str = "shapes") -> Path:
+    """The built-in demo projects: "shapes" (paired, pix2pix) and "landscapes" (unpaired, CycleGAN)."""
+    return data_home() / ("demo-project" if kind == "shapes" else "demo-landscapes")
 
 
 def now_iso() -> str:
@@ -76,6 +76,11 @@ class ModelEntry:
     @property
     def sample_path(self) -> Path:
         return self.path / "sample.png"
+
+    @property
+    def in_use(self) -> bool:
+        """A process is training this model right now (running, or paused inside an open app)."""
+        return is_locked(self.run_dir)
 
     @property
     def state(self) -> str:
@@ -138,7 +143,7 @@ class ModelLibrary:
             raise LibraryError("a model needs a name")
         if any(e.name.casefold() == name.casefold() for e in self.list()):
             raise LibraryError(f"a model named {name!r} already exists: choose another name, "
-                               "or continue it with --resume")
+                               "or continue that model instead")
         self.root.mkdir(parents=True, exist_ok=True)
         base, n = _slug(name), 1
         while True:
@@ -158,6 +163,11 @@ class ModelLibrary:
         atomic_write_text(entry.path / "model.json", json.dumps(entry.meta, indent=2, sort_keys=True))
 
     def update(self, entry: ModelEntry, **changes) -> ModelEntry:
+        """Change some fields of model.json, keeping what others wrote meanwhile (a rename during training)."""
+        try:
+            entry.meta = {**entry.meta, **self._read(entry.path).meta}
+        except LibraryError:
+            pass  # missing or damaged on disk: our copy is the best there is
         entry.meta.update(changes, updated=now_iso())
         self.save(entry)
         return entry
@@ -173,6 +183,7 @@ class ModelLibrary:
 
     def delete(self, key: str) -> None:
         entry = self.get(key)
-        if entry.state == "running":
-            raise RunInUse(f"{entry.name} is training right now; stop it before deleting it")
+        if entry.in_use:
+            raise RunInUse(f"{entry.name} is training right now (or paused in an open window); "
+                           "stop it before deleting it")
         shutil.rmtree(entry.path)

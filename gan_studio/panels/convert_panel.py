@@ -24,6 +24,11 @@ SCALE_CHOICES = [("Full resolution", "full"), ("Training scale", "model"), ("Hal
 
 
 
+def _direction_for(entry, config) -> str:
+    """CycleGAN models translate both ways; every other model only A to B."""
+    return config.direction if entry.meta.get("family") == "cyclegan" else "AtoB"
+
+
 def _folder_row(edit: QLineEdit, button: QPushButton) -> QHBoxLayout:
     row = QHBoxLayout()
     row.addWidget(edit, 1)
@@ -58,6 +63,7 @@ class ConvertPanel(QWidget):
         browse_in.clicked.connect(lambda: self._browse(self.input_edit, "input"))
         browse_out.clicked.connect(lambda: self._browse(self.output_edit, "output"))
         self.input_edit.editingFinished.connect(self.refresh_files)
+        self.output_edit.textChanged.connect(self._update_controls)
         self.format = QComboBox()
         for label, value in (("Same as input", "same"), ("PNG", "png"), ("JPEG", "jpeg"), ("WebP", "webp")):
             self.format.addItem(label, value)
@@ -264,7 +270,7 @@ class ConvertPanel(QWidget):
         from training_core.convert.model_file import translator_for_model
 
         config = self._config()
-        direction = config.direction if entry.meta.get("family") == "cyclegan" else "AtoB"
+        direction = _direction_for(entry, config)
         key = (entry.id, entry.meta.get("updated"), direction, config.tile, config.scale)
         return key, entry.name, lambda: translator_for_model(entry, direction, self.device, config)
 
@@ -300,7 +306,7 @@ class ConvertPanel(QWidget):
         from training_core.convert.model_file import translator_for_model
 
         config = self._config()
-        direction = config.direction if entry.meta.get("family") == "cyclegan" else "AtoB"
+        direction = _direction_for(entry, config)
         device = self.device
 
         def make_job(on_event, cancel):
@@ -338,15 +344,19 @@ class ConvertPanel(QWidget):
             self.session.cancel()
             self.state.setText("Cancelling after the current image…")
 
-    def is_busy(self) -> bool:
-        return self.session is not None
-
     def shutdown(self) -> None:
+        """Cancel a conversion and wait for the image in flight, keeping the window painted meanwhile."""
+        from PySide6.QtWidgets import QApplication
+
         if self.preview is not None:
             self.preview.close()
-        if self.session is not None:
-            self.session.cancel()
-            self.session.wait(30_000)
+            self.preview = None
+        session = self.session
+        if session is not None:
+            session.cancel()
+            while session.is_running():
+                QApplication.processEvents()
+                session.wait(50)
 
     def _on_started(self, event) -> None:
         self.progress.setRange(0, max(1, event.total))

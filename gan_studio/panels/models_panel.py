@@ -88,6 +88,8 @@ class ModelsPanel(QWidget):
             item.setData(0, Qt.ItemDataRole.UserRole, entry.id)
             item.setData(2, Qt.ItemDataRole.UserRole, entry.state)
             item.setData(1, Qt.ItemDataRole.UserRole, bool(meta.get("imported")))
+            item.setData(3, Qt.ItemDataRole.UserRole, entry.in_use)
+            item.setData(4, Qt.ItemDataRole.UserRole, entry.weights_path.exists())
             if entry.sample_path.exists():
                 item.setIcon(0, QIcon(QPixmap(str(entry.sample_path)).scaledToHeight(32)))
             self.tree.addTopLevelItem(item)
@@ -112,12 +114,17 @@ class ModelsPanel(QWidget):
         state = self._selected_state()
         items = self.tree.selectedItems()
         imported = bool(items and items[0].data(1, Qt.ItemDataRole.UserRole))
+        in_use = bool(items and items[0].data(3, Qt.ItemDataRole.UserRole))
+        has_weights = bool(items and items[0].data(4, Qt.ItemDataRole.UserRole))
         self.resume_button.setText("Continue Training…" if state == "finished" else "Resume")
-        self.resume_button.setEnabled(state in ("paused", "interrupted", "finished", "new") and not imported)
+        self.resume_button.setEnabled(state in ("paused", "interrupted", "finished", "new") and not imported
+                                      and not in_use)
         self.resume_button.setToolTip("Imported models have no training state to continue" if imported else "")
-        for b in (self.rename_button, self.reveal_button, self.convert_button, self.export_button):
-            b.setEnabled(state is not None)
-        self.delete_button.setEnabled(state is not None and state != "running")
+        self.reveal_button.setEnabled(state is not None)
+        self.rename_button.setEnabled(state is not None and not in_use)
+        for b in (self.convert_button, self.export_button):  # they need trained weights
+            b.setEnabled(has_weights)
+        self.delete_button.setEnabled(state is not None and not in_use)
 
     def resume_selected(self) -> None:
         key, state = self.selected_id(), self._selected_state()

@@ -40,6 +40,14 @@ class AdvancedSettings(QWidget):
         self.netG.setEditable(True)
         self.netG.addItems(GENERATORS)
         self.ngf, self.ndf = _spin(1, 512), _spin(1, 512)
+        self.netD = QComboBox()
+        for label, value in (("PatchGAN 70x70", "basic"), ("PatchGAN, n layers", "n_layers"),
+                             ("Pixel (1x1)", "pixel"), ("Image-level (one score)", "image")):
+            self.netD.addItem(label, value)
+        self.optimizer_G, self.optimizer_D = QComboBox(), QComboBox()
+        for combo in (self.optimizer_G, self.optimizer_D):
+            for label, value in (("Adam", "adam"), ("RMSprop", "rmsprop"), ("SGD with momentum", "sgd")):
+                combo.addItem(label, value)
         self.size = _spin(16, 4096, 16)
         self.batch_size = _spin(1, 256)
         self.lr = QDoubleSpinBox()
@@ -53,11 +61,14 @@ class AdvancedSettings(QWidget):
         form = QFormLayout(self)
         form.addRow("Generator", self.netG)
         form.addRow("Generator width (ngf)", self.ngf)
+        form.addRow("Discriminator", self.netD)
         form.addRow("Discriminator width (ndf)", self.ndf)
         form.addRow("Training size (px)", self.size)
         form.addRow("Batch size", self.batch_size)
         form.addRow("Learning rate", self.lr)
         form.addRow("Learning-rate schedule", self.lr_policy)
+        form.addRow("Generator optimizer", self.optimizer_G)
+        form.addRow("Discriminator optimizer", self.optimizer_D)
         form.addRow("Precision", self.precision)
         form.addRow("Device", self.device)
         form.addRow("Samples every (iterations)", self.sample_every)
@@ -72,6 +83,9 @@ class AdvancedSettings(QWidget):
         self.netG.setCurrentText(model_cfg.netG)
         self.ngf.setValue(model_cfg.ngf)
         self.ndf.setValue(model_cfg.ndf)
+        self.netD.setCurrentIndex(max(0, self.netD.findData(model_cfg.netD)))
+        self.optimizer_G.setCurrentIndex(max(0, self.optimizer_G.findData(model_cfg.optimizer_G)))
+        self.optimizer_D.setCurrentIndex(max(0, self.optimizer_D.findData(model_cfg.optimizer_D)))
         self.size.setValue(data_cfg.crop_size)
         self.batch_size.setValue(train_cfg.batch_size)
         self.lr.setValue(model_cfg.lr)
@@ -82,6 +96,8 @@ class AdvancedSettings(QWidget):
 
     def overrides(self) -> dict:
         return {"netG": self.netG.currentText().strip(), "ngf": self.ngf.value(), "ndf": self.ndf.value(),
+                "netD": self.netD.currentData(), "optimizer_G": self.optimizer_G.currentData(),
+                "optimizer_D": self.optimizer_D.currentData(),
                 "size": self.size.value(), "batch_size": self.batch_size.value(), "lr": self.lr.value(),
                 "lr_policy": self.lr_policy.currentText(), "precision": self.precision.currentText(),
                 "sample_every": self.sample_every.value(), "checkpoint_every": self.checkpoint_every.value()}
@@ -98,7 +114,7 @@ class TrainPanel(QWidget):
         self.session = None
         self.engine_ready = False
         self.direction = "AtoB"
-        self.model_key: str | None = None
+        self._run_family: str | None = None
         self.paused = False
         self._loading_preset = False
 
@@ -218,17 +234,21 @@ class TrainPanel(QWidget):
         self._fill_families()
         self._update_controls()
 
-    def set_report(self, report, demo: bool = False) -> None:
+    def set_report(self, report, demo: str | None = None) -> None:
         self.report = report
         parts = ", ".join(f"{s}: {p.count()}" for s, p in report.splits.items())
         self.dataset_label.setText(f"Dataset: <b>{html.escape(report.root.name)}</b> "
                                    f"({html.escape(report.layout)}; {html.escape(parts)})")
-        self.banner.setVisible(demo)
-        if demo:
+        self.banner.setVisible(bool(demo))
+        if demo == "landscapes":
+            self.banner.setText("This is the built-in landscape demo: red landscapes and, separately, blue ones "
+                                "(unpaired). Press <b>Start</b> and CycleGAN learns to repaint red scenes in blue.")
+        elif demo:
             self.banner.setText("This is the built-in demo project: line drawings of shapes and their painted "
                                 "versions. Press <b>Start</b> and watch the samples learn to paint within "
                                 "minutes, even on a laptop CPU.")
-        self.name.setText(f"{report.root.name if not demo else 'Demo shapes'} {datetime.now():%Y-%m-%d %H.%M}")
+        names = {"shapes": "Demo shapes", "landscapes": "Demo landscapes"}
+        self.name.setText(f"{names.get(demo) or report.root.name} {datetime.now():%Y-%m-%d %H.%M}")
         self._fill_families()
         self._update_controls()
 
@@ -257,8 +277,11 @@ class TrainPanel(QWidget):
 
         preset = self.preset.currentData()
         self.preset_about.setText(self._presets[preset]["about"])
+        train = self.report.splits["train"]
+        # Epoch-based presets count what one epoch iterates, as the engine does.
+        count = max(len(train.domain_a), len(train.domain_b)) if self.report.layout == "unpaired" else train.count()
         try:
-            model_cfg, data_cfg, train_cfg = resolve(self.family.currentData(), preset, self.report.count("train"))
+            model_cfg, data_cfg, train_cfg = resolve(self.family.currentData(), preset, count)
         except GanStudioError as exc:
             self.show_error(str(exc))
             return
@@ -282,7 +305,7 @@ class TrainPanel(QWidget):
         device = self.advanced.device.currentText()
         self.settings.setValue("train/preset", preset)
         self.settings.setValue("train/device", device)
-        self.model_key = name
+        self._run_family = family
         self.chart.clear()
         self.samples.set_images(None, None)
 
@@ -301,7 +324,7 @@ class TrainPanel(QWidget):
         from training_core.train.trainer import Trainer
 
         entry = ModelLibrary().get(key)
-        self.model_key = entry.id
+        self._run_family = entry.meta.get("family")
         self._load_history(entry)
         device = self.advanced.device.currentText() or "auto"
 
@@ -419,20 +442,22 @@ class TrainPanel(QWidget):
     # -- helpers -----------------------------------------------------------------------------
     def _family_of_run(self) -> str:
         trainer = self.session.worker.trainer if self.session else None
-        return trainer.family if trainer else self.family.currentData()
+        return trainer.family if trainer else (self._run_family or self.family.currentData())
 
     def _load_history(self, entry) -> None:
         """Show what the model already did: its loss curve and latest samples."""
         self.chart.clear()
         path = entry.run_dir / "metrics.jsonl"
         if path.exists():
+            records = []
             for line in path.read_text(encoding="utf-8").splitlines():
                 try:
                     record = json.loads(line)
                 except ValueError:
                     continue
                 if "losses" in record:
-                    self.chart.add(record["iteration"], record["losses"])
+                    records.append((record["iteration"], record["losses"]))
+            self.chart.add_many(records)
         if entry.sample_path.exists():
             self.samples.set_images(None, QImage(str(entry.sample_path)))
 

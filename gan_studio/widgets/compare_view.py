@@ -45,9 +45,6 @@ class CompareView(QWidget):
             self.fit()
         self.update()
 
-    def set_after(self, after: QImage | None) -> None:
-        self.set_images(self.before, after, self.labels)
-
     def _image_size(self):
         image = self.after or self.before
         return (image.width(), image.height()) if image else (0, 0)

@@ -34,20 +34,32 @@ class LossChart(QChartView):
         self.y_axis.setRange(0, 1)
 
     def add(self, iteration: int, losses: dict[str, float]) -> None:
-        for name, value in losses.items():
-            if name not in self.series:
-                series = QLineSeries()
-                series.setName(name)
-                self.chart_.addSeries(series)
-                series.attachAxis(self.x_axis)
-                series.attachAxis(self.y_axis)
-                self.series[name], self.points[name] = series, []
-            points = self.points[name]
-            points.append(QPointF(iteration, value))
-            if len(points) > MAX_POINTS:
-                points[:] = points[::2]
-            self.series[name].replace(points)
-        self._fit()
+        self.add_many([(iteration, losses)])
+
+    def add_many(self, records) -> None:
+        """Append (iteration, losses) records, redrawing each series once (a resumed run's history)."""
+        changed = set()
+        for iteration, losses in records:
+            for name, value in losses.items():
+                self._append(name, iteration, value)
+                changed.add(name)
+        for name in changed:
+            self.series[name].replace(self.points[name])
+        if changed:
+            self._fit()
+
+    def _append(self, name: str, iteration: int, value: float) -> None:
+        if name not in self.series:
+            series = QLineSeries()
+            series.setName(name)
+            self.chart_.addSeries(series)
+            series.attachAxis(self.x_axis)
+            series.attachAxis(self.y_axis)
+            self.series[name], self.points[name] = series, []
+        points = self.points[name]
+        points.append(QPointF(iteration, value))
+        if len(points) > MAX_POINTS:
+            points[:] = points[::2]
 
     def _fit(self) -> None:
         xs = [p.x() for pts in self.points.values() for p in pts[-1:]]

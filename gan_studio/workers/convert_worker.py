@@ -122,6 +122,9 @@ class PreviewService(QObject):
         image = load_rgb(path, draft_size=(PREVIEW_SIDE, PREVIEW_SIDE))
         image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
         outputs = []
+        wanted = {key for key, _, _ in translators}
+        for stale in set(self._translators) - wanted:  # each holds a copy of a generator: keep only these
+            del self._translators[stale]
         for key, label, factory in translators:
             if key not in self._translators:
                 self._translators[key] = factory()

@@ -31,3 +31,4 @@ class ThreadSession(QObject):
     def _ended(self) -> None:
         self.worker.deleteLater()
         self.ended.emit()
+        self.deleteLater()  # the panel forgets the session now; Qt frees it and its thread

@@ -57,6 +57,7 @@ class TrainingWorker(QObject):
             log.exception("training could not start")
             self.failed.emit(Failed(0, f"Training could not start: {type(exc).__name__}: {exc}"))
         finally:
+            self.trainer = None  # the model and its optimizer state go with the run
             self.done.emit()
 
     def _on_event(self, event) -> None:

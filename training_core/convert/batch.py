@@ -150,6 +150,9 @@ class BatchJob:
         if dst == src:
             raise BatchError("the output folder is the input folder: choose another one, so that no photo "
                              "is ever overwritten")
+        if _inside(src, dst):
+            raise BatchError(f"the input folder is inside the output folder {self.output_dir}: choose an "
+                             "output folder outside it")
         if self.config.recursive and _inside(dst, src):
             raise BatchError(f"the output folder {self.output_dir} is inside the input folder, which is "
                              "converted with its subfolders: choose a folder outside it")
@@ -277,6 +280,9 @@ class BatchJob:
                 self.cancel.set()
             self._record(src, None, "failed", f"cannot write {dst.name}: {exc.strerror or exc}", total)
             return
+        except Exception as exc:  # e.g. WebP refuses images over 16383 px: this file fails, the batch goes on
+            self._record(src, None, "failed", f"cannot write {dst.name}: {exc}", total)
+            return
         self._record(src, dst, "converted", "", total, time.perf_counter() - started)
 
     def _record(self, src: Path, dst: Path | None, status: str, detail: str, total: int,
@@ -288,7 +294,7 @@ class BatchJob:
             if status == "converted":
                 self._times.append(now)
             rate = (len(self._times) - 1) / (self._times[-1] - self._times[0]) if len(self._times) > 1 else 0.0
-            left = total - self._done
+            left = max(0, total - self._done)
             eta = left / rate if rate else float("inf")
             event = FileDone(src, dst, status, detail, self._done, total, rate, eta)
             if now - self._report_written >= REPORT_EVERY_S:

@@ -7,7 +7,6 @@ what is wrong and what to do.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -78,6 +77,9 @@ def translator_for_model(entry, direction: str = "AtoB", device="cpu", config=No
     data = entry.meta.get("data", {})
     resized = data.get("preprocess", "resize_and_crop") in ("resize_and_crop", "scale_width", "scale_width_and_crop")
     scale = config.scale if config.scale in ("full", "model") else float(config.scale)
-    options = TranslateOptions(tile=config.tile, scale=scale, norm=norm, precision=config.precision)
+    from ..device import resolve_precision
+
+    precision = resolve_precision(config.precision, torch.device(device))
+    options = TranslateOptions(tile=config.tile, scale=scale, norm=norm, precision=precision)
     return Translator(generators[direction], model_cfg.size_multiple, device, options,
                       train_size=data.get("load_size") if resized else None)

@@ -71,9 +71,6 @@ def stat_norms(net: nn.Module) -> list[StatNorm]:
     return [m for m in net.modules() if isinstance(m, StatNorm)]
 
 
-def has_batch_norm(net: nn.Module) -> bool:
-    return any(isinstance(m, nn.BatchNorm2d) for m in net.modules())
-
 
 @torch.inference_mode()
 def score_norm_modes(generator: nn.Module, pairs: list, device) -> dict[str, float]:

@@ -25,7 +25,6 @@ from .norm import inference_copy, stat_norms
 
 log = logging.getLogger(__name__)
 
-SCALES = ("full", "model")
 MIN_TILE = 128
 MAX_TILE = 4096
 MIN_SIDE = 16  # smaller inputs are mirrored up to this: a ResNet's inner reflection padding needs room

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ..fsutil import atomic_path
+
 PAINT = {"circle": (214, 64, 56), "square": (52, 101, 196), "triangle": (232, 178, 42)}
 SKY, SAND = np.array([150, 200, 235]), np.array([236, 214, 170])
 
@@ -74,5 +76,6 @@ def make_demo_dataset(folder: str | Path, train: int = 48, val: int = 8, size: i
             pair = Image.new("RGB", (2 * size, size))
             pair.paste(outline, (0, 0))
             pair.paste(painting, (size, 0))
-            pair.save(path)
+            with atomic_path(path) as tmp:  # a half-written file would be reused forever
+                pair.save(tmp, format="PNG")
     return folder

@@ -42,9 +42,15 @@ class GANModel(ABC):
             for name, build in builders.items():
                 self.nets[name] = build().to(self.device)
 
-    def _adam(self, *names: str) -> torch.optim.Adam:
-        params = chain.from_iterable(self.nets[n].parameters() for n in names)
-        return torch.optim.Adam(params, lr=self.config.lr, betas=(self.config.beta1, self.config.beta2))
+    def _optimizer(self, kind: str, *names: str) -> torch.optim.Optimizer:
+        """The optimizer ``kind`` (adam, rmsprop, sgd) over the named nets' parameters."""
+        c = self.config
+        params = list(chain.from_iterable(self.nets[n].parameters() for n in names))
+        if kind == "rmsprop":
+            return torch.optim.RMSprop(params, lr=c.lr, momentum=c.momentum)
+        if kind == "sgd":
+            return torch.optim.SGD(params, lr=c.lr, momentum=c.momentum)
+        return torch.optim.Adam(params, lr=c.lr, betas=(c.beta1, c.beta2))
 
     @staticmethod
     def set_requires_grad(nets, flag: bool) -> None:

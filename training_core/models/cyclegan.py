@@ -36,7 +36,8 @@ class CycleGANModel(GANModel):
                      "D_A": discriminator(c.output_nc), "D_B": discriminator(c.input_nc)})
         self.criterion_gan = GANLoss(c.gan_mode).to(self.device)
         self.criterion_l1 = nn.L1Loss()
-        self.optimizers = {"G": self._adam("G_A", "G_B"), "D": self._adam("D_A", "D_B")}
+        self.optimizers = {"G": self._optimizer(c.optimizer_G, "G_A", "G_B"),
+                           "D": self._optimizer(c.optimizer_D, "D_A", "D_B")}
         self.fake_A_pool = ImagePool(c.pool_size, seed=seed)
         self.fake_B_pool = ImagePool(c.pool_size, seed=seed + 1)
 

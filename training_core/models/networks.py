@@ -20,7 +20,7 @@ from ..errors import ConfigError
 
 NORMS = ("batch", "instance", "none")
 INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
-DISCRIMINATORS = ("basic", "n_layers", "pixel")
+DISCRIMINATORS = ("basic", "n_layers", "pixel", "image")
 _UNET = re.compile(r"^unet_(\d+)$")
 _RESNET = re.compile(r"^resnet_(\d+)blocks$")
 GENERATOR_EXAMPLES = "unet_256, unet_128, resnet_9blocks, resnet_6blocks"
@@ -211,6 +211,29 @@ class PixelDiscriminator(nn.Module):
         return self.net(x)
 
 
+class ImageDiscriminator(nn.Module):
+    """One real/fake score per image: convolutions with leaky ReLU, each followed by average pooling,
+    then global pooling (so any input size works) and a dense layer."""
+
+    def __init__(self, input_nc, ndf=64, n_layers=3, norm="batch"):
+        super().__init__()
+        norm_layer = norm_layer_factory(norm)
+        bias = _conv_bias(norm)
+        layers = [nn.Conv2d(input_nc, ndf, kernel_size=3, padding=1), nn.LeakyReLU(0.2, True), nn.AvgPool2d(2)]
+        channels = ndf
+        for n in range(1, n_layers + 1):
+            out = ndf * min(2**n, 8)
+            layers += [nn.Conv2d(channels, out, kernel_size=3, padding=1, bias=bias), norm_layer(out),
+                       nn.LeakyReLU(0.2, True), nn.AvgPool2d(2)]
+            channels = out
+        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        self.features = nn.Sequential(*layers)
+        self.score = nn.Linear(channels, 1)
+
+    def forward(self, x):
+        return self.score(self.features(x))
+
+
 def init_weights(net: nn.Module, init_type="normal", init_gain=0.02) -> nn.Module:
     """Initialise conv/linear weights as the papers do; batch-norm scales around 1."""
     if init_type not in INIT_TYPES:
@@ -255,6 +278,8 @@ def define_D(input_nc, ndf, netD, n_layers_D=3, norm="batch",
         net = NLayerDiscriminator(input_nc, ndf, n_layers=n_layers_D, norm=norm)
     elif netD == "pixel":
         net = PixelDiscriminator(input_nc, ndf, norm=norm)
+    elif netD == "image":
+        net = ImageDiscriminator(input_nc, ndf, n_layers=n_layers_D, norm=norm)
     else:
         raise ConfigError(f"netD {netD!r} is not valid: choose one of {', '.join(DISCRIMINATORS)}")
     return init_weights(net, init_type, init_gain)

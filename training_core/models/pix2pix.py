@@ -28,7 +28,7 @@ class Pix2PixModel(GANModel):
         self.netG, self.netD = self.nets["G"], self.nets["D"]
         self.criterion_gan = GANLoss(c.gan_mode).to(self.device)
         self.criterion_l1 = nn.L1Loss()
-        self.optimizers = {"G": self._adam("G"), "D": self._adam("D")}
+        self.optimizers = {"G": self._optimizer(c.optimizer_G, "G"), "D": self._optimizer(c.optimizer_D, "D")}
 
     def step(self) -> dict[str, torch.Tensor]:
         c = self.config

@@ -28,7 +28,7 @@ from ..data.images import load_rgb
 from ..data.transforms import apply_transform, random_params, to_tensor
 from ..device import configure_cpu_threads, describe_device, pick_device, resolve_precision
 from ..errors import GanStudioError
-from ..fsutil import atomic_write_text
+from ..fsutil import atomic_path, atomic_write_text
 from ..models.export import model_generators, save_generators
 from ..models.registry import build_model, family_for_layout
 from ..presets import DEFAULT_PRESET, resolve
@@ -91,6 +91,7 @@ class Trainer:
         self._loss_sums: dict = {}  # loss tensors summed since the last metrics.jsonl line
         self._window_sums: dict = {}  # ... and since the last StepMetrics that carried losses
         self._window_n = 0
+        self._loss_n = 0
         self._last_report = 0.0
         self._timer: collections.deque = collections.deque(maxlen=50)  # recent step times, for it/s
         self.latest_val: dict | None = None
@@ -170,8 +171,10 @@ class Trainer:
             except Exception as exc:
                 # Nothing was trained on this batch yet: the state is consistent, so save it.
                 self._checkpoint("data error")
-                return self._fail(f"Cannot read the training data at iteration {self.iteration}: {exc}. "
-                                  "Fix or remove the file, then resume: training was saved.", exc)
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                return self._fail(f"Cannot read the training data at iteration {self.iteration}: {reason}. "
+                                  "Put a readable copy of the file back (the run keeps its file list), then "
+                                  "resume: training was saved.", exc)
             try:
                 self.model.set_input(batch)
                 losses = self.model.step()
@@ -251,11 +254,11 @@ class Trainer:
                 sums[name] = sums[name] + value if name in sums else value
         self._window_n += 1
         due = it % cfg.sample_every == 0 or it == cfg.iterations
+        self._loss_n += 1
         if it % LOG_EVERY == 0 or it == cfg.iterations:
-            n = LOG_EVERY if it % LOG_EVERY == 0 else it % LOG_EVERY
             self._log({"iteration": it, "epoch": self.epoch, "lr": lr,
-                       "losses": {k: float(v) / n for k, v in self._loss_sums.items()}})
-            self._loss_sums = {}
+                       "losses": {k: float(v) / self._loss_n for k, v in self._loss_sums.items()}})
+            self._loss_sums, self._loss_n = {}, 0
         reported = {}
         if due or now - self._last_report >= REPORT_INTERVAL_S:
             reported = {k: float(v) / self._window_n for k, v in self._window_sums.items()}
@@ -285,15 +288,17 @@ class Trainer:
             for a, b in self._pairs(self.plan.preview):
                 rows.append((a, self.model.translate(a[None])[0].cpu(), b))
         else:
+            # Previews are the user's A images; trained B to A, those are the model's B domain.
+            there, back = ("AtoB", "BtoA") if self.data_cfg.direction == "AtoB" else ("BtoA", "AtoB")
             for i, path in enumerate(self.plan.preview):
                 a = self._prepared(path, i)
-                fake = self.model.translate(a[None], "AtoB")
-                rows.append((a, fake[0].cpu(), self.model.translate(fake, "BtoA")[0].cpu()))
+                fake = self.model.translate(a[None], there)
+                rows.append((a, fake[0].cpu(), self.model.translate(fake, back)[0].cpu()))
         strip = sample_strip(rows)
         path = self.entry.run_dir / "samples" / f"iter_{self.iteration:09d}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        strip.save(path)
-        strip.save(self.entry.sample_path)
+        for target in (path, self.entry.sample_path):  # the Models view reads sample.png at any moment
+            with atomic_path(target) as tmp:
+                strip.save(tmp, format="PNG")
         # Live progress for the library view (``iterations`` counts only what a checkpoint holds).
         self.library.update(self.entry, progress=self.iteration)
         self._emit(SampleImages(self.iteration, strip, path))
@@ -355,10 +360,13 @@ class Trainer:
         return True
 
     def _end(self, completed: bool, checkpoint: bool = True) -> Event:
-        if completed and self.plan.val and self.model_cfg.norm == "batch":
-            self._choose_inference_norm()
         if checkpoint:
             self._checkpoint("finish" if completed else "stop")
+        if completed and self.plan.val and self.model_cfg.norm == "batch":
+            try:
+                self._choose_inference_norm()
+            except Exception:  # a nicety: the trained model is already saved
+                log.exception("could not compare the normalisation modes; translating with image statistics")
         self._set_state("finished" if completed else "stopped")
         return self._emit(Finished(self.iteration, completed, self.entry.path))
 
