@@ -434,8 +434,8 @@ def _add_warnings(report: DatasetReport, usable: list[tuple[int, int]]) -> None:
     elif train.count() < _FEW_ITEMS:
         w.append(f"only {train.count()} usable training items; "
                  "a GAN needs dozens at least, hundreds for good results")
-    if report.layout != SINGLE and "val" not in report.splits:
-        w.append("no validation split (val/): progress samples will come from training images")
+    if report.layout in (ALIGNED, PAIRED) and "val" not in report.splits:
+        w.append("no validation folder (val/): training holds out a few pairs to measure progress")
     if len(report.sizes) > 1:
         areas = sorted(usable, key=lambda s: s[0] * s[1])
         w.append(f"mixed sizes: {len(report.sizes)} different sizes from "
