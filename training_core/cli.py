@@ -36,7 +36,7 @@ OVERRIDES = {
     "size": int, "batch_size": int, "direction": str, "precision": str, "iterations": int, "netG": str,
     "ngf": int, "ndf": int, "preprocess": str, "load_size": int, "seed": int, "sample_every": int,
     "checkpoint_every": int, "num_workers": int, "lr_policy": str, "lr": float, "optimizer_G": str,
-    "optimizer_D": str, "netD": str,
+    "optimizer_D": str, "netD": str, "norm": str, "dropout": bool, "scale_lr": bool, "sync_batchnorm": bool,
 }
 
 
@@ -68,6 +68,13 @@ def _train_parser() -> argparse.ArgumentParser:
     adv.add_argument("--optimizer-G", dest="optimizer_G", choices=OPTIMIZERS)
     adv.add_argument("--optimizer-D", dest="optimizer_D", choices=OPTIMIZERS)
     adv.add_argument("--netD", choices=DISCRIMINATORS, help="basic (70x70 PatchGAN), n_layers, pixel, image")
+    adv.add_argument("--norm", choices=("batch", "instance", "none"))
+    adv.add_argument("--dropout", action=argparse.BooleanOptionalAction, default=None,
+                     help="dropout in the generator (pix2pix default: on)")
+    adv.add_argument("--scale-lr", dest="scale_lr", action="store_true", default=None,
+                     help="under torchrun: multiply the learning rate by the number of processes")
+    adv.add_argument("--sync-batchnorm", dest="sync_batchnorm", action="store_true", default=None,
+                     help="under torchrun on CUDA: batch-norm statistics over all processes")
     adv.add_argument("--preprocess", choices=PREPROCESS_MODES)
     adv.add_argument("--load-size", type=int)
     adv.add_argument("--seed", type=int)
@@ -147,11 +154,16 @@ def _default_name(library: ModelLibrary, base: str) -> str:
 
 
 def train_main(argv=None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from .train.distributed import from_env
+
+    ctx = from_env()
+    # Under torchrun only rank 0 talks; the others stay quiet unless something goes wrong.
+    quiet = ctx is not None and not ctx.is_main
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
     args = _train_parser().parse_args(argv)
     library = ModelLibrary()
     control = TrainingControl()
-    kwargs = dict(on_event=_Progress(), control=control, device=args.device,
+    kwargs = dict(on_event=None if quiet else _Progress(), control=control, device=args.device,
                   leave_core_for_ui=args.leave_core_for_ui)
     try:
         if args.resume:
@@ -187,3 +199,7 @@ def train_main(argv=None) -> int:
         return EXIT_PAUSED
     log.info("finished %d iterations; the model is in %s", result.iteration, result.model_dir)
     return EXIT_OK
+
+
+if __name__ == "__main__":  # python -m training_core.cli ..., e.g. under torchrun
+    sys.exit(train_main())

@@ -52,6 +52,11 @@ class GANModel(ABC):
             return torch.optim.SGD(params, lr=c.lr, momentum=c.momentum)
         return torch.optim.Adam(params, lr=c.lr, betas=(c.beta1, c.beta2))
 
+    def plain(self, name: str) -> nn.Module:
+        """The network itself, also when it is wrapped for DistributedDataParallel."""
+        net = self.nets[name]
+        return getattr(net, "module", net)
+
     @staticmethod
     def set_requires_grad(nets, flag: bool) -> None:
         """Freeze discriminators while the generator learns (saves their gradients)."""
@@ -117,15 +122,15 @@ class GANModel(ABC):
     def state_dict(self) -> dict:
         """Everything the model needs to continue training: nets, optimizers, extras."""
         return {
-            "nets": {n: net.state_dict() for n, net in self.nets.items()},
+            "nets": {n: self.plain(n).state_dict() for n in self.nets},
             "optimizers": {n: opt.state_dict() for n, opt in self.optimizers.items()},
             "scaler": self.scaler.state_dict(),
             "extra": self.extra_state(),
         }
 
     def load_state_dict(self, state: dict) -> None:
-        for name, net in self.nets.items():
-            net.load_state_dict(state["nets"][name])
+        for name in self.nets:
+            self.plain(name).load_state_dict(state["nets"][name])
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
         if state.get("scaler"):

@@ -62,8 +62,9 @@ class CycleGANModel(GANModel):
                 losses["idt_B"] = self.criterion_l1(n["G_B"](real_A), real_A) * c.lambda_A * c.lambda_identity
             else:
                 losses["idt_A"] = losses["idt_B"] = torch.zeros((), device=self.device)
-            losses["G_A"] = self.criterion_gan(n["D_A"](fake_B), True)
-            losses["G_B"] = self.criterion_gan(n["D_B"](fake_A), True)
+            # The discriminators themselves, not DDP wrappers: frozen here, nothing of theirs to synchronise.
+            losses["G_A"] = self.criterion_gan(self.plain("D_A")(fake_B), True)
+            losses["G_B"] = self.criterion_gan(self.plain("D_B")(fake_A), True)
             losses["cycle_A"] = self.criterion_l1(rec_A, real_A) * c.lambda_A
             losses["cycle_B"] = self.criterion_l1(rec_B, real_B) * c.lambda_B
         self._backward(sum(losses.values()))
@@ -89,7 +90,7 @@ class CycleGANModel(GANModel):
     def generator(self, direction: str = "AtoB") -> nn.Module:
         if direction not in self.directions:
             raise ValueError(f"direction must be AtoB or BtoA, got {direction!r}")
-        return self.nets["G_A" if direction == "AtoB" else "G_B"]
+        return self.plain("G_A" if direction == "AtoB" else "G_B")
 
     def preview(self) -> dict[str, torch.Tensor]:
         # An unpaired model has no target: show the reconstruction, which should match the input.

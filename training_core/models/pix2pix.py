@@ -25,10 +25,17 @@ class Pix2PixModel(GANModel):
             "D": lambda: define_D(c.input_nc + c.output_nc, c.ndf, c.netD, c.n_layers_D, c.norm,
                                   c.init_type, c.init_gain),
         })
-        self.netG, self.netD = self.nets["G"], self.nets["D"]
         self.criterion_gan = GANLoss(c.gan_mode).to(self.device)
         self.criterion_l1 = nn.L1Loss()
         self.optimizers = {"G": self._optimizer(c.optimizer_G, "G"), "D": self._optimizer(c.optimizer_D, "D")}
+
+    @property
+    def netG(self):
+        return self.nets["G"]
+
+    @property
+    def netD(self):
+        return self.nets["D"]
 
     def step(self) -> dict[str, torch.Tensor]:
         c = self.config
@@ -54,7 +61,8 @@ class Pix2PixModel(GANModel):
         self.set_requires_grad([self.netD], False)
         self.optimizers["G"].zero_grad(set_to_none=True)
         with self.autocast():
-            loss_G_GAN = self.criterion_gan(self.netD(torch.cat((self.real_A, fake_B), 1)), True)
+            # D itself, not its DDP wrapper: it is frozen here, and its gradients must not be synchronised.
+            loss_G_GAN = self.criterion_gan(self.plain("D")(torch.cat((self.real_A, fake_B), 1)), True)
             loss_G_L1 = self.criterion_l1(fake_B.float(), self.real_B) * c.lambda_L1
         self._backward(loss_G_GAN + loss_G_L1)
         self._step("G")
@@ -66,7 +74,7 @@ class Pix2PixModel(GANModel):
     def generator(self, direction: str = "AtoB") -> nn.Module:
         if direction != "AtoB":
             raise ValueError("a pix2pix model translates in the direction it was trained in (AtoB of its data)")
-        return self.netG
+        return self.plain("G")
 
     def preview(self) -> dict[str, torch.Tensor]:
         return {"input": self.real_A.detach().cpu(), "output": self.fake_B.detach().cpu(),

@@ -27,14 +27,14 @@ from ..data.discover import DatasetReport
 from ..data.images import load_rgb
 from ..data.transforms import apply_transform, random_params, to_tensor
 from ..device import configure_cpu_threads, describe_device, pick_device, resolve_precision
-from ..errors import GanStudioError
+from ..errors import ConfigError, GanStudioError
 from ..fsutil import atomic_path, atomic_write_text
 from ..models.export import model_generators, save_generators
 from ..models.registry import build_model, family_for_layout
 from ..presets import DEFAULT_PRESET, resolve
 from ..runlock import RunInUse, RunLock
 from ..store import ModelEntry, ModelLibrary, now_iso
-from . import metrics, rng
+from . import distributed, metrics, rng
 from .checkpoint import load_latest, list_checkpoints, save_checkpoint
 from .control import TrainingControl
 from .events import (CheckpointSaved, Event, Failed, Finished, Paused, Resumed, SampleImages, Started,
@@ -50,17 +50,24 @@ REPORT_INTERVAL_S = 0.25  # losses are read back from the device at most this of
 
 
 class RunSampler(torch.utils.data.Sampler):
-    """(epoch, position, index) for every sample of the run: a seeded order per epoch, from a start point."""
+    """(epoch, position, index) for every sample of the run: a seeded order per epoch, from a start point.
 
-    def __init__(self, size: int, seed: int, epoch: int, position: int):
+    Under torchrun the run's one stream of samples is dealt out: process ``rank`` of ``world`` takes
+    every world-th sample, so N processes with batch B see what one process with batch N x B sees.
+    """
+
+    def __init__(self, size: int, seed: int, epoch: int, position: int, rank: int = 0, world: int = 1):
         self.size, self.seed, self.epoch, self.position = size, seed, epoch, position
+        self.rank, self.world = rank, world
 
     def __iter__(self):
-        epoch, start = self.epoch, self.position
+        epoch, start, turn = self.epoch, self.position, 0
         while True:
             order = np.random.default_rng([self.seed, epoch]).permutation(self.size)
             for position in range(start, self.size):
-                yield epoch, position, int(order[position])
+                if turn % self.world == self.rank:
+                    yield epoch, position, int(order[position])
+                turn += 1
             epoch, start = epoch + 1, 0
 
 
@@ -87,6 +94,8 @@ class Trainer:
         self.device_preference = device
         self.leave_core_for_ui = leave_core_for_ui
         self.iteration = self.epoch = self.position = 0
+        self.dist = distributed.from_env()  # set under torchrun
+        self.is_main = self.dist is None or self.dist.is_main
         self._val_cache: list | None = None
         self._loss_sums: dict = {}  # loss tensors summed since the last metrics.jsonl line
         self._window_sums: dict = {}  # ... and since the last StepMetrics that carried losses
@@ -102,6 +111,23 @@ class Trainer:
                overrides: dict | None = None, library: ModelLibrary | None = None, **kwargs) -> Trainer:
         """A new model in the library, trained on ``report``'s data with ``preset`` + ``overrides``."""
         library = library or ModelLibrary()
+        ctx = distributed.from_env()
+        if ctx is not None:  # rank 0 makes the library entry; the others open it
+            distributed.init(ctx, kwargs.get("device", "auto"))
+            outcome = None
+            if ctx.is_main:
+                try:
+                    outcome = ("ok", cls._create_entry(report, name, family, preset, overrides, library).id)
+                except GanStudioError as exc:
+                    outcome = ("error", str(exc))
+            kind, value = distributed.share(outcome, ctx)
+            if kind == "error":
+                raise ConfigError(value)
+            return cls(library.get(value), library, **kwargs)
+        return cls(cls._create_entry(report, name, family, preset, overrides, library), library, **kwargs)
+
+    @staticmethod
+    def _create_entry(report, name, family, preset, overrides, library) -> ModelEntry:
         family = family or family_for_layout(report.layout)
         model_cfg, data_cfg, train_cfg = resolve(family, preset, report.count("train"), overrides)
         plan = make_plan(report, family, train_cfg)
@@ -116,26 +142,32 @@ class Trainer:
             "metrics": {},
         })
         plan.save(entry.run_dir / "dataset.json")
-        return cls(entry, library, **kwargs)
+        return entry
 
     @classmethod
     def reopen(cls, key: str, library: ModelLibrary | None = None, iterations: int | None = None,
                **kwargs) -> Trainer:
         """The trainer of an existing model, to continue it (optionally to a new total length)."""
         library = library or ModelLibrary()
+        ctx = distributed.from_env()
+        if ctx is not None:
+            distributed.init(ctx, kwargs.get("device", "auto"))
         entry = library.get(key)
         if entry.state == "running":
             raise RunInUse(f"{entry.name} is training right now in another window or process")
-        if iterations is not None:
+        if iterations is not None and (ctx is None or ctx.is_main):
             train = TrainConfig.from_dict({**entry.meta["train"], "iterations": iterations})
             library.update(entry, train=train.to_dict(), total_iterations=iterations)
+        if ctx is not None:
+            distributed.barrier()  # the others read the new length only once rank 0 wrote it
+            entry = library.get(entry.id)
         return cls(entry, library, **kwargs)
 
     # -- the run -----------------------------------------------------------------------
     def run(self) -> Event:
         """Train until finished, stopped or failed; returns the last event (Finished or Failed)."""
         try:
-            lock = RunLock(self.entry.run_dir).acquire()
+            lock = RunLock(self.entry.run_dir).acquire() if self.is_main else None
         except RunInUse as exc:
             return self._emit(Failed(self.iteration, str(exc)))
         try:
@@ -148,7 +180,10 @@ class Trainer:
             return self._fail(f"Training stopped by an unexpected error: {type(exc).__name__}: {exc}. "
                               "Resume continues from the last checkpoint.", exc)
         finally:
-            lock.release()
+            if lock is not None:
+                lock.release()
+            if self.dist is not None:
+                distributed.shutdown()
 
     def _run(self) -> Event:
         try:
@@ -161,9 +196,14 @@ class Trainer:
         self._emit(Started(self.iteration, total, device, self.iteration > 0, notes))
         batches = self._batches()
         while self.iteration < total:
-            if self.control.stop_requested:
+            if self.dist is not None:
+                # Headless multi-process runs have no pause: any process asked to pause or stop stops all.
+                wanted = self.control.stop_requested or self.control.pause_requested
+                if distributed.any_rank(wanted, self.device):
+                    return self._end(completed=False)
+            elif self.control.stop_requested:
                 return self._end(completed=False)
-            if self.control.pause_requested:
+            if self.control.pause_requested and self.dist is None:
                 if not self._pause():
                     return self._end(completed=False, checkpoint=False)
             try:
@@ -191,6 +231,8 @@ class Trainer:
 
     def _setup(self) -> tuple[str, ...]:
         self.device = pick_device(self.device_preference)
+        if self.dist is not None:
+            self.device = distributed.device_for(self.dist, self.device)
         self.precision = resolve_precision(self.train_cfg.precision, self.device)
         if self.device.type == "cpu":
             configure_cpu_threads(self.leave_core_for_ui)
@@ -202,13 +244,18 @@ class Trainer:
         else:
             self.dataset = UnpairedDataset(self.plan.train_a, self.plan.train_b, self.data_cfg, multiple,
                                            self.train_cfg.seed)
-        self.model = build_model(self.model_cfg, self.device, self.train_cfg.seed, self.precision)
+        model_cfg = self.model_cfg
+        if self.dist is not None and self.train_cfg.scale_lr:
+            model_cfg = dataclasses.replace(model_cfg, lr=model_cfg.lr * self.dist.world)
+        self.model = build_model(model_cfg, self.device, self.train_cfg.seed, self.precision)
         self.model.train()
         self.schedulers = {name: make_scheduler(opt, self.train_cfg) for name, opt in self.model.optimizers.items()}
+        notes = self._distributed_notes()
         if not list_checkpoints(self.entry.run_dir):
             rng.seed_everything(self.train_cfg.seed)
             self._truncate_metrics_log(0)
-            return ()
+            self._wrap_for_ddp()
+            return notes
         loaded = load_latest(self.entry.run_dir)
         state = loaded.state
         self.model.load_state_dict(state["model"])
@@ -219,25 +266,39 @@ class Trainer:
         self.position = int(state["data_state"]["position"])
         rng.restore(state["rng"])
         self._truncate_metrics_log(self.iteration)  # lines written after that checkpoint never happened
-        return loaded.notes + (f"resumed from iteration {self.iteration}",)
+        self._wrap_for_ddp()
+        return loaded.notes + notes + (f"resumed from iteration {self.iteration}",)
+
+    def _wrap_for_ddp(self) -> None:
+        if self.dist is not None:
+            distributed.wrap(self.model, self.dist, self.train_cfg.sync_batchnorm)
+
+    def _distributed_notes(self) -> tuple[str, ...]:
+        if self.dist is None:
+            return ()
+        cfg, world = self.train_cfg, self.dist.world
+        lr = self.model_cfg.lr * (world if cfg.scale_lr else 1)
+        return (f"distributed over {world} processes: batch {cfg.batch_size} each, effective batch "
+                f"{cfg.batch_size * world}; learning rate {lr:g}" + (" (scaled)" if cfg.scale_lr else ""),)
 
     def _batches(self):
         """Batches from one loader for the whole run (its workers persist across epochs)."""
         cfg = self.train_cfg
         workers = cfg.num_workers if cfg.num_workers >= 0 else auto_workers(self.device)
+        rank, world = (self.dist.rank, self.dist.world) if self.dist else (0, 1)
         loader = DataLoader(
             self.dataset, batch_size=cfg.batch_size,
-            sampler=RunSampler(len(self.dataset), cfg.seed, self.epoch, self.position),
+            sampler=RunSampler(len(self.dataset), cfg.seed, self.epoch, self.position, rank, world),
             num_workers=workers, persistent_workers=workers > 0, pin_memory=self.device.type == "cuda",
             # Its own generator: creating the iterator must not draw from the global torch RNG.
             generator=torch.Generator().manual_seed(cfg.seed),
         )
         for batch in loader:
-            # Where the data stands after this batch: what a checkpoint records and a resume restarts from.
-            self.epoch = int(batch["epoch"][-1])
-            self.position = int(batch["position"][-1]) + 1
-            if self.position == len(self.dataset):
-                self.epoch, self.position = self.epoch + 1, 0
+            # Where the run's sample stream stands after this step (all processes together): what a
+            # checkpoint records and a resume, with any number of processes, restarts from.
+            self.position += cfg.batch_size * world
+            self.epoch += self.position // len(self.dataset)
+            self.position %= len(self.dataset)
             yield batch
 
     # -- after each step -----------------------------------------------------------------
@@ -282,7 +343,9 @@ class Trainer:
         return [(s["A"], s["B"]) for s in (ds[i] for i in range(len(ds)))]
 
     def _samples(self) -> None:
-        """The fixed preview strip and, for paired data, validation metrics."""
+        """The fixed preview strip and, for paired data, validation metrics (rank 0 only)."""
+        if not self.is_main:
+            return
         rows = []
         if self.family == "pix2pix":
             for a, b in self._pairs(self.plan.preview):
@@ -320,6 +383,8 @@ class Trainer:
 
     # -- saving ---------------------------------------------------------------------------
     def _checkpoint(self, reason: str):
+        if not self.is_main:  # the weights are the same in every process: one writes
+            return None
         path = save_checkpoint(self.entry.run_dir, {
             "iteration": self.iteration,
             "data_state": {"epoch": self.epoch, "position": self.position},
@@ -362,7 +427,9 @@ class Trainer:
     def _end(self, completed: bool, checkpoint: bool = True) -> Event:
         if checkpoint:
             self._checkpoint("finish" if completed else "stop")
-        if completed and self.plan.val and self.model_cfg.norm == "batch":
+        if self.dist is not None:
+            distributed.barrier()  # no process leaves before rank 0 has saved
+        if completed and self.plan.val and self.model_cfg.norm == "batch" and self.is_main:
             try:
                 self._choose_inference_norm()
             except Exception:  # a nicety: the trained model is already saved
@@ -380,9 +447,12 @@ class Trainer:
         return self._emit(Failed(self.iteration, message, details))
 
     def _set_state(self, state: str, **extra) -> None:
-        self.library.update(self.entry, state=state, **extra)
+        if self.is_main:
+            self.library.update(self.entry, state=state, **extra)
 
     def _emit(self, event: Event) -> Event:
+        if not self.is_main:
+            return event
         try:
             self.on_event(event)
         except Exception:  # a broken listener must not end a night of training
@@ -395,11 +465,13 @@ class Trainer:
         return self.entry.run_dir / "metrics.jsonl"
 
     def _log(self, record: dict) -> None:
+        if not self.is_main:
+            return
         with open(self.metrics_path, "a", encoding="utf-8") as f:
             f.write(json.dumps({**record, "time": now_iso()}) + "\n")
 
     def _truncate_metrics_log(self, iteration: int) -> None:
-        if not self.metrics_path.exists():
+        if not self.is_main or not self.metrics_path.exists():
             return
         kept = [line for line in self.metrics_path.read_text(encoding="utf-8").splitlines()
                 if line.strip() and _line_iteration(line) <= iteration]
