@@ -20,13 +20,20 @@ from common import SHARED, median, result
 
 
 def plain_loop(generator, folder: Path, out: Path, device) -> int:
-    from training_core.convert.translator import TranslateOptions, Translator
+    """What a script would do: decode, pad, run the network in fp32, crop, encode; one file at a time."""
+    from training_core.convert.norm import inference_copy
+    from training_core.convert.translator import _mirror_pad, _round_up
     from training_core.data.images import iter_image_files, load_rgb
+    from training_core.data.transforms import to_image, to_tensor
 
-    translator = Translator(generator, 4, device, TranslateOptions(precision="fp32"))
+    net = inference_copy(generator, "image").to(device)
     count = 0
     for path in iter_image_files(folder):
-        translator.translate(load_rgb(path, min_side=1)).save(out / (path.stem + ".png"))
+        x = to_tensor(load_rgb(path, min_side=1))[None]
+        h, w = x.shape[-2:]
+        with torch.inference_mode():
+            y = net(_mirror_pad(x, _round_up(h, 4), _round_up(w, 4)).to(device))[:, :, :h, :w]
+        to_image(y.cpu()).save(out / (path.stem + ".png"))
         count += 1
     return count
 
