@@ -136,14 +136,7 @@ class DatasetPanel(QWidget):
         self.open_button.setEnabled(True)
 
     def _show_report(self, report) -> None:
-        counts = []
-        for split, part in report.splits.items():
-            if report.layout == "unpaired":
-                counts.append(f"{split}: {len(part.domain_a)} A + {len(part.domain_b)} B images")
-            elif report.layout == "paired":
-                counts.append(f"{split}: {len(part.pairs)} pairs")
-            else:
-                counts.append(f"{split}: {len(part.images)} images")
+        counts = [f"{split}: {report.describe_split(split)}" for split in report.splits]
         lines = [f"<b>{html.escape(LAYOUT_NAMES.get(report.layout, report.layout))}</b> — "
                  f"{html.escape(', '.join(counts))}",
                  f"<span style='color:palette(mid)'>{html.escape(report.layout_reason)}</span>"]

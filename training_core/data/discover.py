@@ -93,16 +93,18 @@ class DatasetReport:
             return self.splits[split].count() if split in self.splits else 0
         return sum(items.count() for items in self.splits.values())
 
+    def describe_split(self, name: str) -> str:
+        """What one split holds, in words: "12 pairs", "40 A + 38 B images", "100 images"."""
+        items = self.splits[name]
+        if self.layout == UNPAIRED:
+            return f"{len(items.domain_a)} A + {len(items.domain_b)} B images"
+        if self.layout == PAIRED:
+            return f"{len(items.pairs)} pairs"
+        return f"{len(items.images)} images"
+
     def summary(self) -> str:
         lines = [f"{self.root}: {self.layout} ({self.layout_reason})"]
-        for name, items in self.splits.items():
-            if self.layout == UNPAIRED:
-                what = f"{len(items.domain_a)} A + {len(items.domain_b)} B images"
-            elif self.layout == PAIRED:
-                what = f"{len(items.pairs)} pairs"
-            else:
-                what = f"{len(items.images)} images"
-            lines.append(f"  {name}: {what}")
+        lines += [f"  {name}: {self.describe_split(name)}" for name in self.splits]
         if self.rejected:
             by_reason = Counter(r.reason for r in self.rejected)
             grouped = ", ".join(f"{n} {reason}" for reason, n in by_reason.most_common())

@@ -13,6 +13,7 @@ import collections
 import dataclasses
 import json
 import logging
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -73,8 +74,6 @@ class RunSampler(torch.utils.data.Sampler):
 
 def auto_workers(device) -> int:
     """Loader processes: none on a CPU-only machine (they would compete with training), a few beside a GPU."""
-    import os
-
     return min(4, max(0, (os.cpu_count() or 1) - 1)) if device.type == "cuda" else 0
 
 
