@@ -1,5 +1,7 @@
 """The founding description's choices, as options that work as completely as the papers' defaults."""
 
+import copy
+
 import pytest
 import torch
 
@@ -80,3 +82,45 @@ def test_landscape_demo_is_unpaired_and_a_short_cyclegan_run_moves_red_towards_b
     after = sum(mean_hue_blueness(translator.translate(Image.open(p).convert("RGB"))) for p in reds) / len(reds)
     # Red landscapes score about -0.38 and blue ones +0.34; the converted reds must move clearly blue-wards.
     assert after > before + 0.25, (before, after)
+
+
+def test_adam_and_sgd_use_the_fused_kernel_and_give_the_default_kernels_update():
+    for kind in ("adam", "sgd"):
+        fast = build_model(Pix2PixConfig(netG="unet_32", ngf=8, ndf=8, optimizer_G=kind, momentum=0.9))
+        plain = build_model(Pix2PixConfig(netG="unet_32", ngf=8, ndf=8, optimizer_G=kind, momentum=0.9))
+        assert fast.optimizers["G"].param_groups[0]["fused"] is True
+        plain.optimizers["G"] = type(plain.optimizers["G"])(plain.netG.parameters(), **{
+            k: v for k, v in plain.optimizers["G"].defaults.items() if k in ("lr", "betas", "momentum")})
+        batch = {"A": torch.rand(1, 3, 32, 32) * 2 - 1, "B": torch.rand(1, 3, 32, 32) * 2 - 1}
+        for model in (fast, plain):
+            for _ in range(3):
+                model.set_input(batch)
+                model.step()
+        for name, weight in fast.netG.state_dict().items():
+            torch.testing.assert_close(weight, plain.netG.state_dict()[name], rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_a_checkpoint_from_the_unfused_default_optimizer_resumes_on_the_fused_kernel():
+    """Checkpoints written before the fused kernel (or by other code) keep training at full speed."""
+    batch = {"A": torch.rand(1, 3, 32, 32) * 2 - 1, "B": torch.rand(1, 3, 32, 32) * 2 - 1}
+    old = build_model(Pix2PixConfig(netG="unet_32", ngf=8, ndf=8))
+    for name, opt in old.optimizers.items():
+        old.optimizers[name] = torch.optim.Adam(opt.param_groups[0]["params"], lr=2e-4, betas=(0.5, 0.999))
+    old.set_input(batch)
+    old.step()
+    state = copy.deepcopy(old.state_dict())  # as if read back from a checkpoint file
+    assert state["optimizers"]["G"]["param_groups"][0]["fused"] is None
+
+    resumed = build_model(Pix2PixConfig(netG="unet_32", ngf=8, ndf=8))
+    resumed.load_state_dict(state)
+    group = resumed.optimizers["G"].param_groups[0]
+    assert group["fused"] is True
+    assert state["optimizers"]["G"]["param_groups"][0]["fused"] is None  # the caller's state is untouched
+    resumed.set_input(batch)
+    old.set_input(batch)
+    resumed.step()
+    old.step()
+    first = next(iter(resumed.netG.state_dict()))
+    torch.testing.assert_close(resumed.netG.state_dict()[first], old.netG.state_dict()[first], rtol=1e-4, atol=1e-5)
+    step = resumed.optimizers["G"].state[group["params"][0]]["step"]
+    assert float(step) == 2
