@@ -7,6 +7,7 @@ one file at a time, fp32), on ../shared/photos and on a folder of 512x512 images
 from __future__ import annotations
 
 import argparse
+import copy
 import shutil
 import tempfile
 import time
@@ -21,12 +22,11 @@ from common import SHARED, median, result
 
 def plain_loop(generator, folder: Path, out: Path, device) -> int:
     """What a script would do: decode, pad, run the network in fp32, crop, encode; one file at a time."""
-    from training_core.convert.norm import inference_copy
     from training_core.convert.translator import _mirror_pad, _round_up
     from training_core.data.images import iter_image_files, load_rgb
     from training_core.data.transforms import to_image, to_tensor
 
-    net = inference_copy(generator, "image").to(device)
+    net = copy.deepcopy(generator).eval().to(device)  # instance norm: eval mode normalises per image
     count = 0
     for path in iter_image_files(folder):
         x = to_tensor(load_rgb(path, min_side=1))[None]

@@ -137,3 +137,52 @@ def test_automatic_tile_size_is_a_usable_multiple():
     t = Translator(_net("unet_64", "batch"), 64)
     assert t.tile % 64 == 0 and 128 <= t.tile <= 4096
     assert "automatic" in t.describe()
+
+
+def test_image_statistics_are_pytorchs_instance_norm_and_batch_norm_at_batch_size_one():
+    """The fast inference norm gives what the training-time layers give, in fp32 and (within bf16) in bf16."""
+    from torch import nn
+
+    from training_core.convert.norm import StatNorm
+
+    torch.manual_seed(0)
+    x = torch.randn(1, 16, 24, 20) * 3 + 1
+    batch = nn.BatchNorm2d(16)
+    with torch.no_grad():
+        batch.weight.uniform_(0.5, 2)
+        batch.bias.uniform_(-1, 1)
+    for layer in (nn.InstanceNorm2d(16), batch.train()):
+        expected = layer(x).detach()
+        got = StatNorm(layer, use_running=False)(x)
+        torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = StatNorm(layer, use_running=False)(x.bfloat16().contiguous(memory_format=torch.channels_last))
+        assert low.dtype == torch.bfloat16
+        assert (low.float() - expected).abs().max() < 0.05  # bf16 keeps 8 bits of a value up to about 5
+    torch.testing.assert_close(StatNorm(batch.eval(), use_running=True)(x), batch(x).detach(), atol=1e-5, rtol=1e-5)
+
+
+def test_captured_statistics_are_held_for_later_inputs():
+    from torch import nn
+
+    from training_core.convert.norm import StatNorm
+
+    norm = StatNorm(nn.InstanceNorm2d(4), use_running=False)
+    whole = torch.randn(1, 4, 16, 16) * 2 + 3
+    norm.capture = True
+    captured = norm(whole)
+    norm.capture = False
+    torch.testing.assert_close(captured, nn.functional.instance_norm(whole), atol=1e-5, rtol=1e-5)
+    part = whole[:, :, :8, :8]  # a tile: normalised with the whole image's statistics, not its own
+    mean, var = whole.mean(dim=(2, 3), keepdim=True), whole.var(dim=(2, 3), unbiased=False, keepdim=True)
+    torch.testing.assert_close(norm(part), (part - mean) / torch.sqrt(var + 1e-5), atol=1e-5, rtol=1e-5)
+
+
+def test_reflection_padding_stays_in_bf16_under_autocast_and_copies_values_exactly():
+    from training_core.models.networks import ReflectionPad2d
+
+    x = torch.randn(1, 4, 8, 8).bfloat16()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        padded = ReflectionPad2d(2)(x)
+    assert padded.dtype == torch.bfloat16  # PyTorch's own pad would hand back float32 here
+    assert torch.equal(padded.float(), torch.nn.functional.pad(x.float(), (2, 2, 2, 2), mode="reflect"))
