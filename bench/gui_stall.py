@@ -105,12 +105,13 @@ def main() -> int:
     heartbeat.setInterval(10)
     heartbeat.timeout.connect(tick)
     heartbeat.start()
+    before = progress.value()
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         app.processEvents()
         time.sleep(0.001)
     heartbeat.stop()
-    done = progress.value()
+    done = progress.value() - before
     window.shutdown_training()
     window.convert_panel.shutdown()
 

@@ -81,7 +81,8 @@ def _train_parser() -> argparse.ArgumentParser:
     adv.add_argument("--sample-every", type=int)
     adv.add_argument("--checkpoint-every", type=int)
     adv.add_argument("--num-workers", type=int)
-    adv.add_argument("--leave-core-for-ui", action="store_true", help="use one CPU core less")
+    adv.add_argument("--leave-core-for-ui", action="store_true",
+                     help="use one CPU core less (on machines with 4 or more cores), as the app does")
     return p
 
 

@@ -41,10 +41,28 @@ def pick_device(preference: str | None = "auto") -> torch.device:
     raise ConfigError(f"device {preference!r} is not valid: choose one of {', '.join(DEVICE_CHOICES)} (or cuda:N)")
 
 
+UI_SPARE_CORE_FROM = 4  # machines with at least this many cores keep one free for the window
+
+
+def cpu_threads(cores: int, leave_one_for_ui: bool = False) -> int:
+    """Threads for the work: every core, or all but one for a window on machines with 4 or more.
+
+    On 2 or 3 cores a spare core costs a third or more of the speed, and the window measured
+    responsive without it (2 cores: longest stall 11 ms while training on both; bench/README.md).
+    """
+    return cores - 1 if leave_one_for_ui and cores >= UI_SPARE_CORE_FROM else max(1, cores)
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (an affinity mask or container limit can allow fewer than exist)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Windows or macOS
+        return os.cpu_count() or 1
+
+
 def configure_cpu_threads(leave_one_for_ui: bool = False) -> int:
-    """Use every core for training, or all but one so a window stays responsive."""
-    cores = os.cpu_count() or 1
-    threads = max(1, cores - 1) if leave_one_for_ui else cores
+    threads = cpu_threads(usable_cores(), leave_one_for_ui)
     torch.set_num_threads(threads)
     return threads
 
