@@ -57,11 +57,12 @@ def usable_cores() -> int:
     """Cores this process may run on (an affinity mask or container limit can allow fewer than exist)."""
     try:
         return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on Windows or macOS
+    except (AttributeError, OSError):  # Windows and macOS have no affinity call
         return os.cpu_count() or 1
 
 
 def configure_cpu_threads(leave_one_for_ui: bool = False) -> int:
+    """Set PyTorch's CPU thread count for this process (see ``cpu_threads``); returns it."""
     threads = cpu_threads(usable_cores(), leave_one_for_ui)
     torch.set_num_threads(threads)
     return threads
