@@ -17,6 +17,8 @@ import sys
 import tempfile
 import time
 
+from common import result
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
@@ -121,8 +123,8 @@ def main() -> int:
     print(f"{args.during} on {window.device_label.text()}: {done} {unit} during the measurement")
     print(f"heartbeats: {len(gaps)}; median gap {statistics.median(gaps):.1f} ms; "
           f"99th percentile stall {p99:.1f} ms; longest stall {stalls[-1]:.1f} ms")
-    print(f"RESULT gui_stall_{args.during} max_stall_ms={stalls[-1]:.1f} p99_stall_ms={p99:.1f} "
-          f"median_gap_ms={statistics.median(gaps):.1f} heartbeats={len(gaps)}")
+    result(f"gui_stall_{args.during}", max_stall_ms=stalls[-1], p99_stall_ms=p99,
+           median_gap_ms=statistics.median(gaps), heartbeats=len(gaps))
     return 0
 
 

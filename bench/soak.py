@@ -13,7 +13,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import result  # also puts the repository on sys.path
 
 
 def rss_mb() -> float:
@@ -65,16 +65,16 @@ def main() -> int:
         return listener
 
     control = TrainingControl()
-    result = Trainer.create(report, "soak", overrides=overrides, library=library, control=control,
-                            on_event=make_listener(control)).run()
+    outcome = Trainer.create(report, "soak", overrides=overrides, library=library, control=control,
+                             on_event=make_listener(control)).run()
     reopened = 0
-    while not getattr(result, "completed", False):
-        if not hasattr(result, "completed"):
-            print("training failed:", result.message)
+    while not getattr(outcome, "completed", False):
+        if not hasattr(outcome, "completed"):
+            print("training failed:", outcome.message)
             return 1
         reopened += 1
         control = TrainingControl()
-        result = Trainer.reopen("soak", library=library, control=control, on_event=make_listener(control)).run()
+        outcome = Trainer.reopen("soak", library=library, control=control, on_event=make_listener(control)).run()
 
     quarter = max(1, len(samples) // 4)
     early = sorted(m for _, m in samples[quarter:2 * quarter])[len(samples[quarter:2 * quarter]) // 2]
@@ -84,8 +84,7 @@ def main() -> int:
     growth = late - early
     print(f"{total} iterations, {total // cycle} pause/resume cycles, {reopened} stop/reopen cycles; "
           f"median RSS {early:.1f} MB in the second quarter, {late:.1f} MB in the last; growth {growth:+.1f} MB")
-    print(f"RESULT soak iterations={total} rss_early_mb={early:.1f} rss_late_mb={late:.1f} growth_mb={growth:.1f} "
-          f"reopened={reopened}")
+    result("soak", iterations=total, rss_early_mb=early, rss_late_mb=late, growth_mb=growth, reopened=reopened)
     return 0
 
 
