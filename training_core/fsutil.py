@@ -1,11 +1,37 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+"""Files we write: atomically, with the user's permissions, and no temporary file left behind for long.
+
+A reader sees the old file or the new one, never half of one. Created files
+get the mode the user's umask gives (typically 0644), as any program's would:
+an artist's results are often read by other tools and other accounts.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import re
+import secrets
+import stat
+import time
 from pathlib import Path
+
+# What atomic_path names its temporary files: ".<name>.<8 random characters>.tmp".
+TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+# A temporary file of another live process is younger than this (a checkpoint takes seconds to write).
+STALE_AFTER_S = 15 * 60
+
+
+def _create_temp(folder: Path, name: str) -> Path:
+    """A new empty file beside ``name``, created with mode 0666 so that the kernel applies the umask."""
+    for _ in range(100):
+        tmp = folder / f".{name}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"cannot create a temporary file in {folder}")
 
 
 @contextlib.contextmanager
@@ -14,14 +40,14 @@ def atomic_path(path: str | Path):
 
     The temporary file lives in the same folder so ``os.replace`` is a rename
     on one filesystem. On any error the temporary file is removed and the old
-    ``path`` (if any) is untouched.
+    ``path`` (if any) is untouched. If ``path`` is a symbolic link, the link is
+    replaced, never the file it points to.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = _create_temp(path.parent, path.name)
     try:
-        yield Path(tmp)
+        yield tmp
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -35,6 +61,31 @@ def atomic_path(path: str | Path):
 def atomic_write_text(path: str | Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def remove_stale_temp_files(folder: Path, recursive: bool = False, older_than_s: float = STALE_AFTER_S) -> int:
+    """Remove temporary files that killed processes left in ``folder``; the number removed.
+
+    Only names atomic_path makes are touched, and only when older than
+    ``older_than_s`` (0 where the caller holds the folder's lock, so no other
+    process can be writing there).
+    """
+    removed = 0
+    limit = time.time() - older_than_s
+    # os.walk does not follow symbolic links: a link out of the folder never leads the cleaning elsewhere.
+    for where, _dirs, files in os.walk(folder):
+        for name in files:
+            path = Path(where) / name
+            try:
+                info = path.lstat()
+                if TEMP_NAME.match(name) and stat.S_ISREG(info.st_mode) and info.st_mtime <= limit:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue  # vanished meanwhile, or not ours to remove
+        if not recursive:
+            break
+    return removed
 
 
 def _fsync_dir(folder: Path) -> None:

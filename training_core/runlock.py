@@ -1,6 +1,6 @@
-"""An OS-level lock on a run folder: held while a process trains, released when it dies.
+"""OS-level locks on folders: a run folder while a process trains, an output folder while one converts.
 
-The kernel drops the lock when the process exits for any reason, SIGKILL and
+The kernel drops a lock when its process exits for any reason, SIGKILL and
 power loss included, so "state says running but nobody holds the lock" means
 the run was interrupted and can be resumed.
 """
@@ -43,20 +43,33 @@ class RunInUse(GanStudioError):
     """Another process is training this model right now."""
 
 
-class RunLock:
-    def __init__(self, run_dir: Path):
-        self.path = Path(run_dir) / "lock"
+class FolderLock:
+    """An exclusive lock on ``path`` for as long as this process holds it (or lives).
+
+    ``about`` is written into the lock file, so that a process that finds the
+    lock taken can say who holds it.
+    """
+
+    def __init__(self, path: Path, about: str = ""):
+        self.path = Path(path)
+        self.about = about
         self._fd: int | None = None
 
-    def acquire(self) -> RunLock:
+    def _busy(self, holder: str) -> GanStudioError:
+        return GanStudioError(f"{self.path.parent} is in use by another process ({holder})")
+
+    def acquire(self):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         if not _try_lock(fd):
+            try:
+                holder = os.read(fd, 4096).decode("utf-8", "replace").strip()
+            except OSError:
+                holder = ""
             os.close(fd)
-            raise RunInUse(f"this model is being trained by another process (lock {self.path}); "
-                           "wait for it, or stop it first")
+            raise self._busy(holder or "unknown")
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        os.write(fd, (f"process {os.getpid()}" + (f", {self.about}" if self.about else "") + "\n").encode())
         self._fd = fd
         return self
 
@@ -66,11 +79,20 @@ class RunLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> RunLock:
+    def __enter__(self):
         return self.acquire()
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+class RunLock(FolderLock):
+    def __init__(self, run_dir: Path):
+        super().__init__(Path(run_dir) / "lock")
+
+    def _busy(self, holder: str) -> GanStudioError:
+        return RunInUse(f"this model is being trained by another process (lock {self.path}); "
+                        "wait for it, or stop it first")
 
 
 def is_locked(run_dir: Path) -> bool:

@@ -56,7 +56,7 @@ def test_folder_converts_at_full_size_and_reports_every_failure(tmp_path, transl
     assert [e.done for e in events if isinstance(e, FileDone)] == [1, 2, 3, 4, 5, 6]
     assert isinstance(events[-1], BatchFinished) and events[-1].counts == {"converted": 3, "failed": 3}
     text = (dst / "gan-studio-report.txt").read_text()
-    assert "FAILED" in text and "cut.png" in text and "converted 3, skipped 0, failed 3" in text
+    assert "FAILED" in text and "cut.png" in text and "3 converted, 0 skipped, 3 failed" in text
     assert not list(dst.glob(".*.tmp"))
 
 
@@ -66,15 +66,15 @@ def test_rerun_skips_what_exists_and_formats_are_honoured(tmp_path, translator):
     _img(src / "b.gif")
     first = BatchJob(translator, src, dst, ConvertConfig()).run()
     assert first.counts() == {"converted": 2}
-    assert (dst / "b.png").exists()  # GIF: written losslessly as PNG
+    assert (dst / "b.gif.png").exists()  # GIF: written losslessly as PNG, after its whole name
     second = BatchJob(translator, src, dst, ConvertConfig()).run()
     assert second.counts() == {"skipped": 2}
     third = BatchJob(translator, src, tmp_path / "webp", ConvertConfig(format="webp", quality=80)).run()
     assert third.counts() == {"converted": 2}
-    assert Image.open(tmp_path / "webp" / "a.webp").format == "WEBP"
+    assert Image.open(tmp_path / "webp" / "a.jpg.webp").format == "WEBP"
 
 
-def test_recursive_mirrors_subfolders_and_name_clashes_get_distinct_outputs(tmp_path, translator):
+def test_recursive_mirrors_subfolders_and_outputs_are_named_after_whole_input_names(tmp_path, translator):
     src, dst = tmp_path / "photos", tmp_path / "out"
     _img(src / "x.jpg")
     _img(src / "x.png", seed=1)
@@ -82,7 +82,7 @@ def test_recursive_mirrors_subfolders_and_name_clashes_get_distinct_outputs(tmp_
     report = BatchJob(translator, src, dst, ConvertConfig(recursive=True, format="png")).run()
     assert report.counts() == {"converted": 3}
     outputs = sorted(str(p.relative_to(dst)) for p in dst.rglob("*.png"))
-    assert outputs == ["trip/day 1/café.png", "x-2.png", "x.png"]
+    assert outputs == ["trip/day 1/café.jpg.png", "x.jpg.png", "x.png"]
 
 
 @pytest.mark.parametrize("recursive", [False, True])

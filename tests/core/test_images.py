@@ -62,7 +62,7 @@ def reason_of(call, *args, **kwargs):
 
 def test_reason_codes_and_extensions_are_the_documented_ones():
     assert set(REASONS) == {"unreadable", "not an image", "truncated", "too large",
-                            "too small", "unmatched pair"}
+                            "too small", "unmatched pair", "unsupported format", "not a file"}
     assert IMAGE_EXTENSIONS == {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
     assert DEFAULT_MAX_PIXELS >= 50_000_000
 
@@ -151,10 +151,11 @@ def test_degenerate_sizes_are_too_small(tmp_path, size):
     assert f"{size[0]}x{size[1]}" in err.detail
 
 
-def test_missing_file_and_directory_are_unreadable(tmp_path):
+def test_a_missing_file_is_unreadable_and_a_folder_is_not_a_file(tmp_path):
     assert reason_of(load_rgb, tmp_path / "gone.png").reason == "unreadable"
     (tmp_path / "folder.jpg").mkdir()
-    assert reason_of(probe, tmp_path / "folder.jpg").reason == "unreadable"
+    err = reason_of(probe, tmp_path / "folder.jpg")
+    assert err.reason == "not a file" and "a folder" in err.detail
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs a non-root POSIX user")

@@ -4,16 +4,19 @@ Decoding (a small thread pool), translation (the calling thread, on the
 device) and encoding (another pool) overlap, so the device is not idle while
 files are read and written. Each output is written to a temporary file and
 renamed into place, so a killed job never leaves a half-written image that
-looks complete; with ``skip_existing`` a rerun continues where it stopped.
+looks complete. With ``skip_existing`` a rerun continues where it stopped and
+redoes what another model or other settings made (see ledger.py). One job at
+a time writes into an output folder (an OS lock), and no write ever lands on
+an input photo or in a folder that is read (see output_paths.py).
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import logging
 import os
-import re
 import threading
 import time
 from collections import Counter, deque
@@ -26,24 +29,31 @@ from PIL import Image
 from ..config import ConvertConfig
 from ..data.images import iter_image_files, load_rgb
 from ..errors import GanStudioError, ImageLoadError
-from ..fsutil import atomic_path, atomic_write_text
+from ..fsutil import atomic_path, atomic_write_text, remove_stale_temp_files
+from ..humanize import display_path
+from ..runlock import FolderLock
 from ..store import now_iso
+from .ledger import OutputLedger
+from .output_paths import SAVE_FORMATS, OutputGuard, inside, output_name
 from .translator import Translator
 
 log = logging.getLogger(__name__)
 
 REPORT_NAME = "gan-studio-report"
-SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP",
-                ".tif": "TIFF", ".tiff": "TIFF"}
-FORMAT_SUFFIX = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
+LOCK_NAME = ".gan-studio-convert.lock"
 PREFETCH = 3  # images decoded ahead of the translator
 MAX_WRITES = 2  # translated images waiting to be encoded: bounds memory, and cancel stops that close
 REPORT_EVERY_S = 2.0  # the report on disk stays current, so a killed job still leaves a true one
-_STALE_TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # what fsutil.atomic_path names its temp files
 
 
 class BatchError(GanStudioError):
     """The job cannot start (bad folders); per-file problems never raise, they are reported."""
+
+
+class _OutputFolderLock(FolderLock):
+    def _busy(self, holder: str) -> GanStudioError:
+        return BatchError(f"another conversion is writing into {display_path(self.path.parent)} ({holder}): "
+                          "wait for it to finish, or choose another output folder")
 
 
 @dataclass(frozen=True)
@@ -57,11 +67,16 @@ class FileDone:
     input: Path
     output: Path | None
     status: str  # "converted", "skipped", "failed"
-    detail: str
+    detail: str  # why it failed or was skipped; for a converted file, why it was redone ("" if new)
     done: int
     total: int
     images_per_s: float
     eta_s: float
+
+    @property
+    def name(self) -> str:
+        """The input's file name, printable whatever bytes it holds."""
+        return display_path(self.input.name)
 
 
 @dataclass(frozen=True)
@@ -70,15 +85,17 @@ class BatchFinished:
     cancelled: bool
     report_path: Path | None
     stopped: str = ""  # why the job ended early by itself (a full or read-only disk)
+    summary: str = ""  # the counts in words: "5 converted (2 redone), 1 skipped"
 
 
 @dataclass
 class FileResult:
-    input: str
+    input: str  # display_path: undecodable bytes escaped
     output: str | None
     status: str
     detail: str = ""
     seconds: float = 0.0
+    redone: bool = False  # converted again over an earlier output of ours (detail says why)
 
 
 @dataclass
@@ -93,35 +110,26 @@ class BatchReport:
     files: list[FileResult] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        return dict(Counter(f.status for f in self.files))
+        counts = dict(Counter(f.status for f in self.files))
+        redone = sum(f.redone for f in self.files)
+        return {**counts, "redone": redone} if redone else counts
+
+    def summary(self) -> str:
+        c = self.counts()
+        redone = f" ({c['redone']} redone)" if c.get("redone") else ""
+        return f"{c.get('converted', 0)} converted{redone}, {c.get('skipped', 0)} skipped, {c.get('failed', 0)} failed"
 
     def text(self) -> str:
-        c = self.counts()
         lines = [f"GAN Studio conversion with {self.model}", f"from {self.input_dir}", f"to   {self.output_dir}",
                  f"started {self.started}, finished {self.finished or '(still running, or killed)'}"
                  + (" (cancelled)" if self.cancelled and not self.stopped else "")
                  + (f" ({self.stopped})" if self.stopped else ""),
-                 f"converted {c.get('converted', 0)}, skipped {c.get('skipped', 0)}, failed {c.get('failed', 0)}",
-                 ""]
+                 self.summary(), ""]
         for f in self.files:
-            if f.status != "converted":
-                lines.append(f"{f.status.upper():9} {f.input}: {f.detail}")
+            if f.status != "converted" or f.redone:
+                status = "REDONE" if f.redone else f.status.upper()
+                lines.append(f"{status:9} {f.input}: {f.detail}")
         return "\n".join(lines) + "\n"
-
-
-def output_suffix(path: Path, fmt: str) -> str:
-    if fmt == "same":
-        suffix = path.suffix.lower()
-        return suffix if suffix in SAVE_FORMATS else ".png"  # GIF and the like: lossless PNG
-    return FORMAT_SUFFIX[fmt]
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.relative_to(folder)
-        return True
-    except ValueError:
-        return False
 
 
 class BatchJob:
@@ -135,88 +143,141 @@ class BatchJob:
         self.on_event = on_event or (lambda event: None)
         self.cancel = cancel or threading.Event()
         self._check_folders()
-        self.report = BatchReport(str(self.input_dir), str(self.output_dir), model_name, now_iso())
+        self.report = BatchReport(display_path(self.input_dir), display_path(self.output_dir), model_name, now_iso())
+        self._lock = _OutputFolderLock(self.output_dir / LOCK_NAME, f"model {model_name or '?'}, from "
+                                       f"{display_path(self.input_dir)}, started {self.report.started}")
+        self._lock.acquire()
+        try:
+            # The lock is ours: any temporary file here is a leftover of a killed job.
+            remove_stale_temp_files(self.output_dir, recursive=True, older_than_s=0)
+            self.ledger = OutputLedger(self.output_dir, self.input_dir)
+        except BaseException:
+            self._lock.release()
+            raise
+        self.guard = OutputGuard(self.input_dir, self.config.recursive)
+        self._output_real = os.path.realpath(self.output_dir)
+        settings = f"{translator.fingerprint()}|{self.config.format}|{self.config.quality}"
+        self.fingerprint = hashlib.blake2b(settings.encode(), digest_size=16).hexdigest()
         self._times: deque[float] = deque(maxlen=20)
         self._done = 0
-        self._lock = threading.Lock()  # results arrive from the encoder threads too
+        self._lock_results = threading.Lock()  # results arrive from the encoder threads too
         self._report_written = 0.0
+        self.failed_inputs: list[Path] = []  # real paths (report entries are display strings)
         self.stop_reason = ""
-        self._remove_stale_temp_files()
 
     def _check_folders(self) -> None:
         src, dst = self.input_dir.resolve(), self.output_dir.resolve()
         if not self.input_dir.is_dir():
-            raise BatchError(f"the input folder {self.input_dir} does not exist")
+            raise BatchError(f"the input folder {display_path(self.input_dir)} does not exist")
         if dst == src:
             raise BatchError("the output folder is the input folder: choose another one, so that no photo "
                              "is ever overwritten")
-        if _inside(src, dst):
-            raise BatchError(f"the input folder is inside the output folder {self.output_dir}: choose an "
-                             "output folder outside it")
-        if self.config.recursive and _inside(dst, src):
-            raise BatchError(f"the output folder {self.output_dir} is inside the input folder, which is "
-                             "converted with its subfolders: choose a folder outside it")
+        if inside(str(src), str(dst)):
+            raise BatchError(f"the input folder is inside the output folder {display_path(self.output_dir)}: "
+                             "choose an output folder outside it")
+        if self.config.recursive and inside(str(dst), str(src)):
+            raise BatchError(f"the output folder {display_path(self.output_dir)} is inside the input folder, "
+                             "which is converted with its subfolders: choose a folder outside it")
         try:
             self.output_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise BatchError(f"cannot create the output folder {self.output_dir}: {exc.strerror or exc}") from None
+            raise BatchError(f"cannot create the output folder {display_path(self.output_dir)}: "
+                             f"{exc.strerror or exc}") from None
         if not os.access(self.output_dir, os.W_OK):
-            raise BatchError(f"the output folder {self.output_dir} is not writable: choose another one")
-
-    def _remove_stale_temp_files(self) -> None:
-        """Half-written outputs of a job that was killed: hidden, never mistaken for results, now removed."""
-        for path in self.output_dir.rglob(".*.tmp"):
-            if _STALE_TEMP.match(path.name):
-                path.unlink(missing_ok=True)
+            raise BatchError(f"the output folder {display_path(self.output_dir)} is not writable: "
+                             "choose another one")
 
     # -- planning ---------------------------------------------------------------------------
-    def plan(self, inputs: list[Path] | None = None) -> list[tuple[Path, Path]]:
-        """(input, output) pairs; outputs mirror subfolders and keep names, never an input's path."""
+    def plan(self, inputs: list[Path] | None = None) -> list[tuple[Path, Path, str]]:
+        """(input, output, why not) triples: outputs mirror subfolders and follow output_name.
+
+        "why not" is empty, or the reason this input cannot be converted: its
+        output name is taken by a photo that keeps its own name.
+        """
         if inputs is None:
             inputs = [p for p in iter_image_files(self.input_dir, self.config.recursive)
-                      if not _inside(p.absolute(), self.output_dir)]
-        all_inputs = {p.absolute() for p in inputs}
-        taken: set[Path] = set()
-        pairs = []
+                      if not inside(os.path.realpath(p), self._output_real)]
+        self.guard.add_inputs(inputs)
+        outputs = []
         for path in inputs:
             rel = path.absolute().relative_to(self.input_dir)
-            out = self.output_dir / rel.parent / (rel.stem + output_suffix(path, self.config.format))
-            n = 2
-            while out in taken or out in all_inputs:  # "a.jpg" and "a.png" both becoming PNG
-                out = self.output_dir / rel.parent / f"{rel.stem}-{n}{output_suffix(path, self.config.format)}"
-                n += 1
-            taken.add(out)
-            pairs.append((path, out))
-        return pairs
+            name = output_name(rel.name, self.config.format)
+            outputs.append((path, self.output_dir / rel.parent / name, name == rel.name))
+        kept = {out: src for src, out, keeps_name in outputs if keeps_name}
+        plan = []
+        for src, out, keeps_name in outputs:
+            owner = kept.get(out)
+            clash = "" if keeps_name or owner is None else (
+                f"its output name {display_path(out.name)} belongs to the photo {display_path(owner.name)}; "
+                "rename one of the two")
+            plan.append((src, out, clash))
+        return plan
+
+    def _decide(self, src: Path, dst: Path) -> tuple[str, str]:
+        """("convert" | "skip" | "fail", why) for one output path."""
+        problem = self.guard.problem(dst)
+        if problem:
+            return "fail", problem
+        if not os.path.lexists(dst):
+            return "convert", ""
+        record = self.ledger.get(self._rel(dst, self.output_dir))
+        if record is None or record.input != self._rel(src, self.input_dir):
+            if self.config.skip_existing:
+                return "fail", (f"{display_path(dst.name)} is already in the output folder and GAN Studio did not "
+                                "write it for this photo: move it away, choose another output folder, or "
+                                "convert with overwriting")
+            return "convert", "redone: replaced a file GAN Studio had not written (overwriting was asked for)"
+        if not self.config.skip_existing:
+            return "convert", "redone: overwriting was asked for"
+        if not record.done:
+            return "convert", "redone: its earlier conversion did not finish"
+        if record.fingerprint == self.fingerprint:
+            return "skip", "already converted with this model and these settings"
+        if not record.fingerprint:
+            return "convert", "redone: made by an earlier version of GAN Studio, with settings it did not record"
+        return "convert", "redone: the model, its weights or the conversion settings changed"
+
+    @staticmethod
+    def _rel(path: Path, folder: Path) -> str:
+        return str(path.absolute().relative_to(folder))
 
     # -- running -----------------------------------------------------------------------------
     def run(self, inputs: list[Path] | None = None, finish: bool = True) -> BatchReport:
-        pairs = self.plan(inputs)
-        total = len(pairs)
-        if finish:
+        try:
+            self._run(inputs, announce=finish)
+        finally:
+            if finish:
+                self.finish()
+        return self.report
+
+    def _run(self, inputs: list[Path] | None, announce: bool) -> None:
+        plan = self.plan(inputs)
+        total = len(plan)
+        if announce:
             self.on_event(BatchStarted(total, self.translator.describe()))
         with ThreadPoolExecutor(2, thread_name_prefix="decode") as decoders, \
                 ThreadPoolExecutor(2, thread_name_prefix="encode") as encoders:
-            pending: deque[tuple[Path, Path, Future | None]] = deque()
-            queue = iter(pairs)
+            pending: deque[tuple[Path, Path, str, str, Future | None]] = deque()
+            queue = iter(plan)
             writes: deque[Future] = deque()
 
             def refill():
                 while len(pending) < PREFETCH:
                     try:
-                        src, dst = next(queue)
+                        src, dst, clash = next(queue)
                     except StopIteration:
                         return
-                    skip = self.config.skip_existing and dst.exists()
+                    action, why = ("fail", clash) if clash else self._decide(src, dst)
                     # Any size converts (a 1x1 icon too): the translator pads what the network needs.
-                    pending.append((src, dst, None if skip else decoders.submit(load_rgb, src, min_side=1)))
+                    decoding = decoders.submit(load_rgb, src, min_side=1) if action == "convert" else None
+                    pending.append((src, dst, action, why, decoding))
 
             refill()
             while pending and not self.cancel.is_set():
-                src, dst, decoding = pending.popleft()
+                src, dst, action, why, decoding = pending.popleft()
                 refill()
                 if decoding is None:
-                    self._record(src, dst, "skipped", "already converted (the output exists)", total)
+                    self._record(src, None, "skipped" if action == "skip" else "failed", why, total)
                     continue
                 started = time.perf_counter()
                 try:
@@ -226,37 +287,35 @@ class BatchJob:
                     self._record(src, None, "failed", f"{exc.reason}: {exc.detail}", total)
                     continue
                 except Exception as exc:  # one bad file never stops the batch
-                    log.exception("translating %s failed", src)
+                    log.exception("translating %s failed", display_path(src))
                     self._record(src, None, "failed", f"{type(exc).__name__}: {exc}", total)
                     continue
                 while len(writes) >= MAX_WRITES:
                     writes.popleft().result()
-                writes.append(encoders.submit(self._write, src, dst, result, started, total))
+                writes.append(encoders.submit(self._write, src, dst, result, started, total, why))
             for pending_item in pending:
-                if pending_item[2] is not None:
-                    pending_item[2].cancel()
+                if pending_item[4] is not None:
+                    pending_item[4].cancel()
             for write in writes:
                 write.result()
-        if finish:
-            self.finish()
-        return self.report
 
     def watch(self, poll_s: float = 1.0) -> BatchReport:
         """Convert the folder, then keep converting images as they arrive, until cancelled."""
         from .watch import FolderWatcher
 
-        watcher = FolderWatcher(self.input_dir, self.config.recursive, exclude=self.output_dir)
-        watcher.poll()  # what is there now is converted by the first run
-        self.run(finish=False)
-        while not self.cancel.wait(poll_s):
-            arrived = watcher.poll()
-            if arrived:
-                known = len(self.report.files)
-                self.run(arrived, finish=False)
-                for result in self.report.files[known:]:
-                    if result.status == "failed":  # perhaps still being copied: try again when it changes
-                        watcher.retry_when_changed(Path(result.input))
-        self.finish()
+        try:
+            watcher = FolderWatcher(self.input_dir, self.config.recursive, exclude=self.output_dir)
+            watcher.poll()  # what is there now is converted by the first run
+            self.run(finish=False)
+            while not self.cancel.wait(poll_s):
+                arrived = watcher.poll()
+                if arrived:
+                    known = len(self.failed_inputs)
+                    self.run(arrived, finish=False)
+                    for path in self.failed_inputs[known:]:  # perhaps still being copied: retry when it changes
+                        watcher.retry_when_changed(path)
+        finally:
+            self.finish()
         return self.report
 
     def finish(self) -> None:
@@ -264,31 +323,48 @@ class BatchJob:
         self.report.stopped = self.stop_reason
         self.report.finished = now_iso()
         report_path = self._write_report()
-        self.on_event(BatchFinished(self.report.counts(), self.report.cancelled, report_path, self.stop_reason))
+        try:
+            self.ledger.compact()
+        except OSError as exc:
+            log.warning("could not tidy %s: %s", self.ledger.path, exc)
+        self._lock.release()
+        self.on_event(BatchFinished(self.report.counts(), self.report.cancelled, report_path, self.stop_reason,
+                                    self.report.summary()))
 
-    def _write(self, src: Path, dst: Path, image: Image.Image, started: float, total: int) -> None:
+    def _write(self, src: Path, dst: Path, image: Image.Image, started: float, total: int, why: str) -> None:
+        problem = self.guard.problem(dst)  # again: a link may have appeared since the plan
+        if problem:
+            self._record(src, None, "failed", problem, total)
+            return
+        rel = self._rel(dst, self.output_dir)
         try:
             dst.parent.mkdir(parents=True, exist_ok=True)
             fmt = SAVE_FORMATS[dst.suffix.lower()]
             options = {"quality": self.config.quality} if fmt in ("JPEG", "WEBP") else {}
             with atomic_path(dst) as tmp:
                 image.save(tmp, format=fmt, **options)
+                self.ledger.claim(rel, self._rel(src, self.input_dir), self.fingerprint)
+            self.ledger.confirm(rel)
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT):
                 # Every further file would fail the same way: stop, keeping what was converted.
-                self.stop_reason = f"stopped: {exc.strerror} in {self.output_dir}"
+                self.stop_reason = f"stopped: {exc.strerror} in {display_path(self.output_dir)}"
                 self.cancel.set()
-            self._record(src, None, "failed", f"cannot write {dst.name}: {exc.strerror or exc}", total)
+            self._record(src, None, "failed", f"cannot write {display_path(dst.name)}: {exc.strerror or exc}", total)
             return
         except Exception as exc:  # e.g. WebP refuses images over 16383 px: this file fails, the batch goes on
-            self._record(src, None, "failed", f"cannot write {dst.name}: {exc}", total)
+            self._record(src, None, "failed", f"cannot write {display_path(dst.name)}: {exc}", total)
             return
-        self._record(src, dst, "converted", "", total, time.perf_counter() - started)
+        self._record(src, dst, "converted", why, total, time.perf_counter() - started)
 
     def _record(self, src: Path, dst: Path | None, status: str, detail: str, total: int,
                 seconds: float = 0.0) -> None:
-        with self._lock:
-            self.report.files.append(FileResult(str(src), str(dst) if dst else None, status, detail, seconds))
+        with self._lock_results:
+            redone = status == "converted" and bool(detail)
+            self.report.files.append(FileResult(display_path(src), display_path(dst) if dst else None, status,
+                                                detail, seconds, redone))
+            if status == "failed":
+                self.failed_inputs.append(src)
             self._done += 1
             now = time.perf_counter()
             if status == "converted":
@@ -311,4 +387,3 @@ class BatchJob:
             log.error("could not write the conversion report: %s", exc)
             return None
         return path
-

@@ -10,10 +10,12 @@ them. Nothing here may crash, hang, or swap the machine to death.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
 import re
+import stat
 import struct
 import threading
 import warnings
@@ -36,7 +38,15 @@ REASONS = (
     "too large",       # more pixels than max_pixels: rejected before decoding
     "too small",       # the shorter side is below min_side
     "unmatched pair",  # paired datasets: the file has no usable partner
+    "unsupported format",  # an image format we never open (EPS, PDF, PSD...): some start other programs
+    "not a file",      # a named pipe, socket, device or folder with an image's name: never opened
 )
+
+# Formats opened, each by a decoder inside Pillow itself. Never EPS, PDF and the
+# like: Pillow hands those to Ghostscript, a program that runs what the file says.
+# (The JPEG decoder also opens the multi-picture JPEGs that many cameras write, as MPO.)
+SAFE_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "DIB", "GIF")
+SAFE_FORMAT_NAMES = ("JPEG", "PNG", "WebP", "TIFF", "BMP", "GIF")
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
@@ -71,23 +81,73 @@ def _fail(path, reason: str, detail: str) -> ImageLoadError:
     return ImageLoadError(Path(path), reason, detail)
 
 
-def _pillow_open(path: Path, lift_limit: bool = False) -> Image.Image:
+def _pillow_open(f, lift_limit: bool = False) -> Image.Image:
     with _OPEN_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         saved = Image.MAX_IMAGE_PIXELS
         if lift_limit:
             Image.MAX_IMAGE_PIXELS = None  # restored below, before the lock is released
         try:
-            return Image.open(path)
+            f.seek(0)
+            return Image.open(f, formats=SAFE_FORMATS)
         finally:
             Image.MAX_IMAGE_PIXELS = saved
 
 
-def _open(path: Path, max_pixels: int, min_side: int) -> Image.Image:
-    """Open (header only) and enforce the size limits before any decoding."""
+def _open_regular_file(path: Path):
+    """The file opened for reading, if it is a regular file; never blocks, never opens anything else.
+
+    A named pipe named photo.jpg would block a reader forever, a device could
+    have side effects: both are refused from their metadata, and the open
+    itself cannot block (O_NONBLOCK), so a file swapped for a pipe meanwhile
+    is caught by checking what was really opened.
+    """
+    try:
+        kind = _kind_of(os.stat(path).st_mode)
+        if kind:
+            raise _fail(path, "not a file", f"{kind}, not an image file: skipped without reading it")
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+        fd = os.open(path, flags)
+    except OSError as e:
+        raise _fail(path, "unreadable", e.strerror or str(e)) from None
+    try:
+        kind = _kind_of(os.fstat(fd).st_mode)
+        if kind:
+            raise _fail(path, "not a file", f"{kind}, not an image file: skipped without reading it")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)  # a regular file: ordinary reads from here on
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _kind_of(mode: int) -> str:
+    """What a non-regular file is, in words; "" for a regular file."""
+    if stat.S_ISREG(mode):
+        return ""
+    for test, kind in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return "a special file"
+
+
+@contextlib.contextmanager
+def _opened(path: Path, max_pixels: int, min_side: int) -> Iterator[Image.Image]:
+    """Open (header only) with a safe decoder and enforce the size limits before any decoding."""
+    f = _open_regular_file(path)
+    try:
+        with _open_image(f, path, max_pixels, min_side) as im:
+            yield im
+    finally:
+        f.close()
+
+
+def _open_image(f, path: Path, max_pixels: int, min_side: int) -> Image.Image:
     try:
         try:
-            im = _pillow_open(path)
+            im = _pillow_open(f)
         except Image.DecompressionBombError as e:
             # Pillow refuses above its hard limit (2 * MAX_IMAGE_PIXELS, ~179 MP)
             # before we see the size; its message holds the pixel count.
@@ -95,9 +155,9 @@ def _open(path: Path, max_pixels: int, min_side: int) -> Image.Image:
             pixels = int(m[1]) if m else max_pixels + 1
             if pixels > max_pixels:
                 raise _fail(path, "too large", _too_large(pixels, max_pixels)) from None
-            im = _pillow_open(path, lift_limit=True)  # the caller allows more than Pillow
+            im = _pillow_open(f, lift_limit=True)  # the caller allows more than Pillow
     except UnidentifiedImageError:  # a subclass of OSError: test it first
-        raise _fail(path, "not an image", _why_unidentified(path)) from None
+        raise _unidentified(f, path) from None
     except OSError as e:
         if e.errno is None:  # Pillow's own OSError: the file ends inside its header
             raise _fail(path, "truncated", f"cut short in the header: {e}") from None
@@ -118,17 +178,63 @@ def _too_large(pixels: int, max_pixels: int) -> str:
     return f"{pixels / 1e6:.1f} megapixels, limit {max_pixels / 1e6:g}"
 
 
-def _why_unidentified(path: Path) -> str:
+def _unidentified(f, path: Path) -> ImageLoadError:
+    """Why no safe decoder took the file: empty, text, a format we never open, or unknown."""
     try:
-        if path.stat().st_size == 0:
-            return "file is empty (0 bytes)"
-        with open(path, "rb") as f:
-            head = f.read(64)
-    except OSError:
-        return "not a known image format"
-    if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head):
-        return "file holds text, not image data"
-    return "not a known image format"
+        f.seek(0)
+        head = f.read(64)
+    except OSError as e:
+        return _fail(path, "unreadable", e.strerror or str(e))
+    if not head:
+        return _fail(path, "not an image", "file is empty (0 bytes)")
+    fmt = format_of(head)
+    if fmt:
+        return _fail(path, "unsupported format", f"{fmt}: GAN Studio opens only "
+                     f"{', '.join(sorted(SAFE_FORMAT_NAMES))} images; export it as PNG or JPEG")
+    if all(32 <= b < 127 or b in b"\t\r\n" for b in head):
+        return _fail(path, "not an image", "file holds text, not image data")
+    return _fail(path, "not an image", "not a known image format")
+
+
+def format_of(head: bytes) -> str:
+    """The format a file's first bytes announce ("EPS", "PDF", ...), from magic numbers only; "" if none.
+
+    Pillow's plug-ins recognise their formats from these bytes without
+    decoding anything; plug-ins that accept any bytes are not asked.
+    """
+    for magic, fmt in _MAGIC:
+        if head.startswith(magic):
+            return fmt
+    if head[4:8] == b"ftyp":
+        return "HEIF" if head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc") else "ISO media"
+    for fmt, accept in _strong_acceptors():
+        try:
+            if accept(head[:16]):
+                return fmt
+        except Exception:
+            continue
+    return ""
+
+
+_MAGIC = ((b"%PDF", "PDF"), (b"%!PS", "EPS"), (b"\xc5\xd0\xd3\xc6", "EPS"), (b"8BPS", "PSD"),
+          (b"<svg", "SVG"), (b"<?xml", "XML/SVG"))
+_STRONG: list = []
+
+
+def _strong_acceptors() -> list:
+    """(format, accept) for Pillow's plug-ins whose accept test really looks at the bytes."""
+    if not _STRONG:
+        Image.init()
+        probes = (bytes(16), b"hello, plain text", bytes(range(200, 216)))
+        for fmt in Image.ID:
+            accept = Image.OPEN[fmt][1]
+            try:
+                weak = accept is None or any(accept(p) for p in probes)
+            except Exception:
+                weak = True
+            if not weak:
+                _STRONG.append((fmt, accept))
+    return _STRONG
 
 
 def _decode(im: Image.Image, path: Path) -> None:
@@ -167,7 +273,7 @@ def probe(
     the whole entropy-coded stream, so truncation is still detected).
     """
     path = Path(path)
-    with _open(path, max_pixels, min_side) as im:
+    with _opened(path, max_pixels, min_side) as im:
         w, h = im.size
         if _orientation(im) in (5, 6, 7, 8):  # rotated by 90 degrees
             w, h = h, w
@@ -190,7 +296,7 @@ def load_rgb(
     size (for thumbnails and previews: several times faster on big photos).
     """
     path = Path(path)
-    with _open(path, max_pixels, min_side) as im:
+    with _opened(path, max_pixels, min_side) as im:
         if draft_size and im.format == "JPEG":
             im.draft(im.mode, draft_size)
         _decode(im, path)

@@ -1,0 +1,112 @@
+"""Which files of an output folder GAN Studio wrote, for which photo, with which model and settings.
+
+"Skip existing" must not mean "a file of that name exists": a conversion
+with another model, more training or other settings would silently keep the
+old results, and a file the user put there would pass as converted. The
+ledger answers three questions per output: did we write it, from which input,
+and with what fingerprint (the generator's weights and every setting that
+changes the pixels). Outputs the ledger does not know are never replaced
+unless the user asks for overwriting.
+
+It is an append-only JSON-lines file, so a job killed at any moment leaves
+it readable (a torn last line is ignored). An output is claimed before it is
+moved into place and confirmed after, so a kill between the two leaves an
+output that is ours but known to be unfinished: the next run redoes it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..fsutil import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+LEDGER_NAME = ".gan-studio-outputs.jsonl"
+OLD_REPORT_NAME = "gan-studio-report.json"  # GAN Studio 0.1 kept only this
+
+
+@dataclass
+class OutputRecord:
+    input: str  # relative to the input folder
+    fingerprint: str  # "" when unknown (written by GAN Studio 0.1)
+    done: bool
+
+
+class OutputLedger:
+    def __init__(self, output_dir: Path, input_dir: Path):
+        self.output_dir = Path(output_dir)
+        self.path = self.output_dir / LEDGER_NAME
+        self.records: dict[str, OutputRecord] = {}
+        self._lines = 0
+        if self.path.exists():
+            self._load()
+        else:
+            self._adopt_old_report(Path(input_dir))
+
+    # -- reading -----------------------------------------------------------------------------------
+    def _load(self) -> None:
+        try:
+            with open(self.path, encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    self._lines += 1
+                    try:
+                        item = json.loads(line)
+                        self.records[item["output"]] = OutputRecord(item["input"], item.get("fingerprint", ""),
+                                                                    bool(item.get("done")))
+                    except (ValueError, KeyError, TypeError):
+                        continue  # a line torn by a kill, or damaged: that output counts as unknown
+        except OSError as exc:
+            log.warning("cannot read %s (%s): earlier outputs count as unknown", self.path, exc)
+
+    def _adopt_old_report(self, input_dir: Path) -> None:
+        """Outputs that GAN Studio 0.1 reported as converted are ours, made with unknown settings."""
+        try:
+            report = json.loads((self.output_dir / OLD_REPORT_NAME).read_text(encoding="utf-8"))
+            for item in report.get("files", []):
+                if item.get("status") == "converted" and item.get("output"):
+                    out = os.path.relpath(item["output"], self.output_dir)
+                    self.records[out] = OutputRecord(os.path.relpath(item["input"], input_dir), "", True)
+        except (OSError, ValueError, TypeError, AttributeError):
+            return
+
+    def get(self, output: str) -> OutputRecord | None:
+        return self.records.get(output)
+
+    # -- writing -----------------------------------------------------------------------------------
+    def claim(self, output: str, input: str, fingerprint: str) -> None:
+        """Record, durably, that ``output`` is about to be written for ``input``."""
+        self._append({"output": output, "input": input, "fingerprint": fingerprint, "done": False}, sync=True)
+        self.records[output] = OutputRecord(input, fingerprint, False)
+
+    def confirm(self, output: str) -> None:
+        record = self.records[output]
+        record.done = True
+        self._append({"output": output, "input": record.input, "fingerprint": record.fingerprint, "done": True})
+
+    def compact(self) -> None:
+        """Rewrite the file with one line per output once superseded lines dominate."""
+        if self._lines <= 2 * len(self.records) + 16:
+            return
+        text = "".join(self._line({"output": out, **vars(rec)}) for out, rec in self.records.items())
+        atomic_write_text(self.path, text)
+        self._lines = len(self.records)
+
+    @staticmethod
+    def _line(item: dict) -> str:
+        # ensure_ascii escapes any character, lone surrogates of undecodable file names included.
+        return json.dumps(item, ensure_ascii=True) + "\n"
+
+    def _append(self, item: dict, sync: bool = False) -> None:
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            os.write(fd, self._line(item).encode("ascii"))
+            if sync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._lines += 1
