@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import signal
 import sys
 from datetime import datetime
@@ -177,6 +178,9 @@ def train_main(argv=None) -> int:
     except GanStudioError as exc:
         log.error("error: %s", exc)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        log.error("\ncancelled while checking the dataset; no model was created")
+        return EXIT_PAUSED
     log.info("model %r in %s", trainer.entry.name, trainer.entry.path)
 
     def on_sigint(signum, frame):
@@ -189,7 +193,7 @@ def train_main(argv=None) -> int:
         result = trainer.run()
     finally:
         signal.signal(signal.SIGINT, previous)
-    resume_hint = f'gan-studio-train --resume "{trainer.entry.name}"'
+    resume_hint = f"gan-studio-train --resume {shlex.quote(trainer.entry.name)}"  # safe to paste, any name
     if isinstance(result, Failed):
         log.error("error: %s", result.message)
         log.error("to continue from the last checkpoint: %s", resume_hint)

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 from .cli import EXIT_OK, EXIT_PAUSED, EXIT_USAGE
-from .humanize import duration
+from .humanize import display_path, duration
 from .config import NORM_CHOICES, OUTPUT_FORMATS, PRECISIONS, ConvertConfig
 from .convert.batch import BatchFinished, BatchJob, BatchStarted, FileDone
 from .convert.model_file import translator_for_model
@@ -60,14 +60,14 @@ class _Progress:
         elif isinstance(event, FileDone):
             if event.status == "failed":
                 self._clear()
-                log.warning("failed: %s: %s", event.input, event.detail)
+                log.warning("failed: %s: %s", display_path(event.input), event.detail)
             if self.tty:
                 self.stream.write(f"\r{event.done}/{event.total}  {event.images_per_s:.2f} img/s  "
-                                  f"ETA {duration(event.eta_s)}  {event.input.name}\033[K")
+                                  f"ETA {duration(event.eta_s)}  {event.name}\033[K")
                 self.stream.flush()
         elif isinstance(event, BatchFinished):
             self._clear()
-            counts = ", ".join(f"{n} {status}" for status, n in sorted(event.counts.items())) or "nothing to do"
+            counts = event.summary
             prefix = f"{event.stopped}; " if event.stopped else "cancelled: " if event.cancelled else ""
             log.info("%s%s; report: %s", prefix, counts, event.report_path)
 

@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("name")
     export.add_argument("--onnx", type=Path, required=True, metavar="OUT", help="the .onnx file to write")
     export.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB")
+    export.add_argument("--overwrite", action="store_true",
+                        help="replace an existing .onnx file that is not a GAN Studio export")
     return p
 
 
@@ -82,7 +84,7 @@ def models_main(argv=None) -> int:
         elif args.command == "export":
             from .convert.onnx_export import export_onnx
 
-            path = export_onnx(library.get(args.name), args.onnx, args.direction)
+            path = export_onnx(library.get(args.name), args.onnx, args.direction, overwrite=args.overwrite)
             print(f"exported to {path}")
     except GanStudioError as exc:
         logging.error("error: %s", exc)

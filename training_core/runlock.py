@@ -98,9 +98,11 @@ class RunLock(FolderLock):
 def is_locked(run_dir: Path) -> bool:
     """True while some process holds the run's lock."""
     path = Path(run_dir) / "lock"
-    if not path.exists():
+    try:
+        # Read-only is enough to test a lock, and works in a library on a read-only disk.
+        fd = os.open(path, os.O_RDONLY if os.name == "posix" else os.O_RDWR)
+    except FileNotFoundError:
         return False
-    fd = os.open(path, os.O_RDWR)
     try:
         if _try_lock(fd):
             _unlock(fd)

@@ -21,7 +21,7 @@ from pathlib import Path
 import platformdirs
 
 from .errors import GanStudioError
-from .fsutil import atomic_write_text
+from .fsutil import atomic_write_text, remove_stale_temp_files
 from .runlock import RunInUse, is_locked
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 APP_NAME = "GAN Studio"
 APP_AUTHOR = "GAN Studio"
 MODEL_FORMAT_VERSION = 1
+# Temporary files in a model folder that no process trains are this old at least before they count as
+# left by a killed process: a rename in another window writes model.json in milliseconds.
+IDLE_TEMP_AGE_S = 60
+_tidied: set[str] = set()  # library folders cleaned of stale temporary files by this process
 
 
 class ModelNotFound(GanStudioError):
@@ -112,10 +116,36 @@ class ModelLibrary:
             raise LibraryError(f"{folder.name}: model.json is not a GAN Studio model description")
         return ModelEntry(folder.name, folder, meta)
 
+    def tidy(self) -> None:
+        """Remove the temporary files that killed processes left (once per process and library).
+
+        A checkpoint or weights file being written is a hidden temporary file
+        of tens of MB; a process killed meanwhile leaves it behind. Folders of
+        models that some process trains right now are left alone.
+        """
+        key = os.path.realpath(self.root)
+        if key in _tidied:
+            return
+        _tidied.add(key)
+        try:
+            folders = [f for f in self.root.iterdir() if f.is_dir() and not f.is_symlink()]
+        except OSError:
+            return
+        for folder in folders:
+            try:
+                if is_locked(folder / "run"):
+                    continue
+            except OSError:
+                continue
+            removed = remove_stale_temp_files(folder, recursive=True, older_than_s=IDLE_TEMP_AGE_S)
+            if removed:
+                log.info("removed %d temporary files left by an interrupted process in %s", removed, folder)
+
     def list(self) -> list[ModelEntry]:
         """Every readable model, newest first; unreadable folders are logged and skipped."""
         if not self.root.is_dir():
             return []
+        self.tidy()
         entries = []
         for folder in self.root.iterdir():
             if not folder.is_dir() or folder.name.startswith("."):

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from training_core.humanize import duration
+from training_core.humanize import display_path, duration
 
 from ..widgets.compare_view import CompareView
 from ..workers.tasks import run_task
@@ -72,7 +72,7 @@ class ConvertPanel(QWidget):
         self.quality.setValue(95)
         self.recursive = QCheckBox("Include subfolders")
         self.recursive.toggled.connect(self.refresh_files)
-        self.skip_existing = QCheckBox("Skip files already converted")
+        self.skip_existing = QCheckBox("Skip files already converted with this model and settings")
         self.skip_existing.setChecked(True)
         self.tile, self.scale = QComboBox(), QComboBox()
         for label, value in TILE_CHOICES:
@@ -241,11 +241,12 @@ class ConvertPanel(QWidget):
 
     def _add_row(self, folder: Path, path: Path) -> QTreeWidgetItem:
         try:
-            name = str(path.relative_to(folder))
+            name = display_path(path.relative_to(folder))
         except ValueError:
-            name = path.name
+            name = display_path(path.name)
         item = QTreeWidgetItem([name, STATUS_LABELS[""], ""])
-        item.setData(0, Qt.ItemDataRole.UserRole, str(path))
+        # The Path itself: Qt would silently drop the undecodable bytes of a name kept as text.
+        item.setData(0, Qt.ItemDataRole.UserRole, path)
         self.files.addTopLevelItem(item)
         self._rows[str(path)] = item
         return item
@@ -375,12 +376,12 @@ class ConvertPanel(QWidget):
         self.progress.setValue(event.done)
         if not self.watching:
             self.state.setText(f"{event.done} of {event.total} · {event.images_per_s:.2f} images/s · "
-                               f"ETA {duration(event.eta_s)} · {event.input.name}")
+                               f"ETA {duration(event.eta_s)} · {event.name}")
         else:
-            self.state.setText(f"Watching the input folder… last: {event.input.name} ({event.status})")
+            self.state.setText(f"Watching the input folder… last: {event.name} ({event.status})")
 
     def _on_finished(self, event) -> None:
-        counts = ", ".join(f"{n} {status}" for status, n in sorted(event.counts.items())) or "nothing to convert"
+        counts = event.summary
         if event.stopped:
             text = f"Stopped ({event.stopped.removeprefix('stopped: ')}): {counts}"
         else:

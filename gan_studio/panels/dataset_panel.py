@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import html
+import threading
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
                                QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from training_core.humanize import display_path
 
 from ..widgets.image_view import ImageView
 from ..widgets.thumbnail_grid import ThumbnailGrid
@@ -49,6 +53,11 @@ class DatasetPanel(QWidget):
         self.busy.setRange(0, 0)
         self.busy.setMaximumWidth(120)
         self.busy.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop checking this folder")
+        self.cancel_button.clicked.connect(self.cancel_scan)
+        self.cancel_button.hide()
+        self._scan_cancel: threading.Event | None = None
         self.direction = QComboBox()
         self.direction.addItem("A → B", "AtoB")
         self.direction.addItem("B → A", "BtoA")
@@ -58,6 +67,7 @@ class DatasetPanel(QWidget):
         top.addWidget(self.open_button)
         top.addWidget(self.path_label, 1)
         top.addWidget(self.busy)
+        top.addWidget(self.cancel_button)
         top.addWidget(QLabel("Direction:"))
         top.addWidget(self.direction)
 
@@ -103,12 +113,20 @@ class DatasetPanel(QWidget):
         from training_core.data.discover import discover
 
         folder = Path(folder)
+        self.cancel_scan()  # a folder still being checked is no longer wanted
         self.current_folder = folder
+        self._scan_cancel = cancel = threading.Event()
         self.busy.show()
+        self.cancel_button.show()
         self.open_button.setEnabled(False)
-        self.path_label.setText(f"Checking every image in {folder}…")
-        run_task(discover, folder, owner=self, on_result=lambda r: self._opened(folder, r),
-                 on_error=lambda exc: self._failed(folder, exc))
+        self.path_label.setText(f"Checking every image in {display_path(folder)}…")
+        run_task(partial(discover, cancel=cancel), folder, owner=self, on_result=lambda r: self._opened(folder, r),
+                 on_error=lambda exc: self._failed(folder, exc, cancel.is_set()))
+
+    def cancel_scan(self) -> None:
+        """Stop checking the folder being opened (the scan ends within one file)."""
+        if self._scan_cancel is not None:
+            self._scan_cancel.set()
 
     def _opened(self, folder: Path, report) -> None:
         if folder != self.current_folder:
@@ -116,7 +134,7 @@ class DatasetPanel(QWidget):
         self._done()
         self.report = report
         self.settings.setValue("dataset/last_folder", str(folder))
-        self.path_label.setText(str(report.root))
+        self.path_label.setText(display_path(report.root))
         self._show_report(report)
         items, wide = grid_items(report)
         self.grid.set_items(items, wide)
@@ -124,15 +142,20 @@ class DatasetPanel(QWidget):
         self.direction.setEnabled(report.layout != "single")
         self.opened.emit(report)
 
-    def _failed(self, folder: Path, exc: Exception) -> None:
+    def _failed(self, folder: Path, exc: Exception, cancelled: bool = False) -> None:
         if folder != self.current_folder:
             return
         self._done()
-        self.path_label.setText(str(folder))
+        self.path_label.setText(display_path(folder))
+        if cancelled:
+            self.summary.setText(f"Checking {html.escape(display_path(folder))} was cancelled.")
+            return
         self.summary.setText(f"<b style='color:#c0392b'>This folder cannot be used.</b> {html.escape(str(exc))}")
 
     def _done(self) -> None:
+        self._scan_cancel = None
         self.busy.hide()
+        self.cancel_button.hide()
         self.open_button.setEnabled(True)
 
     def _show_report(self, report) -> None:
@@ -149,7 +172,7 @@ class DatasetPanel(QWidget):
         self.summary.setText("<br>".join(lines))
         self.rejects.setRowCount(len(report.rejected))
         for row, r in enumerate(report.rejected):
-            for col, text in enumerate((str(r.path), r.reason, r.detail)):
+            for col, text in enumerate((display_path(r.path), r.reason, r.detail)):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)
                 self.rejects.setItem(row, col, item)

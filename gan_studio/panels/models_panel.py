@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
@@ -189,7 +190,10 @@ class ModelsPanel(QWidget):
             return
         from training_core.convert.onnx_export import export_onnx
 
-        run_task(export_onnx, entry, path, owner=self,
+        # The dialog asked before replacing the file it returned; a name typed without .onnx gets it.
+        confirmed = path.lower().endswith(".onnx")
+        path = path if confirmed else path + ".onnx"
+        run_task(partial(export_onnx, overwrite=confirmed), entry, path, owner=self,
                  on_result=lambda p: QMessageBox.information(self, "Exported", f"Saved {p}"),
                  on_error=lambda exc: QMessageBox.warning(self, "Cannot export", str(exc)))
 

@@ -18,7 +18,7 @@ from reference_nets import ResnetGenerator, get_norm_layer, randomize
 from tiny import TINY_PIX2PIX, paired_report
 from training_core.config import ConvertConfig
 from training_core.convert.batch import BatchError, BatchJob
-from training_core.convert.model_file import ModelFileError, load_generators
+from training_core.convert.model_file import ModelFileError, load_generators, translator_for_model
 from training_core.convert.translator import TranslateOptions, Translator
 from training_core.models.networks import define_G
 from training_core.models.reference_import import import_reference
@@ -75,11 +75,13 @@ def test_sigkill_during_a_batch_leaves_no_fake_outputs_and_a_true_report(tmp_pat
     for entry in report["files"]:
         if entry["status"] == "converted":
             assert os.path.exists(entry["output"])
-    # A rerun continues: what was converted is skipped, the rest converted, the report covers all.
-    rerun = BatchJob(_translator(), src, dst, ConvertConfig()).run()
+    # A rerun with the same model and settings continues: what was converted is skipped, the rest
+    # converted, the report covers all.
+    config = ConvertConfig(precision="fp32")
+    rerun = BatchJob(translator_for_model(ModelLibrary().get("slow"), "AtoB", "cpu", config), src, dst, config).run()
     counts = rerun.counts()
     assert counts["skipped"] == len(finished) and counts["converted"] == 40 - len(finished)
-    assert not [p for p in dst.iterdir() if p.name.startswith(".")]  # the killed job's temp file is gone
+    assert not list(dst.glob(".*.tmp"))  # the killed job's temporary file is gone
 
 
 def test_a_full_disk_stops_the_batch_with_a_clear_reason(tmp_path):

@@ -160,15 +160,19 @@ def test_no_usable_checkpoint_is_a_clear_failure(tmp_path):
     assert library.get("x").state == "interrupted"
 
 
-def test_a_file_that_breaks_mid_training_saves_and_explains(tmp_path):
+# Loader worker processes (used on machines with many cores) must not lose the file and the reason.
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_file_that_breaks_mid_training_saves_and_explains(tmp_path, workers):
     report = paired_report(tmp_path / "data", train=12, val=0)
     library = ModelLibrary(tmp_path / "models")
-    trainer = Trainer.create(report, "broken", overrides=dict(TINY_PIX2PIX, iterations=40), library=library)
+    trainer = Trainer.create(report, "broken", library=library,
+                             overrides=dict(TINY_PIX2PIX, iterations=40, num_workers=workers))
     for path in (tmp_path / "data" / "train").iterdir():
         path.write_bytes(b"")  # every training file is emptied after the run was planned
     result = trainer.run()
     assert isinstance(result, Failed)
     assert "Cannot read the training data" in result.message and "not an image" in result.message
+    assert "file is empty" in result.message and str(tmp_path / "data" / "train") in result.message
     assert list_checkpoints(trainer.entry.run_dir)  # what was learned is saved
 
 

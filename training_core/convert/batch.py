@@ -115,9 +115,12 @@ class BatchReport:
         return {**counts, "redone": redone} if redone else counts
 
     def summary(self) -> str:
+        """The counts in words: "5 converted (2 redone), 1 skipped", or "nothing to convert"."""
         c = self.counts()
-        redone = f" ({c['redone']} redone)" if c.get("redone") else ""
-        return f"{c.get('converted', 0)} converted{redone}, {c.get('skipped', 0)} skipped, {c.get('failed', 0)} failed"
+        parts = [f"{c[status]} {status}" + (f" ({c['redone']} redone)" if status == "converted" and c.get("redone")
+                                            else "")
+                 for status in ("converted", "skipped", "failed") if c.get(status)]
+        return ", ".join(parts) or "nothing to convert"
 
     def text(self) -> str:
         lines = [f"GAN Studio conversion with {self.model}", f"from {self.input_dir}", f"to   {self.output_dir}",

@@ -8,6 +8,7 @@ app uses, so onnxruntime gives the app's output.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import torch
@@ -20,11 +21,38 @@ from .norm import inference_copy
 log = logging.getLogger(__name__)
 
 
+MARK = "gan_studio.model"  # metadata key that says a file is one of our exports
+
+
 class ExportError(GanStudioError):
     pass
 
 
-def export_onnx(entry, path: Path, direction: str = "AtoB", norm: str | None = None) -> Path:
+def check_target(path: Path, overwrite: bool = False) -> None:
+    """Refuse a name that is no .onnx file, and any existing file that is not our export unless ``overwrite``."""
+    if path.suffix.lower() != ".onnx":
+        raise ExportError(f"{path.name}: the export's file name must end in .onnx (an image or any other "
+                          "file is never replaced by an export)")
+    if path.is_dir():
+        raise ExportError(f"{path} is a folder: name the .onnx file to write")
+    if os.path.lexists(path) and not overwrite and not _our_export(path):
+        raise ExportError(f"{path} already exists and is not a GAN Studio export: choose another name, or "
+                          "allow replacing it (--overwrite)")
+
+
+def _our_export(path: Path) -> bool:
+    try:
+        import onnx
+
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception:  # not ONNX at all, unreadable, or a link to nowhere
+        return False
+    return any(prop.key == MARK for prop in model.metadata_props)
+
+
+def export_onnx(entry, path: Path, direction: str = "AtoB", norm: str | None = None, overwrite: bool = False) -> Path:
+    path = Path(path)
+    check_target(path, overwrite)
     try:
         import onnxscript  # noqa: F401  (the exporter needs it)
     except ImportError:
@@ -38,10 +66,10 @@ def export_onnx(entry, path: Path, direction: str = "AtoB", norm: str | None = N
     # Width and height are free, in steps of the multiple the generator needs.
     rows, cols = torch.export.Dim("rows", min=1, max=64), torch.export.Dim("cols", min=1, max=64)
     example = torch.zeros(1, config.input_nc if direction == "AtoB" else config.output_nc, multiple * 2, multiple * 2)
-    path = Path(path)
     with atomic_path(path) as tmp:
         program = torch.onnx.export(net, (example,), dynamo=True, input_names=["input"], output_names=["output"],
                                     dynamic_shapes=({2: multiple * rows, 3: multiple * cols},), verbose=False)
+        program.model.metadata_props[MARK] = f"{entry.name} ({direction})"
         program.save(str(tmp))
     log.info("exported %s (%s) to %s", entry.name, direction, path)
     return path

@@ -10,12 +10,14 @@ persistent loader workers serve every epoch.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, default_collate
 
 from ..config import DataConfig
+from ..errors import ImageLoadError
 from .images import load_rgb
 from .transforms import apply_transform, random_params, split_aligned, to_tensor
 
@@ -106,3 +108,44 @@ class UnpairedDataset(_SeededDataset):
             "A": self._prepare(load_rgb(path_a), rng), "B": self._prepare(load_rgb(path_b), rng),
             "A_path": str(path_a), "B_path": str(path_b), "index": index, "epoch": epoch, "position": position,
         }
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """An image that could not be read, as a value: it crosses from a loader worker process intact."""
+
+    path: str
+    reason: str
+    detail: str
+
+    def error(self) -> ImageLoadError:
+        return ImageLoadError(Path(self.path), self.reason, self.detail)
+
+
+class ReportingDataset(Dataset):
+    """Returns a LoadFailure instead of raising ImageLoadError.
+
+    A DataLoader worker process re-raises exceptions in the main process from
+    their text alone, losing the file name and the reason; a returned value
+    keeps both, whatever the number of workers.
+    """
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key):
+        try:
+            return self.dataset[key]
+        except ImageLoadError as exc:
+            return LoadFailure(str(exc.path), exc.reason, exc.detail)
+
+
+def collate_or_failure(items: list):
+    """default_collate, or the first LoadFailure of the batch."""
+    for item in items:
+        if isinstance(item, LoadFailure):
+            return item
+    return default_collate(items)

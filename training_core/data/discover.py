@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import DatasetError, ImageLoadError
+from ..humanize import display_path
 from .images import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MIN_SIDE,
@@ -109,6 +111,7 @@ class DatasetReport:
             by_reason = Counter(r.reason for r in self.rejected)
             grouped = ", ".join(f"{n} {reason}" for reason, n in by_reason.most_common())
             lines.append(f"  rejected {len(self.rejected)} files: {grouped}")
+            lines += [f"    {display_path(r.path)}: {r.reason} ({r.detail})" for r in self.rejected]
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -277,13 +280,15 @@ def discover(
     verify: bool = True,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> DatasetReport:
     """Probe every image under ``folder`` and report its layout, splits and rejects.
 
     ``layout`` forces one of LAYOUTS; None detects it. ``verify`` decodes every
     file to catch truncation (slower, but a bad file found now is not a crash
     at hour three of training). ``progress(done, total)`` is called from
-    worker threads as files are probed.
+    worker threads as files are probed. Setting ``cancel`` (or Ctrl-C) stops
+    the scan within one file's probe: DatasetError("... cancelled").
     """
     root = Path(folder).expanduser().absolute()
     if not root.exists():
@@ -313,10 +318,14 @@ def discover(
         raise DatasetError(_nothing_found(root, where))
 
     workers = workers or min(8, os.cpu_count() or 2)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    cancel = cancel or threading.Event()
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
         done = itertools.count(1)
 
         def check(p):
+            if cancel.is_set():
+                return None
             try:
                 result = probe(p, max_pixels, min_side, verify)
             except ImageLoadError as e:
@@ -326,6 +335,8 @@ def discover(
             return result
 
         probed = dict(zip(every, pool.map(check, every)))
+        if cancel.is_set():
+            raise DatasetError(f"Checking {root} was cancelled")
         rejected = [r for r in probed.values() if isinstance(r, Rejected)]
         if len(rejected) == len(every):
             raise DatasetError(_nothing_usable(root, rejected))
@@ -335,6 +346,11 @@ def discover(
             _fill_two_domains(report, dirs, files, probed, layout, where)
         else:
             _fill_one_folder(report, files, probed, layout, where, max_pixels, min_side, pool)
+    except BaseException:
+        cancel.set()  # Ctrl-C (KeyboardInterrupt) or an error: the probes still queued return at once
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
     usable = [probed[p] for items in report.splits.values()
               for p in items.images + items.domain_a + items.domain_b + [x for ab in items.pairs for x in ab]]

@@ -23,13 +23,13 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..config import DataConfig, ModelConfig, TrainConfig
-from ..data.datasets import PairedDataset, UnpairedDataset
+from ..data.datasets import LoadFailure, PairedDataset, ReportingDataset, UnpairedDataset, collate_or_failure
 from ..data.discover import DatasetReport
 from ..data.images import load_rgb
 from ..data.transforms import apply_transform, random_params, to_tensor
 from ..device import configure_cpu_threads, describe_device, pick_device, resolve_precision
 from ..errors import ConfigError, GanStudioError
-from ..fsutil import atomic_path, atomic_write_text
+from ..fsutil import atomic_path, atomic_write_text, remove_stale_temp_files
 from ..models.export import model_generators, save_generators
 from ..models.registry import build_model, family_for_layout
 from ..presets import DEFAULT_PRESET, resolve
@@ -169,6 +169,8 @@ class Trainer:
             lock = RunLock(self.entry.run_dir).acquire() if self.is_main else None
         except RunInUse as exc:
             return self._emit(Failed(self.iteration, str(exc)))
+        if lock is not None:  # ours alone now: a temporary file in the run folder is a killed run's
+            remove_stale_temp_files(self.entry.run_dir, recursive=True, older_than_s=0)
         try:
             return self._run()
         except OSError as exc:  # disk full, folder gone or read-only: the last saved checkpoint is intact
@@ -286,13 +288,15 @@ class Trainer:
         workers = cfg.num_workers if cfg.num_workers >= 0 else auto_workers(self.device)
         rank, world = (self.dist.rank, self.dist.world) if self.dist else (0, 1)
         loader = DataLoader(
-            self.dataset, batch_size=cfg.batch_size,
+            ReportingDataset(self.dataset), batch_size=cfg.batch_size, collate_fn=collate_or_failure,
             sampler=RunSampler(len(self.dataset), cfg.seed, self.epoch, self.position, rank, world),
             num_workers=workers, persistent_workers=workers > 0, pin_memory=self.device.type == "cuda",
             # Its own generator: creating the iterator must not draw from the global torch RNG.
             generator=torch.Generator().manual_seed(cfg.seed),
         )
         for batch in loader:
+            if isinstance(batch, LoadFailure):
+                raise batch.error()  # the file and the reason, from a worker process too
             # Where the run's sample stream stands after this step (all processes together): what a
             # checkpoint records and a resume, with any number of processes, restarts from.
             self.position += cfg.batch_size * world
