@@ -21,16 +21,18 @@ TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 STALE_AFTER_S = 15 * 60
 
 
-def _create_temp(folder: Path, name: str) -> Path:
-    """A new empty file beside ``name``, created with mode 0666 so that the kernel applies the umask."""
+def _create_temp(folder: Path, name: str) -> tuple[Path, int]:
+    """A new empty file beside ``name``, and its mode: created 0666, so the kernel applies the umask."""
     for _ in range(100):
         tmp = folder / f".{name}.{secrets.token_hex(4)}.tmp"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
         except FileExistsError:
             continue
-        os.close(fd)
-        return tmp
+        try:
+            return tmp, stat.S_IMODE(os.fstat(fd).st_mode)
+        finally:
+            os.close(fd)
     raise FileExistsError(f"cannot create a temporary file in {folder}")
 
 
@@ -45,11 +47,13 @@ def atomic_path(path: str | Path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _create_temp(path.parent, path.name)
+    tmp, mode = _create_temp(path.parent, path.name)
     try:
         yield tmp
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
+            if os.name == "posix" and stat.S_IMODE(os.fstat(f.fileno()).st_mode) != mode:
+                os.fchmod(f.fileno(), mode)  # some writers (safetensors) create the file anew, as 0600
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     except BaseException:
