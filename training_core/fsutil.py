@@ -67,6 +67,20 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def read_regular_text(path: str | Path) -> str:
+    """The text of ``path`` if it is a regular file, not reached through a link; OSError otherwise.
+
+    For the files we keep in folders that others can write to (an output
+    folder): a named pipe in their place would block a reader forever, and a
+    link could lead anywhere.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        return f.read().decode("utf-8", "replace")
+
+
 def remove_stale_temp_files(folder: Path, recursive: bool = False, older_than_s: float = STALE_AFTER_S) -> int:
     """Remove temporary files that killed processes left in ``folder``; the number removed.
 

@@ -59,8 +59,12 @@ class FolderLock:
         return GanStudioError(f"{self.path.parent} is in use by another process ({holder})")
 
     def acquire(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Never through a link: the lock file is truncated, and a link could lead to someone's photo.
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except OSError as exc:
+            raise GanStudioError(f"cannot create the lock file {self.path}: {exc.strerror or exc}") from None
         if not _try_lock(fd):
             try:
                 holder = os.read(fd, 4096).decode("utf-8", "replace").strip()
@@ -68,8 +72,11 @@ class FolderLock:
                 holder = ""
             os.close(fd)
             raise self._busy(holder or "unknown")
-        os.ftruncate(fd, 0)
-        os.write(fd, (f"process {os.getpid()}" + (f", {self.about}" if self.about else "") + "\n").encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, (f"process {os.getpid()}" + (f", {self.about}" if self.about else "") + "\n").encode())
+        except OSError:
+            pass  # a full disk: the lock holds all the same, only the note of who holds it is missing
         self._fd = fd
         return self
 
@@ -100,7 +107,7 @@ def is_locked(run_dir: Path) -> bool:
     path = Path(run_dir) / "lock"
     try:
         # Read-only is enough to test a lock, and works in a library on a read-only disk.
-        fd = os.open(path, os.O_RDONLY if os.name == "posix" else os.O_RDWR)
+        fd = os.open(path, (os.O_RDONLY if os.name == "posix" else os.O_RDWR) | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
         return False
     try:

@@ -89,7 +89,7 @@ def test_ctrl_c_pauses_with_a_checkpoint_and_says_how_to_resume(tmp_path):
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == EXIT_PAUSED
     output = proc.stdout.read()
-    assert 'gan-studio-train --resume "c"' in output
+    assert 'gan-studio-train --resume c' in output
     entry = ModelLibrary().get("c")
     assert entry.state == "paused"
     assert int(list_checkpoints(run_dir)[0].stem.split("_")[1]) == entry.meta["iterations"]

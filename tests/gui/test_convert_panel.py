@@ -124,3 +124,25 @@ def test_refuses_the_input_folder_as_output(panel, qtbot, tmp_path):
     qtbot.waitUntil(lambda: panel.session is None, timeout=30_000)
     assert "output folder is the input folder" in panel.state.text()
     assert sorted(p.name for p in src.iterdir()) == ["p0.png"]
+
+
+def test_hostile_names_and_files_show_escaped_and_preview(panel, qtbot, tmp_path):
+    import os
+
+    src = _photos(tmp_path / "photos", count=1)
+    os.rename(src / "p0.png", src / os.fsdecode(b"caf\xe9.png"))  # a name that is not UTF-8
+    (src / "evil.jpg").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 9 9\n{ } loop\n")
+    os.mkfifo(src / "pipe.png")
+    panel.set_input_folder(src)
+    panel.output_edit.setText(str(tmp_path / "out"))
+    qtbot.waitUntil(lambda: panel.files.topLevelItemCount() == 3, timeout=10_000)
+    assert set(_rows(panel)) == {"caf\\xe9.png", "evil.jpg", "pipe.png"}
+    cafe = panel.files.findItems("caf\\xe9.png", Qt.MatchFlag.MatchExactly)[0]
+    panel.files.setCurrentItem(cafe)  # the preview opens the file by its real bytes
+    qtbot.waitUntil(lambda: "Preview at reduced size" in panel.preview_state.text(), timeout=30_000)
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.session is None, timeout=60_000)
+    rows = _rows(panel)
+    assert rows["caf\\xe9.png"][0] == "Converted"
+    assert rows["evil.jpg"][1].startswith("unsupported format: EPS")
+    assert rows["pipe.png"][1].startswith("not a file: a named pipe")

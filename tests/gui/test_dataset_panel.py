@@ -89,3 +89,17 @@ def test_many_images_load_lazily(make_window, qtbot, tmp_path):
     panel.grid.scrollToBottom()
     qtbot.waitUntil(lambda: panel.grid.thumbs.thumbnail_ready(599), timeout=10_000)
     assert panel.grid.thumbs.data(panel.grid.model().index(599, 0), Qt.ItemDataRole.DisplayRole) == "599"
+
+
+def test_checking_a_folder_can_be_cancelled(make_window, qtbot, tmp_path):
+    window = make_window()
+    folder = _photos(tmp_path / "photos", count=300)
+    panel = window.dataset_panel
+    panel.open_folder(folder)
+    assert panel.cancel_button.isVisible()
+    panel.cancel_button.click()
+    qtbot.waitUntil(lambda: panel.cancel_button.isHidden(), timeout=30_000)
+    assert "was cancelled" in panel.summary.text() and panel.report is None
+    assert panel.open_button.isEnabled()
+    with qtbot.waitSignal(panel.opened, timeout=60_000):  # and the same folder opens afterwards
+        panel.open_folder(folder)

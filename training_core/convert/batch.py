@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import threading
 import time
 from collections import Counter, deque
@@ -33,7 +34,7 @@ from ..fsutil import atomic_path, atomic_write_text, remove_stale_temp_files
 from ..humanize import display_path
 from ..runlock import FolderLock
 from ..store import now_iso
-from .ledger import OutputLedger
+from .ledger import LEDGER_NAME, OutputLedger
 from .output_paths import SAVE_FORMATS, OutputGuard, inside, output_name
 from .translator import Translator
 
@@ -146,6 +147,7 @@ class BatchJob:
         self.on_event = on_event or (lambda event: None)
         self.cancel = cancel or threading.Event()
         self._check_folders()
+        self._check_own_files()
         self.report = BatchReport(display_path(self.input_dir), display_path(self.output_dir), model_name, now_iso())
         self._lock = _OutputFolderLock(self.output_dir / LOCK_NAME, f"model {model_name or '?'}, from "
                                        f"{display_path(self.input_dir)}, started {self.report.started}")
@@ -189,6 +191,20 @@ class BatchJob:
         if not os.access(self.output_dir, os.W_OK):
             raise BatchError(f"the output folder {display_path(self.output_dir)} is not writable: "
                              "choose another one")
+
+    def _check_own_files(self) -> None:
+        """The lock and the ledger are written in place: refuse a link, pipe or folder in their stead."""
+        for name in (LOCK_NAME, LEDGER_NAME):
+            try:
+                info = os.lstat(self.output_dir / name)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise BatchError(f"cannot check {name} in {display_path(self.output_dir)}: {exc.strerror}") from None
+            if not stat.S_ISREG(info.st_mode):
+                raise BatchError(f"{display_path(self.output_dir / name)} is not a regular file (a link, a pipe or "
+                                 "a folder): GAN Studio keeps its own records there; remove it, or choose "
+                                 "another output folder")
 
     # -- planning ---------------------------------------------------------------------------
     def plan(self, inputs: list[Path] | None = None) -> list[tuple[Path, Path, str]]:

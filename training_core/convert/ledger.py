@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..fsutil import atomic_write_text
+from ..fsutil import atomic_write_text, read_regular_text
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class OutputLedger:
         self.path = self.output_dir / LEDGER_NAME
         self.records: dict[str, OutputRecord] = {}
         self._lines = 0
-        if self.path.exists():
+        if os.path.lexists(self.path):
             self._load()
         else:
             self._adopt_old_report(Path(input_dir))
@@ -51,22 +51,23 @@ class OutputLedger:
     # -- reading -----------------------------------------------------------------------------------
     def _load(self) -> None:
         try:
-            with open(self.path, encoding="utf-8", errors="replace") as f:
-                for line in f:
-                    self._lines += 1
-                    try:
-                        item = json.loads(line)
-                        self.records[item["output"]] = OutputRecord(item["input"], item.get("fingerprint", ""),
-                                                                    bool(item.get("done")))
-                    except (ValueError, KeyError, TypeError):
-                        continue  # a line torn by a kill, or damaged: that output counts as unknown
+            lines = read_regular_text(self.path).splitlines()
         except OSError as exc:
             log.warning("cannot read %s (%s): earlier outputs count as unknown", self.path, exc)
+            return
+        for line in lines:
+            self._lines += 1
+            try:
+                item = json.loads(line)
+                self.records[item["output"]] = OutputRecord(item["input"], item.get("fingerprint", ""),
+                                                            bool(item.get("done")))
+            except (ValueError, KeyError, TypeError):
+                continue  # a line torn by a kill, or damaged: that output counts as unknown
 
     def _adopt_old_report(self, input_dir: Path) -> None:
         """Outputs that GAN Studio 0.1 reported as converted are ours, made with unknown settings."""
         try:
-            report = json.loads((self.output_dir / OLD_REPORT_NAME).read_text(encoding="utf-8"))
+            report = json.loads(read_regular_text(self.output_dir / OLD_REPORT_NAME))
             for item in report.get("files", []):
                 if item.get("status") == "converted" and item.get("output"):
                     out = os.path.relpath(item["output"], self.output_dir)
@@ -102,7 +103,8 @@ class OutputLedger:
         return json.dumps(item, ensure_ascii=True) + "\n"
 
     def _append(self, item: dict, sync: bool = False) -> None:
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        # Never through a link: appending to a link's target could change someone's file.
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
         try:
             os.write(fd, self._line(item).encode("ascii"))
             if sync:

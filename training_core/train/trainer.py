@@ -167,7 +167,7 @@ class Trainer:
         """Train until finished, stopped or failed; returns the last event (Finished or Failed)."""
         try:
             lock = RunLock(self.entry.run_dir).acquire() if self.is_main else None
-        except RunInUse as exc:
+        except GanStudioError as exc:  # another process trains it, or the lock cannot be written
             return self._emit(Failed(self.iteration, str(exc)))
         if lock is not None:  # ours alone now: a temporary file in the run folder is a killed run's
             remove_stale_temp_files(self.entry.run_dir, recursive=True, older_than_s=0)
