@@ -146,6 +146,11 @@ def _new_trainer(args, library: ModelLibrary, **kwargs) -> Trainer:
                           overrides=overrides, library=library, **kwargs)
 
 
+def resume_command(name: str) -> str:
+    """The command that continues model ``name``, quoted so that pasting it runs nothing else."""
+    return f"gan-studio-train --resume {shlex.quote(name)}"
+
+
 def _default_name(library: ModelLibrary, base: str) -> str:
     base = f"{base} {datetime.now():%Y-%m-%d %H.%M}"
     taken = {e.name.casefold() for e in library.list()}
@@ -193,7 +198,7 @@ def train_main(argv=None) -> int:
         result = trainer.run()
     finally:
         signal.signal(signal.SIGINT, previous)
-    resume_hint = f"gan-studio-train --resume {shlex.quote(trainer.entry.name)}"  # safe to paste, any name
+    resume_hint = resume_command(trainer.entry.name)
     if isinstance(result, Failed):
         log.error("error: %s", result.message)
         log.error("to continue from the last checkpoint: %s", resume_hint)

@@ -95,6 +95,12 @@ class ModelEntry:
         return {"stopped": "paused", "failed": "interrupted"}.get(saved, saved)
 
 
+def _is_folder_id(key: str) -> bool:
+    """A plain folder name inside the library: never ".", "..", a path, or a hidden or control-character name."""
+    return bool(key) and key not in (".", "..") and not key.startswith(".") and os.sep not in key \
+        and "/" not in key and "\\" not in key and key.isprintable()
+
+
 def _slug(name: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.").lower()
     return slug[:60] or "model"
@@ -158,9 +164,8 @@ class ModelLibrary:
 
     def get(self, key: str) -> ModelEntry:
         """A model by folder id or by display name (case-insensitive)."""
-        folder = self.root / key
-        if key and "/" not in key and "\\" not in key and (folder / "model.json").exists():
-            return self._read(folder)
+        if _is_folder_id(key) and (self.root / key / "model.json").is_file():
+            return self._read(self.root / key)
         matches = [e for e in self.list() if e.name.casefold() == key.casefold()]
         if len(matches) == 1:
             return matches[0]
@@ -216,4 +221,6 @@ class ModelLibrary:
         if entry.in_use:
             raise RunInUse(f"{entry.name} is training right now (or paused in an open window); "
                            "stop it before deleting it")
+        if entry.path.is_symlink() or os.path.realpath(entry.path.parent) != os.path.realpath(self.root):
+            raise LibraryError(f"{entry.path} is not a model folder inside the library {self.root}; nothing deleted")
         shutil.rmtree(entry.path)

@@ -1,4 +1,6 @@
 import json
+import shutil
+import subprocess
 
 import pytest
 
@@ -71,3 +73,25 @@ def test_model_json_is_written_atomically(tmp_path):
     lib.update(entry, iterations=5)
     assert json.loads((entry.path / "model.json").read_text())["iterations"] == 5
     assert not [p for p in entry.path.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("key", ["..", ".", "../models", "/", ""])
+def test_no_name_reaches_outside_the_library(tmp_path, key):
+    """A stray model.json above the library once let `delete .. --yes` wipe every model."""
+    home = tmp_path / "home"
+    library = ModelLibrary(home / "models")
+    library.create("keep me", {"family": "pix2pix"})
+    (home / "model.json").write_text('{"family": "pix2pix", "name": "stray"}')
+    with pytest.raises(ModelNotFound):
+        library.delete(key)
+    assert [e.name for e in library.list()] == ["keep me"]
+
+
+@pytest.mark.skipif(not shutil.which("sh"), reason="needs a POSIX shell")
+@pytest.mark.parametrize("name", ['b"; touch X; "', "$(touch X)", "it's `touch X`", "a\nb; touch X"])
+def test_the_printed_resume_command_is_safe_to_paste(tmp_path, name):
+    from training_core.cli import resume_command
+
+    command = resume_command(name).replace("gan-studio-train --resume", "printf %s")
+    pasted = subprocess.run(["sh", "-c", command], cwd=tmp_path, capture_output=True, text=True)
+    assert pasted.stdout == name and not (tmp_path / "X").exists()

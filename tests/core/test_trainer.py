@@ -176,6 +176,23 @@ def test_a_file_that_breaks_mid_training_saves_and_explains(tmp_path, workers):
     assert list_checkpoints(trainer.entry.run_dir)  # what was learned is saved
 
 
+def test_a_refused_resume_changes_nothing(tmp_path):
+    """Two resumes at once: the one that finds the run taken must not rewrite its length."""
+    from training_core.runlock import RunLock
+
+    report = paired_report(tmp_path / "data")
+    library = ModelLibrary(tmp_path / "models")
+    Trainer.create(report, "twice", overrides=dict(TINY_PIX2PIX, iterations=2), library=library).run()
+    first = Trainer.reopen("twice", library=library, iterations=6)
+    second = Trainer.reopen("twice", library=library, iterations=5)
+    with RunLock(first.entry.run_dir):  # the first holds the run
+        assert isinstance(second.run(), Failed)
+    assert library.get("twice").meta["total_iterations"] == 2  # unchanged by the refused one
+    assert first.run().completed
+    entry = library.get("twice")
+    assert entry.meta["iterations"] == entry.meta["total_iterations"] == 6
+
+
 def test_a_second_process_cannot_train_the_same_model(tmp_path):
     from training_core.runlock import RunLock
 

@@ -80,8 +80,9 @@ def auto_workers(device) -> int:
 class Trainer:
     def __init__(self, entry: ModelEntry, library: ModelLibrary | None = None, *,
                  on_event: Callable[[Event], None] | None = None, control: TrainingControl | None = None,
-                 device: str = "auto", leave_core_for_ui: bool = False):
+                 device: str = "auto", leave_core_for_ui: bool = False, new_total: int | None = None):
         self.library = library or ModelLibrary()
+        self.new_total = new_total  # a resumed run's new length: applied once this process holds the run
         self.entry = entry
         self.model_cfg = ModelConfig.from_dict(entry.meta["model"])
         self.data_cfg = DataConfig.from_dict(entry.meta["data"])
@@ -154,13 +155,15 @@ class Trainer:
         entry = library.get(key)
         if entry.state == "running":
             raise RunInUse(f"{entry.name} is training right now in another window or process")
-        if iterations is not None and (ctx is None or ctx.is_main):
-            train = TrainConfig.from_dict({**entry.meta["train"], "iterations": iterations})
-            library.update(entry, train=train.to_dict(), total_iterations=iterations)
-        if ctx is not None:
-            distributed.barrier()  # the others read the new length only once rank 0 wrote it
-            entry = library.get(entry.id)
-        return cls(entry, library, **kwargs)
+        if iterations is not None:  # checked now, written by run() once it holds the run's lock
+            TrainConfig.from_dict({**entry.meta["train"], "iterations": iterations})
+        return cls(entry, library, new_total=iterations, **kwargs)
+
+    def _set_total(self, iterations: int) -> None:
+        """Continue to a new length; only a process that holds the run changes it (a refused one changes nothing)."""
+        self.train_cfg = TrainConfig.from_dict({**self.train_cfg.to_dict(), "iterations": iterations})
+        if self.is_main:
+            self.library.update(self.entry, train=self.train_cfg.to_dict(), total_iterations=iterations)
 
     # -- the run -----------------------------------------------------------------------
     def run(self) -> Event:
@@ -172,6 +175,8 @@ class Trainer:
         if lock is not None:  # ours alone now: a temporary file in the run folder is a killed run's
             remove_stale_temp_files(self.entry.run_dir, recursive=True, older_than_s=0)
         try:
+            if self.new_total is not None:
+                self._set_total(self.new_total)
             return self._run()
         except OSError as exc:  # disk full, folder gone or read-only: the last saved checkpoint is intact
             where = f" ({exc.filename})" if exc.filename else ""
