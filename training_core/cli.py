@@ -146,6 +146,22 @@ def _new_trainer(args, library: ModelLibrary, **kwargs) -> Trainer:
                           overrides=overrides, library=library, **kwargs)
 
 
+def _pause_on_signal(control: TrainingControl):
+    """Ctrl-C, a closed terminal (SIGHUP) and shutdown or kill (SIGTERM) all pause with a checkpoint.
+
+    A second signal while the checkpoint is written is ignored: cutting the
+    save short would only lose what it is saving.
+    """
+    def handler(signum, frame):
+        if control.stop_requested:
+            log.info("still saving the checkpoint; the run pauses as soon as it is written")
+            return
+        log.info("\n%s: pausing, saving a checkpoint", signal.Signals(signum).name)
+        control.stop()
+
+    return handler
+
+
 def resume_command(name: str) -> str:
     """The command that continues model ``name``, quoted so that pasting it runs nothing else."""
     return f"gan-studio-train --resume {shlex.quote(name)}"
@@ -188,16 +204,13 @@ def train_main(argv=None) -> int:
         return EXIT_PAUSED
     log.info("model %r in %s", trainer.entry.name, trainer.entry.path)
 
-    def on_sigint(signum, frame):
-        log.info("\npausing: saving a checkpoint (Ctrl-C again to quit at once)")
-        control.stop()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    signals = [sig for sig in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, sig)]
+    previous = {sig: signal.signal(getattr(signal, sig), _pause_on_signal(control)) for sig in signals}
     try:
         result = trainer.run()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(getattr(signal, sig), handler)
     resume_hint = resume_command(trainer.entry.name)
     if isinstance(result, Failed):
         log.error("error: %s", result.message)

@@ -93,3 +93,20 @@ def test_ctrl_c_pauses_with_a_checkpoint_and_says_how_to_resume(tmp_path):
     entry = ModelLibrary().get("c")
     assert entry.state == "paused"
     assert int(list_checkpoints(run_dir)[0].stem.split("_")[1]) == entry.meta["iterations"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.parametrize("signals", [("SIGTERM",), ("SIGHUP",), ("SIGTERM", "SIGINT", "SIGHUP")])
+def test_termination_and_hangup_pause_like_ctrl_c_and_a_second_signal_waits_for_the_save(tmp_path, signals):
+    report = paired_report(tmp_path / "data")
+    proc = _start(LAUNCH, ["--data", str(report.root), "--name", "t", *ARGS])
+    run_dir = ModelLibrary().root / "t" / "run"
+    _wait_for_checkpoints(run_dir, 1, proc)
+    for name in signals:  # a shutdown, then the impatient
+        proc.send_signal(getattr(signal, name))
+    assert proc.wait(timeout=60) == EXIT_PAUSED
+    output = proc.stdout.read()
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output
+    entry = ModelLibrary().get("t")
+    assert entry.state == "paused"
+    assert int(list_checkpoints(run_dir)[0].stem.split("_")[1]) == entry.meta["iterations"]
