@@ -94,12 +94,12 @@ class MainWindow(QMainWindow):
         self.models_panel.set_library(self.library)
         self.convert_panel.set_library(self.library)
         self.train_panel.set_engine_ready()
-        unfinished = [e for e in self.library.list() if e.state in ("interrupted", "paused")]
+        unfinished = [e for e in self.library.list() if e.state in ("interrupted", "failed", "paused")]
         if unfinished:
             names = ", ".join(f"{e.name} ({e.state})" for e in unfinished)
             self.statusBar().showMessage(f"Unfinished training: {names}. Resume it on the Models tab.", 20000)
             log.info("unfinished training: %s", names)
-        if any(e.state == "interrupted" for e in unfinished):
+        if any(e.state in ("interrupted", "failed") for e in unfinished):
             self.tabs.setCurrentWidget(self.models_panel)
         last = self.settings.value("dataset/last_folder", "")
         if last and Path(last).is_dir():

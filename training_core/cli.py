@@ -18,7 +18,7 @@ from .models.networks import DISCRIMINATORS
 from .data.demo import make_demo_dataset
 from .data.demo_landscapes import make_landscape_demo
 from .data.discover import discover
-from .device import DEVICE_CHOICES
+from .device import DEVICE_CHOICES, pick_device
 from .errors import GanStudioError
 from .humanize import duration
 from .models.registry import FAMILIES
@@ -189,6 +189,7 @@ def train_main(argv=None) -> int:
     kwargs = dict(on_event=None if quiet else _Progress(), control=control, device=args.device,
                   leave_core_for_ui=args.leave_core_for_ui)
     try:
+        pick_device(args.device)  # a device that is not here: say so before anything is created
         if args.resume:
             ignored = [k for k in _overrides(args) if k != "iterations"] + (["--data"] if args.data else [])
             if ignored:

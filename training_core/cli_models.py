@@ -71,7 +71,7 @@ def models_main(argv=None) -> int:
             _list(library)
         elif args.command == "show":
             e = library.get(args.name)
-            print(json.dumps({"name": e.name, "state": e.state, "path": str(e.path), **e.meta}, indent=2))
+            print(json.dumps({**e.meta, "name": e.name, "state": e.state, "path": str(e.path)}, indent=2))
         elif args.command == "rename":
             print(f"renamed to {library.rename(args.name, args.new_name).name!r}")
         elif args.command == "delete":

@@ -16,29 +16,35 @@ def _mps_available() -> bool:
     return bool(mps and mps.is_available())
 
 
+def available_devices() -> list[str]:
+    """The devices this machine can train on, as --device accepts them: "cuda:0", ..., "mps", "cpu"."""
+    found = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    return found + (["mps"] if _mps_available() else []) + ["cpu"]
+
+
 def pick_device(preference: str | None = "auto") -> torch.device:
-    """The device for ``preference`` ("auto", "cuda", "cuda:1", "mps", "cpu")."""
-    preference = (preference or "auto").lower()
+    """The device for ``preference`` ("auto", "cuda", "cuda:1", "mps", "cpu"); ConfigError if it is not here."""
+    preference = (preference or "auto").strip().lower()
+    here = f"this machine has: {', '.join(available_devices())} (or auto)"
     if preference == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
         return torch.device("mps" if _mps_available() else "cpu")
-    if preference.startswith("cuda"):
+    if preference == "cuda" or preference.startswith("cuda:"):
         if not torch.cuda.is_available():
-            raise ConfigError("CUDA was asked for, but this PyTorch sees no CUDA GPU "
-                              f"(torch {torch.__version__}); choose auto or cpu")
-        device = torch.device(preference)
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ConfigError(f"{preference} does not exist: this machine has "
-                              f"{torch.cuda.device_count()} CUDA device(s)")
-        return device
+            raise ConfigError(f"CUDA was asked for, but this PyTorch (torch {torch.__version__}) sees no CUDA GPU; "
+                              f"{here}")
+        index = preference.partition(":")[2]
+        if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
+            raise ConfigError(f"{preference} does not exist; {here}")
+        return torch.device(preference)
     if preference == "mps":
         if not _mps_available():
-            raise ConfigError("Apple MPS was asked for, but it is not available here; choose auto or cpu")
+            raise ConfigError(f"Apple MPS was asked for, but it is not available here; {here}")
         return torch.device("mps")
     if preference == "cpu":
         return torch.device("cpu")
-    raise ConfigError(f"device {preference!r} is not valid: choose one of {', '.join(DEVICE_CHOICES)} (or cuda:N)")
+    raise ConfigError(f"device {preference!r} is not known; {here}")
 
 
 UI_SPARE_CORE_FROM = 4  # machines with at least this many cores keep one free for the window

@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 APP_NAME = "GAN Studio"
 APP_AUTHOR = "GAN Studio"
 MODEL_FORMAT_VERSION = 1
+# The one vocabulary of model states. model.json holds all but "interrupted", which is a "running"
+# whose process is gone. failed: training stopped on an error (resumable once it is fixed).
+STATES = ("new", "running", "paused", "interrupted", "finished", "failed")
+_OLD_STATES = {"stopped": "paused"}  # what GAN Studio 0.1 wrote
 # Temporary files in a model folder that no process trains are this old at least before they count as
 # left by a killed process: a rename in another window writes model.json in milliseconds.
 IDLE_TEMP_AGE_S = 60
@@ -88,11 +92,12 @@ class ModelEntry:
 
     @property
     def state(self) -> str:
-        """new, running, paused, interrupted or finished (from model.json and the run lock)."""
+        """One of STATES, as the CLI, the app and model.json say it (the run lock tells running from interrupted)."""
         saved = self.meta.get("state", "new")
+        saved = _OLD_STATES.get(saved, saved)
         if saved == "running":
             return "running" if is_locked(self.run_dir) else "interrupted"
-        return {"stopped": "paused", "failed": "interrupted"}.get(saved, saved)
+        return saved if saved in STATES else "interrupted"
 
 
 def _is_folder_id(key: str) -> bool:

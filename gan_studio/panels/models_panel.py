@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QInputDialog, QLabel, Q
 from ..workers.tasks import run_task
 
 STATE_LABELS = {"new": "New", "running": "Training…", "paused": "Paused", "interrupted": "Interrupted",
-                "finished": "Finished"}
+                "finished": "Finished", "failed": "Failed"}
 COLUMNS = ["Name", "Family", "State", "Iterations", "Direction", "Dataset", "Updated"]
 DIRECTIONS = {"AtoB": "A → B", "BtoA": "B → A"}
 
@@ -118,7 +118,7 @@ class ModelsPanel(QWidget):
         in_use = bool(items and items[0].data(3, Qt.ItemDataRole.UserRole))
         has_weights = bool(items and items[0].data(4, Qt.ItemDataRole.UserRole))
         self.resume_button.setText("Continue Training…" if state == "finished" else "Resume")
-        self.resume_button.setEnabled(state in ("paused", "interrupted", "finished", "new") and not imported
+        self.resume_button.setEnabled(state in ("paused", "interrupted", "failed", "finished", "new") and not imported
                                       and not in_use)
         self.resume_button.setToolTip("Imported models have no training state to continue" if imported else "")
         self.reveal_button.setEnabled(state is not None)

@@ -21,8 +21,25 @@ def test_explicit_precisions_are_kept_and_auto_never_picks_half_precision_on_cud
 
 
 def test_a_device_that_is_not_there_is_refused_with_the_choices():
-    with pytest.raises(ConfigError, match="choose one of auto, cuda, mps, cpu"):
+    with pytest.raises(ConfigError, match=r"'tpu' is not known; this machine has: .*cpu \(or auto\)"):
         pick_device("tpu")
+    with pytest.raises(ConfigError, match=r"cuda:7 does not exist|sees no CUDA GPU"):
+        pick_device("cuda:7")
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="CUDA was asked for"):
             pick_device("cuda")
+
+
+@pytest.mark.parametrize("device", ["cuda:7", "tpu", "cuda:x"])
+def test_training_on_a_device_that_is_not_there_creates_nothing(tmp_path, device, caplog):
+    from tiny import paired_report
+    from training_core.cli import EXIT_USAGE, train_main
+    from training_core.store import ModelLibrary
+
+    report = paired_report(tmp_path / "data")
+    assert train_main(["--data", str(report.root), "--name", "nowhere", "--device", device]) == EXIT_USAGE
+    assert "cpu" in caplog.text and "Traceback" not in caplog.text
+    assert ModelLibrary().list() == []
+    assert train_main(["--data", str(report.root), "--name", "nowhere", "--device", "cpu",
+                       "--iterations", "1", "--netG", "unet_32", "--ngf", "8", "--ndf", "8",
+                       "--preprocess", "crop", "--size", "32"]) == 0  # the name was not taken

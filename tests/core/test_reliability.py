@@ -191,7 +191,7 @@ def test_the_dataset_folder_disappearing_mid_training_saves_and_explains(tmp_pat
     assert isinstance(result, Failed) and "Cannot read the training data" in result.message
     assert "unreadable" in result.message or "No such file" in result.message
     entry = library.get("gone")
-    assert entry.state == "interrupted" and list_checkpoints(entry.run_dir)
+    assert entry.state == "failed" and list_checkpoints(entry.run_dir)
 
 
 def test_out_of_memory_in_training_is_explained_and_resumable(tmp_path, monkeypatch):
@@ -213,7 +213,7 @@ def test_out_of_memory_in_training_is_explained_and_resumable(tmp_path, monkeypa
     monkeypatch.setattr(Pix2PixModel, "step", step)
     result = trainer.run()
     assert isinstance(result, Failed) and "ran out of memory at iteration 4" in result.message
-    assert library.get("oom").state == "interrupted"
+    assert library.get("oom").state == "failed"
     monkeypatch.setattr(Pix2PixModel, "step", real_step)
     resumed = Trainer.reopen("oom", library=library).run()
     assert resumed.completed and resumed.iteration == 10

@@ -49,8 +49,8 @@ def test_run_states(tmp_path):
         assert lib.get("m").state == "running"
         with pytest.raises(GanStudioError, match="training right now"):
             lib.delete("m")
-    for saved, shown in (("paused", "paused"), ("stopped", "paused"), ("failed", "interrupted"),
-                         ("finished", "finished")):
+    for saved, shown in (("paused", "paused"), ("stopped", "paused"), ("failed", "failed"),
+                         ("garbage", "interrupted"), ("finished", "finished")):
         lib.update(entry, state=saved)
         assert lib.get("m").state == shown
 
@@ -95,3 +95,17 @@ def test_the_printed_resume_command_is_safe_to_paste(tmp_path, name):
     command = resume_command(name).replace("gan-studio-train --resume", "printf %s")
     pasted = subprocess.run(["sh", "-c", command], cwd=tmp_path, capture_output=True, text=True)
     assert pasted.stdout == name and not (tmp_path / "X").exists()
+
+
+def test_list_and_show_say_the_same_state(tmp_path, capsys):
+    from training_core.cli_models import models_main
+
+    library = ModelLibrary()
+    entry = library.create("m", {"family": "pix2pix"})
+    for saved, said in (("stopped", "paused"), ("failed", "failed"), ("running", "interrupted")):
+        library.update(entry, state=saved)
+        assert models_main(["list"]) == 0
+        listed = capsys.readouterr().out
+        assert models_main(["show", "m"]) == 0
+        shown = json.loads(capsys.readouterr().out)["state"]
+        assert shown == said and f" {said} " in listed

@@ -157,7 +157,7 @@ def test_no_usable_checkpoint_is_a_clear_failure(tmp_path):
         path.write_text("not a checkpoint")
     result = Trainer.reopen("x", library=library).run()
     assert isinstance(result, Failed) and "no usable checkpoint" in result.message
-    assert library.get("x").state == "interrupted"
+    assert library.get("x").state == "failed"
 
 
 # Loader worker processes (used on machines with many cores) must not lose the file and the reason.

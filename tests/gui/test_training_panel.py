@@ -80,7 +80,7 @@ def test_gpu_style_failure_is_shown_in_words(make_window, qtbot, tmp_path, monke
     qtbot.waitUntil(lambda: panel.session is None, timeout=60_000)
     assert not panel.error.isHidden()
     assert "ran out of memory" in panel.error.text() and "smaller preset" in panel.error.text()
-    assert ModelLibrary().list()[0].state == "interrupted"  # resumable
+    assert ModelLibrary().list()[0].state == "failed"  # and resumable
 
 
 @pytest.mark.parametrize("state", ["interrupted", "paused"])

@@ -442,7 +442,7 @@ class Trainer:
                 self._choose_inference_norm()
             except Exception:  # a nicety: the trained model is already saved
                 log.exception("could not compare the normalisation modes; translating with image statistics")
-        self._set_state("finished" if completed else "stopped")
+        self._set_state("finished" if completed else "paused")
         return self._emit(Finished(self.iteration, completed, self.entry.path))
 
     def _fail(self, message: str, exc: BaseException | None = None) -> Event:
