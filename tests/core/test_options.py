@@ -21,14 +21,14 @@ def test_each_optimizer_trains_and_resumes_bit_exactly(tmp_path, optimizer_G, op
     report = paired_report(tmp_path / "data")
     library = ModelLibrary()
     settings = dict(TINY_PIX2PIX, iterations=8, optimizer_G=optimizer_G, optimizer_D=optimizer_D, lr=1e-3)
-    straight = Trainer.create(report, "straight", overrides=settings, library=library)
+    straight = Trainer.create(report, "straight", overrides=settings, library=library, device="cpu")  # bit-exact
     straight.run()
     assert type(straight.model.optimizers["G"]).__name__.lower() == optimizer_G.replace("rmsprop", "rmsprop")
     control = TrainingControl()
-    Trainer.create(report, "halves", overrides=settings, library=library, control=control,
+    Trainer.create(report, "halves", overrides=settings, library=library, control=control, device="cpu",
                    on_event=lambda e: control.stop() if isinstance(e, StepMetrics) and e.iteration == 4 else None
                    ).run()
-    second = Trainer.reopen("halves", library=library)
+    second = Trainer.reopen("halves", library=library, device="cpu")
     second.run()
     for name in ("G", "D"):
         a, b = straight.model.nets[name].state_dict(), second.model.nets[name].state_dict()
