@@ -58,3 +58,15 @@ def test_bad_input_gives_exit_code_2_and_a_clear_message(tmp_path, caplog):
     assert train_main(["--data", str(report.root), "--family", "cyclegan"]) == EXIT_USAGE
     assert "CycleGAN needs two folders" in caplog.text
     assert models_main(["show", "nope"]) == EXIT_USAGE
+
+
+def test_cyclegan_with_one_domain_entirely_broken_is_refused_naming_the_files(tmp_path, caplog):
+    from tiny import unpaired_report
+
+    report = unpaired_report(tmp_path / "u")
+    for path in (tmp_path / "u" / "data" / "trainA").iterdir():
+        path.write_bytes(b"")
+    assert train_main(["--data", str(report.root), "--name", "half", "--device", "cpu"]) == EXIT_USAGE
+    assert "domain A" in caplog.text and "outline0.png: not an image" in caplog.text
+    assert "Traceback" not in caplog.text and "Resume" not in caplog.text
+    assert ModelLibrary().list() == []

@@ -104,14 +104,16 @@ class DatasetReport:
             return f"{len(items.pairs)} pairs"
         return f"{len(items.images)} images"
 
-    def summary(self) -> str:
+    def summary(self, list_rejected: bool = True) -> str:
+        """The report in words; with ``list_rejected`` every rejected file follows with its reason."""
         lines = [f"{self.root}: {self.layout} ({self.layout_reason})"]
         lines += [f"  {name}: {self.describe_split(name)}" for name in self.splits]
         if self.rejected:
             by_reason = Counter(r.reason for r in self.rejected)
             grouped = ", ".join(f"{n} {reason}" for reason, n in by_reason.most_common())
             lines.append(f"  rejected {len(self.rejected)} files: {grouped}")
-            lines += [f"    {display_path(r.path)}: {r.reason} ({r.detail})" for r in self.rejected]
+            if list_rejected:
+                lines += [f"    {display_path(r.path)}: {r.reason} ({r.detail})" for r in self.rejected]
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 

@@ -16,6 +16,7 @@ from ..config import TrainConfig
 from ..data.discover import DatasetReport
 from ..errors import ConfigError
 from ..fsutil import atomic_write_text
+from ..humanize import display_path
 
 MIN_ITEMS_FOR_HOLDOUT = 10
 
@@ -54,6 +55,9 @@ def make_plan(report: DatasetReport, family: str, cfg: TrainConfig) -> DataPlan:
                               f"but {report.root} is {report.layout}")
         plan.train_a = [str(p) for p in train_split.domain_a or [a for a, _ in train_split.pairs]]
         plan.train_b = [str(p) for p in train_split.domain_b or [b for _, b in train_split.pairs]]
+        for name, files in (("A", plan.train_a), ("B", plan.train_b)):
+            if not files:
+                raise ConfigError(_empty_domain(report, name))
         plan.preview = plan.train_a[: cfg.preview_count]
         plan.val_source = "none"
         return plan
@@ -75,3 +79,15 @@ def make_plan(report: DatasetReport, family: str, cfg: TrainConfig) -> DataPlan:
     plan.train, plan.val = train, val[: cfg.max_val_items]
     plan.preview = (plan.val or plan.train)[: cfg.preview_count]
     return plan
+
+
+def _empty_domain(report: DatasetReport, domain: str) -> str:
+    """Why CycleGAN cannot start: one domain has no usable image; name its rejected files."""
+    folder = report.splits["train"]
+    others = folder.domain_b if domain == "A" else folder.domain_a
+    side = str(Path(others[0]).parent.name) if others else ""
+    rejected = [r for r in report.rejected if side and Path(r.path).parent.name != side] or report.rejected
+    listed = "; ".join(f"{display_path(Path(r.path).name)}: {r.reason} ({r.detail})" for r in rejected[:20])
+    more = f"; and {len(rejected) - 20} more" if len(rejected) > 20 else ""
+    return (f"domain {domain} of {display_path(report.root)} has no usable training image, so CycleGAN cannot "
+            f"learn the translation. Rejected: {listed or 'none found'}{more}. Replace those files, then start again")

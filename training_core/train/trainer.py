@@ -138,7 +138,7 @@ class Trainer:
             "model": model_cfg.to_dict(), "data": data_cfg.to_dict(), "train": train_cfg.to_dict(),
             "direction": data_cfg.direction, "iterations": 0, "total_iterations": train_cfg.iterations,
             "dataset": {"root": plan.root, "layout": plan.layout, "train": train_count, "val": len(plan.val),
-                        "val_source": plan.val_source, "summary": report.summary()},
+                        "val_source": plan.val_source, "summary": report.summary(list_rejected=False)},
             "metrics": {},
         })
         plan.save(entry.run_dir / "dataset.json")
