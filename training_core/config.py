@@ -73,6 +73,9 @@ def _coerce(name: str, value, expected: type):
     raise ConfigError(f"{name} must be {expected.__name__}, got {value!r}")
 
 
+MAX_WIDTH = 256  # ngf/ndf: the papers use 64; 256 already makes a U-Net of 0.9 billion weights
+
+
 @dataclass
 class ModelConfig(_JsonConfig):
     """Settings shared by both families; the subclasses set each paper's defaults."""
@@ -108,8 +111,11 @@ class ModelConfig(_JsonConfig):
         _choice("norm", self.norm, NORMS)
         _choice("init_type", self.init_type, INIT_TYPES)
         _choice("gan_mode", self.gan_mode, GAN_MODES)
-        for name in ("input_nc", "output_nc", "ngf", "ndf", "n_layers_D"):
+        for name, most in (("input_nc", 4), ("output_nc", 4), ("ngf", MAX_WIDTH), ("ndf", MAX_WIDTH),
+                           ("n_layers_D", 8)):
             _at_least(name, getattr(self, name), 1)
+            if getattr(self, name) > most:  # a bound, so that no file can ask for an unbounded network
+                raise ConfigError(f"{name} must be at most {most}, got {getattr(self, name)}")
         if not 0 < self.lr < 1:
             raise ConfigError(f"lr must be between 0 and 1, got {self.lr}")
         for name in ("beta1", "beta2"):
@@ -132,6 +138,8 @@ class ModelConfig(_JsonConfig):
         # ModelConfig.from_dict picks the family's class from the "family" key.
         from .models.registry import config_class
 
+        if not isinstance(data, dict):
+            raise ConfigError(f"the model configuration must be a JSON object, got {type(data).__name__}")
         data = dict(data)
         family = data.pop("family", cls.family or None)
         if family is None:

@@ -39,7 +39,7 @@ class AdvancedSettings(QWidget):
         self.netG = QComboBox()
         self.netG.setEditable(True)
         self.netG.addItems(GENERATORS)
-        self.ngf, self.ndf = _spin(1, 512), _spin(1, 512)
+        self.ngf, self.ndf = _spin(1, 256), _spin(1, 256)  # config.MAX_WIDTH (config imports torch: not here)
         self.netD = QComboBox()
         for label, value in (("PatchGAN 70x70", "basic"), ("PatchGAN, n layers", "n_layers"),
                              ("Pixel (1x1)", "pixel"), ("Image-level (one score)", "image")):

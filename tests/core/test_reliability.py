@@ -265,3 +265,38 @@ def test_a_model_folder_without_weights_is_refused_and_the_rest_still_listed(two
 def test_a_model_json_that_is_not_json_hides_only_that_model(two_models):
     (two_models.get("victim").path / "model.json").write_text("{'pickle': true")
     assert [e.name for e in two_models.list()] == ["good"]
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"ngf": 4096}, "ngf must be at most 256"),
+    ({"netG": "resnet_100000blocks"}, "netG 'resnet_100000blocks' is not valid"),
+    ({"netG": "unet_1048576"}, "netG 'unet_1048576' is not valid"),
+    ({"input_nc": 10_000}, "input_nc must be at most 4"),
+    (None, "must be a JSON object"),
+])
+def test_tampered_network_settings_are_refused_before_anything_is_allocated(tmp_path, change, message):
+    """A model file's metadata decides what is built: it is checked against bounds first."""
+    from safetensors.torch import save_file
+
+    net = randomize(ResnetGenerator(3, 3, 8, get_norm_layer("instance"), n_blocks=2))
+    torch.save(net.state_dict(), tmp_path / "g.pth")
+    entry = import_reference([tmp_path / "g.pth"], "t", ModelLibrary())
+    with safe_open_file(entry.weights_path) as (metadata, tensors):
+        config = json.loads(metadata["config"])
+    metadata["config"] = "[1]" if change is None else json.dumps({**config, **change})
+    save_file(tensors, str(entry.weights_path), metadata=metadata)
+    with pytest.raises(ModelFileError, match=message):
+        load_generators(entry.weights_path)
+
+
+def safe_open_file(path):
+    import contextlib
+
+    from safetensors import safe_open
+
+    @contextlib.contextmanager
+    def opened():
+        with safe_open(str(path), "pt") as f:
+            yield dict(f.metadata()), {k: f.get_tensor(k) for k in f.keys()}
+
+    return opened()

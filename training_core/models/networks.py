@@ -59,18 +59,26 @@ def _conv_bias(norm: str) -> bool:
     return norm != "batch"
 
 
+# Bounds on what any file may ask us to build: far beyond the papers (unet_256, resnet_9blocks),
+# and small enough that a tampered model file cannot make the app allocate without bound.
+MAX_UNET_SIZE = 2048
+MAX_RESNET_BLOCKS = 64
+
+
 def parse_generator(name: str) -> tuple[str, int]:
     """Split a generator name into its kind and size: ``unet_256`` -> ("unet", 8 downsamplings)."""
-    if m := _UNET.match(name):
+    if not isinstance(name, str):
+        raise ConfigError(f"netG must be a generator name, got {type(name).__name__}")
+    if (m := _UNET.match(name)) and len(m.group(1)) <= 5:
         size = int(m.group(1))
-        if size >= 32 and size & (size - 1) == 0:
+        if 32 <= size <= MAX_UNET_SIZE and size & (size - 1) == 0:
             return "unet", int(math.log2(size))
-    elif m := _RESNET.match(name):
-        if int(m.group(1)) >= 1:
+    elif (m := _RESNET.match(name)) and len(m.group(1)) <= 3:
+        if 1 <= int(m.group(1)) <= MAX_RESNET_BLOCKS:
             return "resnet", int(m.group(1))
     raise ConfigError(
         f"netG {name!r} is not valid: choose one of {GENERATOR_EXAMPLES} "
-        "(or unet_<power of two, at least 32>, resnet_<n>blocks)"
+        f"(or unet_<power of two from 32 to {MAX_UNET_SIZE}>, resnet_<1 to {MAX_RESNET_BLOCKS}>blocks)"
     )
 
 
