@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from .cli import EXIT_OK, EXIT_USAGE
+from .cli import EXIT_OK, EXIT_USAGE, resume_command
 from .errors import GanStudioError
 from .store import ModelLibrary
 
@@ -19,6 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="every model with its state")
     show = sub.add_parser("show", help="everything about one model")
     show.add_argument("name")
+    show.add_argument("--json", action="store_true", help="the model's record as JSON")
     rename = sub.add_parser("rename", help="give a model a new name")
     rename.add_argument("name")
     rename.add_argument("new_name")
@@ -42,10 +43,40 @@ def _list(library: ModelLibrary) -> None:
     entries = library.list()
     if not entries:
         print(f"no models yet in {library.root}")
+        return
+    rows = [("NAME", "FAMILY", "STATE", "ITERATIONS", "UPDATED")]
     for e in entries:
-        progress = f"{e.meta.get('iterations', 0)}/{e.meta.get('total_iterations', '?')}"
-        origin = "imported" if e.meta.get("imported") else progress
-        print(f"{e.name:32}  {e.meta['family']:8}  {e.state:11}  {origin:>13}  {e.meta.get('updated', '')}")
+        r = e.record
+        if r is None:
+            rows.append((e.id, "?", f"damaged: {e.damage}", "", ""))
+            continue
+        progress = "imported" if r.imported else f"{r.iterations}/{r.total_iterations}"
+        rows.append((r.name, r.family, e.state, progress, r.updated.replace("T", " ")[:16]))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+
+
+def _show(entry) -> None:
+    """A model in words: what it is, how far it got, what it learned from."""
+    r = entry.require()
+    model = r.model_config()
+    lines = [f"{r.name}  ({r.family}, {entry.state})", f"  folder      {entry.path}",
+             f"  generator   {model.netG}, ngf {model.ngf}, {model.norm} norm",
+             f"  progress    " + ("imported" if r.imported else f"{r.iterations} of {r.total_iterations} iterations"),
+             f"  direction   {'both ways' if r.family == 'cyclegan' else r.direction}",
+             f"  created     {r.created}", f"  updated     {r.updated}"]
+    if r.dataset:
+        lines.append(f"  dataset     {r.dataset.get('root', '?')} ({r.dataset.get('layout', '?')}, "
+                     f"{r.dataset.get('train', '?')} training items)")
+    val = (r.metrics or {}).get("val") or {}
+    if val:
+        lines.append("  validation  " + ", ".join(f"{k} {v:.4g}" for k, v in val.items() if isinstance(v, float)))
+    if r.last_error:
+        lines.append(f"  last error  {r.last_error}")
+    if entry.state in ("paused", "interrupted", "failed"):
+        lines.append(f"  continue    {resume_command(r.name)}")
+    print("\n".join(lines))
 
 
 def _delete(library: ModelLibrary, name: str, yes: bool) -> int:
@@ -71,7 +102,10 @@ def models_main(argv=None) -> int:
             _list(library)
         elif args.command == "show":
             e = library.get(args.name)
-            print(json.dumps({**e.meta, "name": e.name, "state": e.state, "path": str(e.path)}, indent=2))
+            if args.json:
+                print(json.dumps({**e.require().to_dict(), "state": e.state, "path": str(e.path)}, indent=2))
+            else:
+                _show(e)
         elif args.command == "rename":
             print(f"renamed to {library.rename(args.name, args.new_name).name!r}")
         elif args.command == "delete":
@@ -80,7 +114,7 @@ def models_main(argv=None) -> int:
             from .models.reference_import import import_reference
 
             entry = import_reference(args.paths, args.name, library)
-            print(f"imported {entry.name!r} ({entry.meta['model']['netG']}, {entry.meta['family']}) into {entry.path}")
+            print(f"imported {entry.name!r} ({entry.require().model['netG']}, {entry.family}) into {entry.path}")
         elif args.command == "export":
             from .convert.onnx_export import export_onnx
 

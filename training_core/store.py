@@ -22,17 +22,14 @@ import platformdirs
 
 from .errors import GanStudioError
 from .fsutil import atomic_write_text, remove_stale_temp_files
+from .record import ModelRecord, RecordError, read_record
 from .runlock import RunInUse, is_locked
 
 log = logging.getLogger(__name__)
 
 APP_NAME = "GAN Studio"
 APP_AUTHOR = "GAN Studio"
-MODEL_FORMAT_VERSION = 1
-# The one vocabulary of model states. model.json holds all but "interrupted", which is a "running"
-# whose process is gone. failed: training stopped on an error (resumable once it is fixed).
-STATES = ("new", "running", "paused", "interrupted", "finished", "failed")
-_OLD_STATES = {"stopped": "paused"}  # what GAN Studio 0.1 wrote
+DAMAGED = "damaged"  # shown for a model folder whose model.json cannot be used (record.STATES has the rest)
 # Temporary files in a model folder that no process trains are this old at least before they count as
 # left by a killed process: a rename in another window writes model.json in milliseconds.
 IDLE_TEMP_AGE_S = 60
@@ -65,13 +62,20 @@ def now_iso() -> str:
 
 @dataclass
 class ModelEntry:
+    """A model folder of the library: its typed record, or why the record cannot be used (``damage``)."""
+
     id: str
     path: Path
-    meta: dict
+    record: ModelRecord | None
+    damage: str = ""  # non-empty: model.json is missing, unreadable or invalid; only deleting works
 
     @property
     def name(self) -> str:
-        return self.meta.get("name", self.id)
+        return self.record.name if self.record else self.id
+
+    @property
+    def family(self) -> str:
+        return self.record.family if self.record else "?"
 
     @property
     def run_dir(self) -> Path:
@@ -88,16 +92,26 @@ class ModelEntry:
     @property
     def in_use(self) -> bool:
         """A process is training this model right now (running, or paused inside an open app)."""
-        return is_locked(self.run_dir)
+        try:
+            return is_locked(self.run_dir)
+        except OSError:
+            return False
 
     @property
     def state(self) -> str:
-        """One of STATES, as the CLI, the app and model.json say it (the run lock tells running from interrupted)."""
-        saved = self.meta.get("state", "new")
-        saved = _OLD_STATES.get(saved, saved)
-        if saved == "running":
-            return "running" if is_locked(self.run_dir) else "interrupted"
-        return saved if saved in STATES else "interrupted"
+        """One of STATES (the run lock tells running from interrupted), or "damaged"."""
+        if self.record is None:
+            return DAMAGED
+        if self.record.state == "running":
+            return "running" if self.in_use else "interrupted"
+        return self.record.state
+
+    def require(self) -> ModelRecord:
+        """The record, or a LibraryError that says what is wrong and what to do."""
+        if self.record is None:
+            raise LibraryError(f"the model {self.id} is damaged ({self.damage}): delete it "
+                               f"(gan-studio-models delete {self.id}), or restore its model.json from a backup")
+        return self.record
 
 
 def _is_folder_id(key: str) -> bool:
@@ -116,16 +130,17 @@ class ModelLibrary:
         self.root = Path(root) if root else data_home() / "models"
 
     def _read(self, folder: Path) -> ModelEntry:
-        meta_path = folder / "model.json"
+        """The model in ``folder``; a damaged entry (never an exception) when its record is unusable."""
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            raw = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+            return ModelEntry(folder.name, folder, read_record(raw))
         except FileNotFoundError:
-            raise LibraryError(f"{folder.name}: model.json is missing") from None
-        except (OSError, ValueError) as exc:
-            raise LibraryError(f"{folder.name}: model.json cannot be read ({exc})") from None
-        if not isinstance(meta, dict) or "family" not in meta:
-            raise LibraryError(f"{folder.name}: model.json is not a GAN Studio model description")
-        return ModelEntry(folder.name, folder, meta)
+            damage = "model.json is missing"
+        except OSError as exc:
+            damage = f"model.json cannot be read: {exc.strerror or exc}"
+        except ValueError as exc:  # not JSON, or RecordError
+            damage = f"model.json is not valid: {exc}"
+        return ModelEntry(folder.name, folder, None, damage)
 
     def tidy(self) -> None:
         """Remove the temporary files that killed processes left (once per process and library).
@@ -153,19 +168,19 @@ class ModelLibrary:
                 log.info("removed %d temporary files left by an interrupted process in %s", removed, folder)
 
     def list(self) -> list[ModelEntry]:
-        """Every readable model, newest first; unreadable folders are logged and skipped."""
+        """Every model folder, newest first; damaged ones too (state "damaged"), so that they can be removed."""
         if not self.root.is_dir():
             return []
         self.tidy()
-        entries = []
-        for folder in self.root.iterdir():
-            if not folder.is_dir() or folder.name.startswith("."):
-                continue
-            try:
-                entries.append(self._read(folder))
-            except LibraryError as exc:
-                log.warning("skipping a model folder: %s", exc)
-        return sorted(entries, key=lambda e: e.meta.get("updated", ""), reverse=True)
+        try:
+            folders = [f for f in self.root.iterdir() if f.is_dir() and not f.name.startswith(".")]
+        except OSError as exc:
+            raise LibraryError(f"cannot list the model library {self.root}: {exc.strerror or exc}") from None
+        entries = [self._read(folder) for folder in folders]
+        for entry in entries:
+            if entry.damage:
+                log.warning("model folder %s is damaged: %s", entry.path, entry.damage)
+        return sorted(entries, key=lambda e: e.record.updated if e.record else "", reverse=True)
 
     def get(self, key: str) -> ModelEntry:
         """A model by folder id or by display name (case-insensitive)."""
@@ -177,10 +192,16 @@ class ModelLibrary:
         names = ", ".join(sorted(e.name for e in self.list())) or "none yet"
         raise ModelNotFound(f"no model named {key!r} in {self.root} (models: {names})")
 
-    def create(self, name: str, meta: dict) -> ModelEntry:
+    def create(self, name: str, fields: dict) -> ModelEntry:
+        """A new model folder whose record is ``fields`` plus name, state and dates (checked before anything is written)."""
         name = name.strip()
         if not name:
             raise LibraryError("a model needs a name")
+        stamp = now_iso()
+        try:
+            record = read_record({**fields, "name": name, "state": "new", "created": stamp, "updated": stamp})
+        except RecordError as exc:
+            raise LibraryError(f"cannot create the model {name!r}: {exc}") from None
         if any(e.name.casefold() == name.casefold() for e in self.list()):
             raise LibraryError(f"a model named {name!r} already exists: choose another name, "
                                "or continue that model instead")
@@ -193,22 +214,22 @@ class ModelLibrary:
                 break
             except FileExistsError:
                 n += 1
-        stamp = now_iso()
-        entry = ModelEntry(folder.name, folder, {"format_version": MODEL_FORMAT_VERSION, **meta, "name": name,
-                                                 "state": "new", "created": stamp, "updated": stamp})
+        entry = ModelEntry(folder.name, folder, record)
         self.save(entry)
         return entry
 
     def save(self, entry: ModelEntry) -> None:
-        atomic_write_text(entry.path / "model.json", json.dumps(entry.meta, indent=2, sort_keys=True))
+        atomic_write_text(entry.path / "model.json", json.dumps(entry.require().to_dict(), indent=2, sort_keys=True))
 
     def update(self, entry: ModelEntry, **changes) -> ModelEntry:
-        """Change some fields of model.json, keeping what others wrote meanwhile (a rename during training)."""
+        """Change some fields of the record, keeping what others wrote meanwhile (a rename during training)."""
+        record = entry.require()
+        on_disk = self._read(entry.path).record
+        merged = {**record.to_dict(), **(on_disk.to_dict() if on_disk else {}), **changes, "updated": now_iso()}
         try:
-            entry.meta = {**entry.meta, **self._read(entry.path).meta}
-        except LibraryError:
-            pass  # missing or damaged on disk: our copy is the best there is
-        entry.meta.update(changes, updated=now_iso())
+            entry.record = read_record(merged)
+        except RecordError as exc:
+            raise LibraryError(f"cannot change {record.name}: {exc}") from None
         self.save(entry)
         return entry
 

@@ -26,7 +26,7 @@ SCALE_CHOICES = [("Full resolution", "full"), ("Training scale", "model"), ("Hal
 
 def _direction_for(entry, config) -> str:
     """CycleGAN models translate both ways; every other model only A to B."""
-    return config.direction if entry.meta.get("family") == "cyclegan" else "AtoB"
+    return config.direction if entry.family == "cyclegan" else "AtoB"
 
 
 def _folder_row(edit: QLineEdit, button: QPushButton) -> QHBoxLayout:
@@ -177,7 +177,7 @@ class ConvertPanel(QWidget):
             combo.clear()
         self.compare_with.addItem("—", None)
         for entry in usable:
-            label = f"{entry.name} ({entry.meta.get('family')})"
+            label = f"{entry.name} ({entry.family})"
             self.model.addItem(label, entry.id)
             self.compare_with.addItem(label, entry.id)
         self.model.setCurrentIndex(max(0, self.model.findData(current)))
@@ -193,7 +193,7 @@ class ConvertPanel(QWidget):
 
     def _model_changed(self) -> None:
         entry = self._entry(self.model.currentData())
-        if entry is None or entry.meta.get("family") != "cyclegan":
+        if entry is None or entry.family != "cyclegan":
             self.direction.setCurrentIndex(0)  # one-way models translate A to B only
         self._update_controls()
 
@@ -272,7 +272,7 @@ class ConvertPanel(QWidget):
 
         config = self._config()
         direction = _direction_for(entry, config)
-        key = (entry.id, entry.meta.get("updated"), direction, config.tile, config.scale)
+        key = (entry.id, entry.record.updated if entry.record else "", direction, config.tile, config.scale)
         return key, entry.name, lambda: translator_for_model(entry, direction, self.device, config)
 
     def _preview_ready(self, request_id: int, before, after, labels) -> None:
@@ -419,7 +419,7 @@ class ConvertPanel(QWidget):
                   self.skip_existing, self.tile, self.scale):
             w.setEnabled(not busy)
         entry = self._entry(self.model.currentData())
-        self.direction.setEnabled(not busy and entry is not None and entry.meta.get("family") == "cyclegan")
+        self.direction.setEnabled(not busy and entry is not None and entry.family == "cyclegan")
         if not ready:
             self.state.setText("No trained model yet: train one on the Train tab, or import one on the "
                                "Models tab.")

@@ -13,15 +13,28 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QInputDialog, QLabel, Q
 from ..workers.tasks import run_task
 
 STATE_LABELS = {"new": "New", "running": "Training…", "paused": "Paused", "interrupted": "Interrupted",
-                "finished": "Finished", "failed": "Failed"}
+                "finished": "Finished", "failed": "Failed", "damaged": "Damaged"}
 COLUMNS = ["Name", "Family", "State", "Iterations", "Direction", "Dataset", "Updated"]
 DIRECTIONS = {"AtoB": "A → B", "BtoA": "B → A"}
 
 
 def _done(entry) -> int:
     """Iterations trained: live progress while running, else what the last checkpoint holds."""
-    key = "progress" if entry.state == "running" else "iterations"
-    return int(entry.meta.get(key) or entry.meta.get("iterations", 0))
+    record = entry.record
+    if record is None:
+        return 0
+    return (record.progress or record.iterations) if entry.state == "running" else record.iterations
+
+
+def _columns(entry) -> list[str]:
+    """The row of one model; a damaged one shows its folder and what is wrong."""
+    r = entry.record
+    if r is None:
+        return [entry.id, "?", f"Damaged: {entry.damage}", "", "", "", ""]
+    return [entry.name, r.family, STATE_LABELS.get(entry.state, entry.state),
+            "imported" if r.imported else f"{_done(entry):,} / {r.total_iterations:,}",
+            "both ways" if r.family == "cyclegan" else DIRECTIONS.get(r.direction, ""),
+            str(r.dataset.get("root", "")), r.updated.replace("T", " ")[:16]]
 
 
 class ModelsPanel(QWidget):
@@ -79,16 +92,13 @@ class ModelsPanel(QWidget):
         selected = self.selected_id()
         self.tree.clear()
         for entry in self.library.list():
-            meta = entry.meta
-            item = QTreeWidgetItem([
-                entry.name, meta.get("family", ""), STATE_LABELS.get(entry.state, entry.state),
-                "imported" if meta.get("imported") else f"{_done(entry):,} / {meta.get('total_iterations', 0):,}",
-                "both ways" if meta.get("family") == "cyclegan" else DIRECTIONS.get(meta.get("direction"), ""),
-                str(meta.get("dataset", {}).get("root", "")), meta.get("updated", "").replace("T", " ")[:16],
-            ])
+            item = QTreeWidgetItem(_columns(entry))
+            if entry.damage:
+                item.setToolTip(2, f"{entry.damage}. Delete it, or restore its model.json from a backup.")
+                item.setForeground(2, Qt.GlobalColor.red)
             item.setData(0, Qt.ItemDataRole.UserRole, entry.id)
             item.setData(2, Qt.ItemDataRole.UserRole, entry.state)
-            item.setData(1, Qt.ItemDataRole.UserRole, bool(meta.get("imported")))
+            item.setData(1, Qt.ItemDataRole.UserRole, bool(entry.record and entry.record.imported))
             item.setData(3, Qt.ItemDataRole.UserRole, entry.in_use)
             item.setData(4, Qt.ItemDataRole.UserRole, entry.weights_path.exists())
             if entry.sample_path.exists():
@@ -122,9 +132,10 @@ class ModelsPanel(QWidget):
                                       and not in_use)
         self.resume_button.setToolTip("Imported models have no training state to continue" if imported else "")
         self.reveal_button.setEnabled(state is not None)
-        self.rename_button.setEnabled(state is not None and not in_use)
+        usable = state not in (None, "damaged")  # a damaged model can only be deleted or shown
+        self.rename_button.setEnabled(usable and not in_use)
         for b in (self.convert_button, self.export_button):  # they need trained weights
-            b.setEnabled(has_weights)
+            b.setEnabled(usable and has_weights)
         self.delete_button.setEnabled(state is not None and not in_use)
 
     def resume_selected(self) -> None:
@@ -134,7 +145,7 @@ class ModelsPanel(QWidget):
         iterations = None
         if state == "finished":
             entry = self.library.get(key)
-            done = entry.meta.get("iterations", 0)
+            done = entry.require().iterations
             value, ok = QInputDialog.getInt(self, "Continue training", f"{entry.name} has trained {done:,} "
                                             "iterations. Train up to this many iterations in total:",
                                             done * 2 or 1000, done + 1, 100_000_000, 100)

@@ -324,7 +324,7 @@ class TrainPanel(QWidget):
         from training_core.train.trainer import Trainer
 
         entry = ModelLibrary().get(key)
-        self._run_family = entry.meta.get("family")
+        self._run_family = entry.family
         self._load_history(entry)
         device = self.advanced.device.currentText() or "auto"
 

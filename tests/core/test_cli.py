@@ -15,7 +15,7 @@ def test_train_then_manage_models_end_to_end(tmp_path, capsys):
     report = paired_report(tmp_path / "data")
     assert train_main(["--data", str(report.root), "--name", "Ink", "--iterations", "4", *TINY_ARGS]) == EXIT_OK
     entry = ModelLibrary().get("Ink")
-    assert entry.state == "finished" and entry.meta["iterations"] == 4
+    assert entry.state == "finished" and entry.record.iterations == 4
     assert sorted(p.name for p in (entry.run_dir / "samples").iterdir()) == ["iter_000000002.png",
                                                                            "iter_000000004.png"]
     with safe_open(entry.weights_path, "pt") as f:
@@ -25,13 +25,19 @@ def test_train_then_manage_models_end_to_end(tmp_path, capsys):
 
     # Continue the finished model to a longer total.
     assert train_main(["--resume", "ink", "--iterations", "6"]) == EXIT_OK
-    assert ModelLibrary().get("Ink").meta["iterations"] == 6
+    assert ModelLibrary().get("Ink").record.iterations == 6
 
     capsys.readouterr()
     assert models_main(["list"]) == EXIT_OK
-    assert "Ink" in capsys.readouterr().out
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[0].split() == ["NAME", "FAMILY", "STATE", "ITERATIONS", "UPDATED"]
+    assert listing[1].split()[:4] == ["Ink", "pix2pix", "finished", "6/6"]
     assert models_main(["show", "Ink"]) == EXIT_OK
-    assert json.loads(capsys.readouterr().out)["state"] == "finished"
+    shown = capsys.readouterr().out
+    assert shown.startswith("Ink  (pix2pix, finished)") and "6 of 6 iterations" in shown and "unet_32" in shown
+    assert models_main(["show", "Ink", "--json"]) == EXIT_OK
+    record = json.loads(capsys.readouterr().out)
+    assert record["state"] == "finished" and record["model"]["netG"] == "unet_32"
     assert models_main(["rename", "Ink", "Ink v2"]) == EXIT_OK
     assert models_main(["delete", "Ink v2"]) == EXIT_USAGE  # not a terminal and no --yes: refused
     assert models_main(["delete", "Ink v2", "--yes"]) == EXIT_OK
@@ -41,8 +47,8 @@ def test_train_then_manage_models_end_to_end(tmp_path, capsys):
 def test_demo_uses_the_built_in_project(tmp_path):
     assert train_main(["--demo", "--iterations", "2", *TINY_ARGS]) == EXIT_OK
     (entry,) = ModelLibrary().list()
-    assert entry.name.startswith("Demo shapes") and entry.meta["dataset"]["layout"] == "aligned"
-    assert entry.meta["dataset"]["val_source"] == "val/ folder"
+    assert entry.name.startswith("Demo shapes") and entry.record.dataset["layout"] == "aligned"
+    assert entry.record.dataset["val_source"] == "val/ folder"
 
 
 def test_bad_input_gives_exit_code_2_and_a_clear_message(tmp_path, caplog):

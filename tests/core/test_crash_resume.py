@@ -49,7 +49,7 @@ def test_sigkill_during_training_resumes_from_the_last_checkpoint(tmp_path):
     last = int(list_checkpoints(run_dir)[0].stem.split("_")[1])
     assert train_main(["--resume", "k", "--iterations", str(last + 3)]) == EXIT_OK
     entry = ModelLibrary().get("k")
-    assert entry.state == "finished" and entry.meta["iterations"] == last + 3
+    assert entry.state == "finished" and entry.record.iterations == last + 3
 
 
 def test_sigkill_while_writing_a_checkpoint_leaves_the_previous_one_valid(tmp_path):
@@ -77,7 +77,7 @@ def test_sigkill_while_writing_a_checkpoint_leaves_the_previous_one_valid(tmp_pa
     assert [p.name for p in list_checkpoints(run_dir)] == ["iter_000000005.pt"]
     assert list((run_dir / "checkpoints").glob(".iter_000000010.pt.*.tmp"))  # the torn write, not mistaken
     assert train_main(["--resume", "w", "--iterations", "8"]) == EXIT_OK
-    assert ModelLibrary().get("w").meta["iterations"] == 8
+    assert ModelLibrary().get("w").record.iterations == 8
     assert not list((run_dir / "checkpoints").glob(".*.tmp"))  # cleaned up by the next save
 
 
@@ -92,7 +92,7 @@ def test_ctrl_c_pauses_with_a_checkpoint_and_says_how_to_resume(tmp_path):
     assert 'gan-studio-train --resume c' in output
     entry = ModelLibrary().get("c")
     assert entry.state == "paused"
-    assert int(list_checkpoints(run_dir)[0].stem.split("_")[1]) == entry.meta["iterations"]
+    assert int(list_checkpoints(run_dir)[0].stem.split("_")[1]) == entry.record.iterations
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
@@ -109,4 +109,4 @@ def test_termination_and_hangup_pause_like_ctrl_c_and_a_second_signal_waits_for_
     assert "Traceback" not in output and "KeyboardInterrupt" not in output
     entry = ModelLibrary().get("t")
     assert entry.state == "paused"
-    assert int(list_checkpoints(run_dir)[0].stem.split("_")[1]) == entry.meta["iterations"]
+    assert int(list_checkpoints(run_dir)[0].stem.split("_")[1]) == entry.record.iterations

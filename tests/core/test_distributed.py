@@ -56,7 +56,7 @@ def test_two_processes_agree_with_each_other_and_with_one_process_at_the_same_gl
     ddp = ranks[0]["weights"]["G"]
     same_batch, other_batch = _relative(ddp, single(2)), _relative(ddp, single(1))
     assert same_batch < 1e-3 and same_batch < 0.1 * other_batch, (same_batch, other_batch)
-    assert ModelLibrary().get("ddp").meta["iterations"] == 4  # rank 0 kept the library entry
+    assert ModelLibrary().get("ddp").record.iterations == 4  # rank 0 kept the library entry
 
 
 def test_a_ddp_checkpoint_resumes_in_one_process_and_back(tmp_path):
@@ -64,9 +64,9 @@ def test_a_ddp_checkpoint_resumes_in_one_process_and_back(tmp_path):
     _ddp(tmp_path, report, "hop", iterations=2)
     library = ModelLibrary()
     assert Trainer.reopen("hop", library=library, iterations=4, device="cpu").run().completed
-    assert library.get("hop").meta["iterations"] == 4
+    assert library.get("hop").record.iterations == 4
     ranks = _ddp(tmp_path, report, "hop", iterations=6, resume=True)
-    assert ranks[0]["iteration"] == 6 and library.get("hop").meta["iterations"] == 6
+    assert ranks[0]["iteration"] == 6 and library.get("hop").record.iterations == 6
 
 
 def test_gan_studio_train_runs_under_torchrun(tmp_path):
@@ -83,5 +83,5 @@ def test_gan_studio_train_runs_under_torchrun(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     entry = ModelLibrary().get("torchrun")
-    assert entry.state == "finished" and entry.meta["iterations"] == 3
+    assert entry.state == "finished" and entry.record.iterations == 3
     assert "distributed over 2 processes: batch 1 each, effective batch 2" in result.stderr

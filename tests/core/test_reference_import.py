@@ -42,8 +42,8 @@ def test_reference_generators_import_and_translate_identically(tmp_path, make, n
     original = randomize(make(norm)).eval()
     path = _save(original, tmp_path / "latest_net_G.pth", _old_instance_norm_entries(original) if old_file else None)
     entry = import_reference([path], "imported", ModelLibrary())
-    assert entry.meta["model"]["netG"] == netG and entry.meta["model"]["norm"] == norm
-    assert entry.meta["model"]["ngf"] == 8 and entry.state == "finished"
+    assert entry.record.model["netG"] == netG and entry.record.model["norm"] == norm
+    assert entry.record.model["ngf"] == 8 and entry.state == "finished"
     config, generators = load_generators(entry.weights_path)
     size = 256 if netG == "unet_256" else 128
     x = torch.rand(1, 3, size, size) * 2 - 1
@@ -59,7 +59,7 @@ def test_cyclegan_pair_imports_both_directions(tmp_path):
     g_b = randomize(ResnetGenerator(3, 3, 8, get_norm_layer("instance"), n_blocks=2), seed=2)
     paths = [_save(g_a, tmp_path / "latest_net_G_A.pth"), _save(g_b, tmp_path / "latest_net_G_B.pth")]
     entry = import_reference(paths, "horse2zebra", ModelLibrary())
-    assert entry.meta["family"] == "cyclegan"
+    assert entry.record.family == "cyclegan"
     _, generators = load_generators(entry.weights_path)
     x = torch.rand(1, 3, 64, 64) * 2 - 1
     with torch.no_grad():
@@ -69,7 +69,7 @@ def test_cyclegan_pair_imports_both_directions(tmp_path):
 def test_data_parallel_prefix_is_accepted(tmp_path):
     net = randomize(ResnetGenerator(3, 3, 4, get_norm_layer("instance"), n_blocks=1))
     torch.save({f"module.{k}": v for k, v in net.state_dict().items()}, tmp_path / "g.pth")
-    assert import_reference([tmp_path / "g.pth"], "dp", ModelLibrary()).meta["model"]["netG"] == "resnet_1blocks"
+    assert import_reference([tmp_path / "g.pth"], "dp", ModelLibrary()).record.model["netG"] == "resnet_1blocks"
 
 
 class _Booby:

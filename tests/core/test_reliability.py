@@ -262,9 +262,11 @@ def test_a_model_folder_without_weights_is_refused_and_the_rest_still_listed(two
     assert {e.name for e in two_models.list()} == {"good", "victim"}
 
 
-def test_a_model_json_that_is_not_json_hides_only_that_model(two_models):
-    (two_models.get("victim").path / "model.json").write_text("{'pickle': true")
-    assert [e.name for e in two_models.list()] == ["good"]
+def test_a_model_json_that_is_not_json_marks_only_that_model_damaged(two_models):
+    victim = two_models.get("victim")
+    (victim.path / "model.json").write_text("{'pickle': true")
+    states = {e.name: e.state for e in two_models.list()}
+    assert states == {"good": states["good"], victim.id: "damaged"} and states["good"] != "damaged"
 
 
 @pytest.mark.parametrize("change,message", [

@@ -50,12 +50,12 @@ def test_run_states(tmp_path):
         with pytest.raises(GanStudioError, match="training right now"):
             lib.delete("m")
     for saved, shown in (("paused", "paused"), ("stopped", "paused"), ("failed", "failed"),
-                         ("garbage", "interrupted"), ("finished", "finished")):
+                         ("finished", "finished")):
         lib.update(entry, state=saved)
         assert lib.get("m").state == shown
 
 
-def test_broken_model_folders_are_skipped_not_fatal(tmp_path, caplog):
+def test_broken_model_folders_are_listed_as_damaged_not_fatal(tmp_path, caplog):
     lib = _library(tmp_path)
     lib.create("good", {"family": "pix2pix"})
     (lib.root / "no-json").mkdir()
@@ -63,8 +63,61 @@ def test_broken_model_folders_are_skipped_not_fatal(tmp_path, caplog):
     (lib.root / "bad-json" / "model.json").write_text("{not json")
     (lib.root / "wrong").mkdir()
     (lib.root / "wrong" / "model.json").write_text(json.dumps([1, 2]))
-    assert [e.name for e in lib.list()] == ["good"]
-    assert "model.json is missing" in caplog.text and "cannot be read" in caplog.text
+    entries = {e.id: e for e in lib.list()}
+    assert entries["good"].state == "new"
+    assert {k: e.state for k, e in entries.items() if k != "good"} == dict.fromkeys(("no-json", "bad-json", "wrong"),
+                                                                                    "damaged")
+    assert entries["no-json"].damage == "model.json is missing"
+    assert "not valid" in entries["bad-json"].damage and "list, not an object" in entries["wrong"].damage
+    lib.delete("bad-json")  # the one thing a damaged model allows
+    assert "bad-json" not in {e.id for e in lib.list()}
+
+
+def _good_record(lib):
+    return json.loads((lib.create("template", {"family": "pix2pix"}).path / "model.json").read_text())
+
+
+@pytest.mark.parametrize("change,reason", [
+    ({"updated": 5}, '"updated" is 5, not text'),
+    ({"name": None}, '"name" is None, not text'),
+    ({"state": []}, '"state" is [], not text'),
+    ({"state": "dancing"}, '"state" is \'dancing\', not one of'),
+    ({"inference": "x"}, '"inference" is \'x\', not an object'),
+    ({"data": [1, 2]}, '"data" is [1, 2], not an object'),
+    ({"iterations": -3}, '"iterations" is negative'),
+    ({"family": "stylegan"}, '"family" is \'stylegan\''),
+    ({"model": {"ngf": 4096}}, "ngf must be at most 256"),
+    ({"format_version": 99}, "newer GAN Studio"),
+])
+def test_one_malformed_record_is_named_and_every_other_model_works(tmp_path, capsys, change, reason):
+    from training_core.cli_convert import convert_main
+    from training_core.cli_models import models_main
+
+    lib = ModelLibrary()
+    raw = _good_record(lib)
+    lib.delete("template")
+    lib.create("fine", {"family": "pix2pix"})
+    bad = lib.root / "bad"
+    bad.mkdir()
+    (bad / "model.json").write_text(json.dumps({**raw, "name": "bad", **change}))
+    assert models_main(["list"]) == 0
+    listing = capsys.readouterr().out
+    assert "fine" in listing and "damaged" in listing and reason.replace("\\", "") in listing
+    assert models_main(["rename", "fine", "finer"]) == 0
+    assert models_main(["show", "finer"]) == 0
+    capsys.readouterr()
+    assert models_main(["show", "bad"]) == 2  # said plainly, no traceback
+    assert convert_main(["--model", "bad", "--input", str(tmp_path), "--output", str(tmp_path / "o")]) == 2
+    assert models_main(["delete", "bad", "--yes"]) == 0
+
+
+def test_an_imported_model_cannot_be_resumed_and_says_why(tmp_path, caplog):
+    from training_core.cli import train_main
+
+    lib = ModelLibrary()
+    lib.create("imported", {"family": "pix2pix", "imported": {"from": ["x.pth"]}})
+    assert train_main(["--resume", "imported"]) == 2
+    assert "imported, not trained here" in caplog.text
 
 
 def test_model_json_is_written_atomically(tmp_path):
@@ -107,5 +160,28 @@ def test_list_and_show_say_the_same_state(tmp_path, capsys):
         assert models_main(["list"]) == 0
         listed = capsys.readouterr().out
         assert models_main(["show", "m"]) == 0
+        capsys.readouterr()
+        assert models_main(["show", "m", "--json"]) == 0
         shown = json.loads(capsys.readouterr().out)["state"]
         assert shown == said and f" {said} " in listed
+
+
+def test_a_model_json_of_gan_studio_0_1_opens_unchanged(tmp_path):
+    """A checked-in record in today's format (0.1 wrote "stopped" for a paused run)."""
+    from pathlib import Path
+
+    lib = ModelLibrary()
+    folder = lib.root / "outlines"
+    folder.mkdir(parents=True)
+    original = json.loads((Path(__file__).parent / "data" / "model-0.1.json").read_text())
+    (folder / "model.json").write_text(json.dumps(original))
+    (entry,) = lib.list()
+    r = entry.record
+    assert (entry.name, entry.state, r.iterations, r.total_iterations) == ("Outlines", "paused", 2, 4)
+    assert r.model_config().netG == "unet_32" and r.train_config().iterations == 4 and r.inference_norm == "image"
+    lib.update(entry, iterations=3)
+    written = json.loads((folder / "model.json").read_text())
+    assert written["written_by_a_later_version"] == {"kept": True}  # fields it does not know survive
+    assert {k: v for k, v in written.items() if k not in ("iterations", "updated", "state")} == \
+        {k: v for k, v in original.items() if k not in ("iterations", "updated", "state")}
+    assert written["state"] == "paused" and written["iterations"] == 3

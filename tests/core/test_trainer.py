@@ -67,7 +67,7 @@ def _check_resume(tmp_path, family, overrides, make_report, device):
     else:
         far = [k for k in a if a[k].is_floating_point() and not torch.allclose(a[k], b[k], rtol=1e-3, atol=1e-3)]
         assert not far, far
-    assert library.get("halves").meta["iterations"] == 10
+    assert library.get("halves").record.iterations == 10
 
 
 def test_pause_takes_effect_within_one_iteration_checkpoints_and_resumes(tmp_path):
@@ -139,11 +139,11 @@ def test_events_samples_validation_and_metrics_log(tmp_path):
     lines = [json.loads(x) for x in (trainer.entry.run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [x["iteration"] for x in lines if "val" in x] == [4, 8]
     assert any("losses" in x and x["iteration"] == 8 for x in lines)
-    meta = library.get("m").meta
-    assert meta["metrics"]["val"]["l1"] == pytest.approx(vals[-1].l1)
+    record = library.get("m").record
+    assert record.metrics["val"]["l1"] == pytest.approx(vals[-1].l1)
     assert (trainer.entry.path / "generator.safetensors").exists() and trainer.entry.sample_path.exists()
     # Batch norm: the translator's default statistics were chosen on the held-out pairs.
-    inference = meta["inference"]
+    inference = record.inference
     assert inference["norm"] == min(inference["val_l1"], key=inference["val_l1"].get)
     assert set(inference["val_l1"]) == {"image", "running"}
 
@@ -206,10 +206,10 @@ def test_a_refused_resume_changes_nothing(tmp_path):
     second = Trainer.reopen("twice", library=library, iterations=5)
     with RunLock(first.entry.run_dir):  # the first holds the run
         assert isinstance(second.run(), Failed)
-    assert library.get("twice").meta["total_iterations"] == 2  # unchanged by the refused one
+    assert library.get("twice").record.total_iterations == 2  # unchanged by the refused one
     assert first.run().completed
     entry = library.get("twice")
-    assert entry.meta["iterations"] == entry.meta["total_iterations"] == 6
+    assert entry.record.iterations == entry.record.total_iterations == 6
 
 
 def test_a_second_process_cannot_train_the_same_model(tmp_path):

@@ -30,8 +30,8 @@ def test_training_shows_losses_samples_and_validation(make_window, qtbot, tmp_pa
     assert panel.error.isHidden()
     assert panel.start_button.isEnabled()
     entry = ModelLibrary().get("Tiny run")
-    assert entry.state == "finished" and entry.meta["iterations"] == 6
-    assert entry.meta["model"]["netG"] == "unet_32"  # what the Advanced widgets said
+    assert entry.state == "finished" and entry.record.iterations == 6
+    assert entry.record.model["netG"] == "unet_32"  # what the Advanced widgets said
     window.models_panel.refresh()
     assert window.models_panel.tree.topLevelItem(0).text(2) == "Finished"
 
@@ -61,7 +61,7 @@ def test_pause_checkpoints_and_idles_then_resume_and_stop(make_window, qtbot, tm
     panel.stop_button.click()
     qtbot.waitUntil(lambda: panel.session is None, timeout=60_000)
     entry = ModelLibrary().get("Pausable")
-    assert entry.state == "paused" and entry.meta["iterations"] > at_pause
+    assert entry.state == "paused" and entry.record.iterations > at_pause
 
 
 def test_gpu_style_failure_is_shown_in_words(make_window, qtbot, tmp_path, monkeypatch):
@@ -114,7 +114,7 @@ def test_a_restarted_window_offers_and_resumes_an_unfinished_run(make_window, qt
     assert panel.chart.point_count("G_L1") == 0 or panel.session is not None
     qtbot.waitUntil(lambda: panel.session is None, timeout=60_000)
     entry = ModelLibrary().get("Night run")
-    assert entry.state == "finished" and entry.meta["iterations"] == 5
+    assert entry.state == "finished" and entry.record.iterations == 5
     assert panel.progress.value() == 5
 
 

@@ -71,15 +71,14 @@ def translator_for_model(entry, direction: str = "AtoB", device="cpu", config=No
     if direction not in generators:
         have = " and ".join(generators)
         raise ModelFileError(f"{entry.name} translates {have} only; it has no {direction} generator")
-    norm = config.norm
-    if norm == "auto":
-        norm = entry.meta.get("inference", {}).get("norm", "image")
-    data = entry.meta.get("data", {})
-    resized = data.get("preprocess", "resize_and_crop") in ("resize_and_crop", "scale_width", "scale_width_and_crop")
+    record = entry.require()
+    norm = record.inference_norm if config.norm == "auto" else config.norm
+    data = record.data_config()
+    resized = data.preprocess in ("resize_and_crop", "scale_width", "scale_width_and_crop")
     scale = config.scale if config.scale in ("full", "model") else float(config.scale)
     from ..device import resolve_precision
 
     precision = resolve_precision(config.precision, torch.device(device))
     options = TranslateOptions(tile=config.tile, scale=scale, norm=norm, precision=precision)
     return Translator(generators[direction], model_cfg.size_multiple, device, options,
-                      train_size=data.get("load_size") if resized else None)
+                      train_size=data.load_size if resized else None)

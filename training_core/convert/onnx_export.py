@@ -60,7 +60,7 @@ def export_onnx(entry, path: Path, direction: str = "AtoB", norm: str | None = N
     config, generators = load_generators(entry.weights_path)
     if direction not in generators:
         raise ExportError(f"{entry.name} has no {direction} generator")
-    norm = norm or entry.meta.get("inference", {}).get("norm", "image")
+    norm = norm or entry.require().inference_norm
     net = inference_copy(generators[direction], norm)
     multiple = config.size_multiple
     # Width and height are free, in steps of the multiple the generator needs.

@@ -84,9 +84,10 @@ class Trainer:
         self.library = library or ModelLibrary()
         self.new_total = new_total  # a resumed run's new length: applied once this process holds the run
         self.entry = entry
-        self.model_cfg = ModelConfig.from_dict(entry.meta["model"])
-        self.data_cfg = DataConfig.from_dict(entry.meta["data"])
-        self.train_cfg = TrainConfig.from_dict(entry.meta["train"])
+        record = entry.require()
+        self.model_cfg = record.model_config()
+        self.data_cfg = record.data_config()
+        self.train_cfg = record.train_config()
         self.family = self.model_cfg.family
         self.plan = DataPlan.load(entry.run_dir / "dataset.json")
         self.on_event = on_event or (lambda event: None)
@@ -156,7 +157,7 @@ class Trainer:
         if entry.state == "running":
             raise RunInUse(f"{entry.name} is training right now in another window or process")
         if iterations is not None:  # checked now, written by run() once it holds the run's lock
-            TrainConfig.from_dict({**entry.meta["train"], "iterations": iterations})
+            TrainConfig.from_dict({**entry.require().train_config().to_dict(), "iterations": iterations})
         return cls(entry, library, new_total=iterations, **kwargs)
 
     def _set_total(self, iterations: int) -> None:
