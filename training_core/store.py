@@ -9,11 +9,15 @@ the display name lives in model.json, so renaming never moves files.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import re
 import shutil
+import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,6 +37,7 @@ DAMAGED = "damaged"  # shown for a model folder whose model.json cannot be used 
 # Temporary files in a model folder that no process trains are this old at least before they count as
 # left by a killed process: a rename in another window writes model.json in milliseconds.
 IDLE_TEMP_AGE_S = 60
+STAGING_PREFIX = ".new-model-"  # a model being created: hidden until complete
 _tidied: set[str] = set()  # library folders cleaned of stale temporary files by this process
 
 
@@ -163,6 +168,10 @@ class ModelLibrary:
                     continue
             except OSError:
                 continue
+            if folder.name.startswith(STAGING_PREFIX):  # a creation that was killed before it completed
+                if time.time() - folder.stat().st_mtime > IDLE_TEMP_AGE_S:
+                    shutil.rmtree(folder, ignore_errors=True)
+                continue
             removed = remove_stale_temp_files(folder, recursive=True, older_than_s=IDLE_TEMP_AGE_S)
             if removed:
                 log.info("removed %d temporary files left by an interrupted process in %s", removed, folder)
@@ -192,31 +201,61 @@ class ModelLibrary:
         names = ", ".join(sorted(e.name for e in self.list())) or "none yet"
         raise ModelNotFound(f"no model named {key!r} in {self.root} (models: {names})")
 
-    def create(self, name: str, fields: dict) -> ModelEntry:
-        """A new model folder whose record is ``fields`` plus name, state and dates (checked before anything is written)."""
+    def create(self, name: str, fields: dict, prepare: Callable[[Path], None] | None = None,
+               state: str = "new") -> ModelEntry:
+        """A new model whose record is ``fields`` plus name, state and dates.
+
+        The record is checked before anything is written. The folder is made
+        as a hidden staging folder, ``prepare(folder)`` writes what the model
+        needs besides model.json (its data plan, its weights), model.json is
+        written last, and only then is the folder renamed into the library:
+        a kill at any moment leaves either a complete model or nothing under
+        the name (a hidden staging folder, removed later by tidy()).
+        """
         name = name.strip()
         if not name:
             raise LibraryError("a model needs a name")
         stamp = now_iso()
         try:
-            record = read_record({**fields, "name": name, "state": "new", "created": stamp, "updated": stamp})
+            record = read_record({**fields, "name": name, "state": state, "created": stamp, "updated": stamp})
         except RecordError as exc:
             raise LibraryError(f"cannot create the model {name!r}: {exc}") from None
+        self._check_name_free(name)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            staging = self.root / f"{STAGING_PREFIX}{secrets.token_hex(6)}"
+            staging.mkdir()  # mode 0777 less the umask, like any folder the user makes
+        except OSError as exc:
+            raise LibraryError(f"cannot create a model in {self.root}: {exc.strerror or exc}") from None
+        try:
+            entry = ModelEntry(staging.name, staging, record)
+            if prepare:
+                prepare(staging)
+            self.save(entry)
+            self._check_name_free(name)  # another process may have taken it meanwhile
+            entry = self._move_in(staging, record)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return entry
+
+    def _check_name_free(self, name: str) -> None:
         if any(e.name.casefold() == name.casefold() for e in self.list()):
             raise LibraryError(f"a model named {name!r} already exists: choose another name, "
                                "or continue that model instead")
-        self.root.mkdir(parents=True, exist_ok=True)
-        base, n = _slug(name), 1
+
+    def _move_in(self, staging: Path, record: ModelRecord) -> ModelEntry:
+        base, n = _slug(record.name), 1
         while True:
             folder = self.root / (base if n == 1 else f"{base}-{n}")
-            try:
-                folder.mkdir()
-                break
-            except FileExistsError:
-                n += 1
-        entry = ModelEntry(folder.name, folder, record)
-        self.save(entry)
-        return entry
+            if not os.path.lexists(folder):
+                try:
+                    os.rename(staging, folder)  # atomic; fails rather than merges if the name appeared meanwhile
+                    return ModelEntry(folder.name, folder, record)
+                except OSError as exc:
+                    if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                        raise
+            n += 1
 
     def save(self, entry: ModelEntry) -> None:
         atomic_write_text(entry.path / "model.json", json.dumps(entry.require().to_dict(), indent=2, sort_keys=True))

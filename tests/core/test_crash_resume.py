@@ -110,3 +110,40 @@ def test_termination_and_hangup_pause_like_ctrl_c_and_a_second_signal_waits_for_
     entry = ModelLibrary().get("t")
     assert entry.state == "paused"
     assert int(list_checkpoints(run_dir)[0].stem.split("_")[1]) == entry.record.iterations
+
+
+@pytest.mark.parametrize("attempt", [1, 2])
+def test_a_kill_the_moment_a_model_appears_leaves_it_resumable(tmp_path, attempt):
+    """SIGKILL as soon as model.json is visible: the model is complete (its data plan is there) or absent."""
+    report = paired_report(tmp_path / "data")
+    library = ModelLibrary()
+    proc = _start(LAUNCH, ["--data", str(report.root), "--name", "early", *ARGS])
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if library.root.is_dir() and any(library.root.glob("[!.]*/model.json")):
+            break
+        time.sleep(0.001)
+    proc.kill()
+    proc.wait(timeout=30)
+    entries = [e for e in library.list()]
+    assert len(entries) <= 1 and all(e.state != "damaged" for e in entries)
+    if entries:
+        assert (entries[0].run_dir / "dataset.json").is_file()
+        assert train_main(["--resume", "early", "--iterations", "2"]) == EXIT_OK
+    else:
+        assert train_main(["--data", str(report.root), "--name", "early", *ARGS[:-1], "2"]) == EXIT_OK
+
+
+def test_an_unfinished_creation_is_invisible_and_cleaned_up(tmp_path):
+    from training_core import store
+
+    library = ModelLibrary()
+    library.create("whole", {"family": "pix2pix"})
+    staging = library.root / f"{store.STAGING_PREFIX}abc123"
+    (staging / "run").mkdir(parents=True)
+    (staging / "model.json").write_text('{"name": "half", "family": "pix2pix"}')
+    old = time.time() - 3600
+    os.utime(staging, (old, old))
+    store._tidied.clear()
+    assert [e.name for e in library.list()] == ["whole"]
+    assert not staging.exists()

@@ -149,6 +149,6 @@ def import_reference(paths: list[Path], name: str, library) -> "ModelEntry":  # 
         # Reference checkpoints were evaluated in eval mode: keep their running statistics.
         "inference": {"norm": "running"},
         "dataset": {}, "metrics": {},
-    })
-    save_generators(config, generators, entry.weights_path)
-    return library.update(entry, state="finished")
+    }, prepare=lambda folder: save_generators(config, generators, folder / "generator.safetensors"),
+        state="finished")
+    return entry

@@ -141,8 +141,7 @@ class Trainer:
             "dataset": {"root": plan.root, "layout": plan.layout, "train": train_count, "val": len(plan.val),
                         "val_source": plan.val_source, "summary": report.summary(list_rejected=False)},
             "metrics": {},
-        })
-        plan.save(entry.run_dir / "dataset.json")
+        }, prepare=lambda folder: plan.save(folder / "run" / "dataset.json"))
         return entry
 
     @classmethod
