@@ -23,7 +23,7 @@ from .errors import GanStudioError
 from .humanize import duration
 from .models.registry import FAMILIES
 from .presets import DEFAULT_PRESET, PRESETS
-from .store import ModelLibrary, demo_dir
+from .store import DiskError, ModelLibrary, demo_dir
 from .train.control import TrainingControl
 from .train.events import CheckpointSaved, Failed, Finished, SampleImages, Started, StepMetrics, ValidationMetrics
 from .train.trainer import Trainer
@@ -197,6 +197,9 @@ def train_main(argv=None) -> int:
             trainer = Trainer.reopen(args.resume, library, iterations=args.iterations, **kwargs)
         else:
             trainer = _new_trainer(args, library, **kwargs)
+    except DiskError as exc:  # full or read-only: the settings were fine
+        log.error("error: %s", exc)
+        return EXIT_FAILED
     except GanStudioError as exc:
         log.error("error: %s", exc)
         return EXIT_USAGE

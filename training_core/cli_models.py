@@ -8,9 +8,9 @@ import logging
 import sys
 from pathlib import Path
 
-from .cli import EXIT_OK, EXIT_USAGE, resume_command
+from .cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, resume_command
 from .errors import GanStudioError
-from .store import ModelLibrary
+from .store import DiskError, ModelLibrary
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -120,6 +120,9 @@ def models_main(argv=None) -> int:
 
             path = export_onnx(library.get(args.name), args.onnx, args.direction, overwrite=args.overwrite)
             print(f"exported to {path}")
+    except DiskError as exc:  # full or read-only: nothing was changed
+        logging.error("error: %s", exc)
+        return EXIT_FAILED
     except GanStudioError as exc:
         logging.error("error: %s", exc)
         return EXIT_USAGE

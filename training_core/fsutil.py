@@ -8,9 +8,11 @@ an artist's results are often read by other tools and other accounts.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import secrets
+import shutil
 import stat
 import time
 from pathlib import Path
@@ -56,15 +58,46 @@ def atomic_path(path: str | Path):
                 os.fchmod(f.fileno(), mode)  # some writers (safetensors) create the file anew, as 0600
         os.replace(tmp, path)
         _fsync_dir(path.parent)
-    except BaseException:
+    except BaseException as exc:
+        full = not isinstance(exc, OSError) and isinstance(exc, Exception) and disk_is_full(path.parent)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if full:
+            # Writers that are not Python file objects (safetensors, torch's zip writer) say
+            # "SafetensorError" or "unexpected pos" when the disk fills up: say what happened.
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from exc
         raise
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+FULL_BELOW_BYTES = 1 << 20  # a disk with less free space than this cannot hold a checkpoint or a photo
+
+
+def disk_is_full(folder: str | Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < FULL_BELOW_BYTES
+    except OSError:
+        return False
+
+
+def explain_write_error(exc: OSError, folder: str | Path, needed_bytes: int = 0) -> str:
+    """Why writing in ``folder`` failed, in words a person can act on."""
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        try:
+            free = f"{shutil.disk_usage(folder).free / 1e6:.1f} MB free"
+        except OSError:
+            free = "no space left"
+        need = f", about {needed_bytes / 1e6:.0f} MB more needed" if needed_bytes >= 1e6 else ""
+        return f"the disk that holds {folder} is full ({free}{need}): free some space"
+    if exc.errno == errno.EROFS:
+        return f"{folder} is on a read-only disk: make it writable, or move the library (GAN_STUDIO_HOME)"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"{folder} cannot be written ({exc.strerror}): check its permissions"
+    return f"cannot write in {folder}: {exc.strerror or exc}"
 
 
 def read_regular_text(path: str | Path) -> str:

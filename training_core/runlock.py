@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from .errors import GanStudioError
+from .fsutil import explain_write_error
 
 if os.name == "nt":
     import msvcrt
@@ -64,7 +65,7 @@ class FolderLock:
             # Never through a link: the lock file is truncated, and a link could lead to someone's photo.
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         except OSError as exc:
-            raise GanStudioError(f"cannot create the lock file {self.path}: {exc.strerror or exc}") from None
+            raise GanStudioError(f"cannot lock {self.path.parent}: {explain_write_error(exc, self.path.parent)}") from None
         if not _try_lock(fd):
             try:
                 holder = os.read(fd, 4096).decode("utf-8", "replace").strip()

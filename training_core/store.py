@@ -25,7 +25,7 @@ from pathlib import Path
 import platformdirs
 
 from .errors import GanStudioError
-from .fsutil import atomic_write_text, remove_stale_temp_files
+from .fsutil import atomic_write_text, explain_write_error, remove_stale_temp_files
 from .record import ModelRecord, RecordError, read_record
 from .runlock import RunInUse, is_locked
 
@@ -47,6 +47,10 @@ class ModelNotFound(GanStudioError):
 
 class LibraryError(GanStudioError):
     pass
+
+
+class DiskError(LibraryError):
+    """The library's disk is full, read-only or not writable: nothing was changed."""
 
 
 def data_home() -> Path:
@@ -226,7 +230,7 @@ class ModelLibrary:
             staging = self.root / f"{STAGING_PREFIX}{secrets.token_hex(6)}"
             staging.mkdir()  # mode 0777 less the umask, like any folder the user makes
         except OSError as exc:
-            raise LibraryError(f"cannot create a model in {self.root}: {exc.strerror or exc}") from None
+            raise DiskError(f"cannot create the model {name!r}: {explain_write_error(exc, self.root)}") from None
         try:
             entry = ModelEntry(staging.name, staging, record)
             if prepare:
@@ -234,8 +238,10 @@ class ModelLibrary:
             self.save(entry)
             self._check_name_free(name)  # another process may have taken it meanwhile
             entry = self._move_in(staging, record)
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise DiskError(f"cannot create the model {name!r}: {explain_write_error(exc, self.root)}") from None
             raise
         return entry
 
@@ -258,7 +264,11 @@ class ModelLibrary:
             n += 1
 
     def save(self, entry: ModelEntry) -> None:
-        atomic_write_text(entry.path / "model.json", json.dumps(entry.require().to_dict(), indent=2, sort_keys=True))
+        text = json.dumps(entry.require().to_dict(), indent=2, sort_keys=True)
+        try:
+            atomic_write_text(entry.path / "model.json", text)
+        except OSError as exc:
+            raise DiskError(f"cannot save {entry.name}: {explain_write_error(exc, entry.path)}") from None
 
     def update(self, entry: ModelEntry, **changes) -> ModelEntry:
         """Change some fields of the record, keeping what others wrote meanwhile (a rename during training)."""
@@ -288,4 +298,7 @@ class ModelLibrary:
                            "stop it before deleting it")
         if entry.path.is_symlink() or os.path.realpath(entry.path.parent) != os.path.realpath(self.root):
             raise LibraryError(f"{entry.path} is not a model folder inside the library {self.root}; nothing deleted")
-        shutil.rmtree(entry.path)
+        try:
+            shutil.rmtree(entry.path)
+        except OSError as exc:
+            raise DiskError(f"cannot delete {entry.name}: {explain_write_error(exc, entry.path)}") from None

@@ -29,12 +29,12 @@ from ..data.images import load_rgb
 from ..data.transforms import apply_transform, random_params, to_tensor
 from ..device import configure_cpu_threads, describe_device, pick_device, resolve_precision
 from ..errors import ConfigError, GanStudioError
-from ..fsutil import atomic_path, atomic_write_text, remove_stale_temp_files
+from ..fsutil import atomic_path, atomic_write_text, explain_write_error, remove_stale_temp_files
 from ..models.export import model_generators, save_generators
 from ..models.registry import build_model, family_for_layout
 from ..presets import DEFAULT_PRESET, resolve
 from ..runlock import RunInUse, RunLock
-from ..store import ModelEntry, ModelLibrary, now_iso
+from ..store import DiskError, ModelEntry, ModelLibrary, now_iso
 from . import distributed, metrics, rng
 from .checkpoint import load_latest, list_checkpoints, save_checkpoint
 from .control import TrainingControl
@@ -179,12 +179,15 @@ class Trainer:
                 self._set_total(self.new_total)
             return self._run()
         except OSError as exc:  # disk full, folder gone or read-only: the last saved checkpoint is intact
-            where = f" ({exc.filename})" if exc.filename else ""
-            return self._fail(f"Could not write the run's files{where}: {exc.strerror or exc}. Free some disk "
-                              "space or fix the folder, then resume: the last saved checkpoint is intact.", exc)
+            why = explain_write_error(exc, self.entry.path, self._bytes_per_save())
+            return self._fail(f"Could not save the training: {why}. Nothing is lost: the last saved checkpoint is "
+                              "intact; resume once that is fixed.", exc)
+        except DiskError as exc:  # the same, met while writing model.json
+            return self._fail(f"Could not save the training: {exc}. Nothing is lost: the last saved checkpoint is "
+                              "intact; resume once that is fixed.", exc)
         except Exception as exc:  # last resort: report, never crash the caller's thread
             return self._fail(f"Training stopped by an unexpected error: {type(exc).__name__}: {exc}. "
-                              "Resume continues from the last checkpoint.", exc)
+                              "Resume continues from the last checkpoint.", exc, expected=False)
         finally:
             if lock is not None:
                 lock.release()
@@ -445,14 +448,24 @@ class Trainer:
         self._set_state("finished" if completed else "paused")
         return self._emit(Finished(self.iteration, completed, self.entry.path))
 
-    def _fail(self, message: str, exc: BaseException | None = None) -> Event:
+    def _fail(self, message: str, exc: BaseException | None = None, expected: bool = True) -> Event:
+        """Record and report a failure; the traceback is logged only for an error nobody foresaw."""
         details = "".join(traceback.format_exception(exc)) if exc else ""
-        log.error("%s\n%s", message, details)
+        if expected:
+            log.error("%s", message)
+            log.debug("%s", details)
+        else:
+            log.error("%s\n%s", message, details)
         try:
             self._set_state("failed", last_error=message)
-        except OSError:
-            log.exception("could not record the failure in model.json")
+        except GanStudioError as exc:  # a full or read-only disk: the message says so already
+            log.warning("could not record the failure in model.json: %s", exc)
         return self._emit(Failed(self.iteration, message, details))
+
+    def _bytes_per_save(self) -> int:
+        """What one checkpoint and the generator file take on disk (the newest ones written), or 0."""
+        saved = list_checkpoints(self.entry.run_dir)[:1] + [self.entry.weights_path]
+        return sum(p.stat().st_size for p in saved if p.exists())
 
     def _set_state(self, state: str, **extra) -> None:
         if self.is_main:
