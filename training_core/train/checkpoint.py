@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 FORMAT = "gan-studio-checkpoint"
 VERSION = 1
-REQUIRED_KEYS = ("format", "version", "iteration", "model", "schedulers", "rng", "data_state", "config")
+# Checkpoints of 0.1 also hold a copy of the settings ("config"); it is ignored: model.json holds them.
+REQUIRED_KEYS = ("format", "version", "iteration", "model", "schedulers", "rng", "data_state")
 _NAME = re.compile(r"^iter_(\d+)\.pt$")
 
 

@@ -402,8 +402,7 @@ class Trainer:
             "model": self.model.state_dict(),
             "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
             "rng": rng.capture(),
-            "config": {"model": self.model_cfg.to_dict(), "data": self.data_cfg.to_dict(),
-                       "train": self.train_cfg.to_dict()},
+            # The settings live in model.json alone (the generator file's copy is derived from them).
         }, keep=self.train_cfg.keep_checkpoints)
         save_generators(self.model_cfg, model_generators(self.model), self.entry.weights_path)
         self.library.update(self.entry, iterations=self.iteration,
