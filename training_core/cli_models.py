@@ -63,7 +63,7 @@ def _show(entry) -> None:
     model = r.model_config()
     lines = [f"{r.name}  ({r.family}, {entry.state})", f"  folder      {entry.path}",
              f"  generator   {model.netG}, ngf {model.ngf}, {model.norm} norm",
-             f"  progress    " + ("imported" if r.imported else f"{r.iterations} of {r.total_iterations} iterations"),
+             "  progress    " + ("imported" if r.imported else f"{r.iterations} of {r.total_iterations} iterations"),
              f"  direction   {'both ways' if r.family == 'cyclegan' else r.direction}",
              f"  created     {r.created}", f"  updated     {r.updated}"]
     if r.dataset:

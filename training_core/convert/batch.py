@@ -148,6 +148,8 @@ class BatchJob:
         self.cancel = cancel or threading.Event()
         self._check_folders()
         self._check_own_files()
+        settings = f"{translator.fingerprint()}|{self.config.format}|{self.config.quality}"
+        self.fingerprint = hashlib.blake2b(settings.encode(), digest_size=16).hexdigest()
         self.report = BatchReport(display_path(self.input_dir), display_path(self.output_dir), model_name, now_iso())
         self._lock = _OutputFolderLock(self.output_dir / LOCK_NAME, f"model {model_name or '?'}, from "
                                        f"{display_path(self.input_dir)}, started {self.report.started}")
@@ -161,8 +163,6 @@ class BatchJob:
             raise
         self.guard = OutputGuard(self.input_dir, self.config.recursive)
         self._output_real = os.path.realpath(self.output_dir)
-        settings = f"{translator.fingerprint()}|{self.config.format}|{self.config.quality}"
-        self.fingerprint = hashlib.blake2b(settings.encode(), digest_size=16).hexdigest()
         self._times: deque[float] = deque(maxlen=20)
         self._done = 0
         self._lock_results = threading.Lock()  # results arrive from the encoder threads too

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from ..config import DataConfig, ModelConfig, TrainConfig
+from ..config import TrainConfig
 from ..data.datasets import LoadFailure, PairedDataset, ReportingDataset, UnpairedDataset, collate_or_failure
 from ..data.discover import DatasetReport
 from ..data.images import load_rgb
