@@ -75,12 +75,14 @@ def main(argv=None) -> int:
     from PySide6.QtCore import QTimer
 
     from .main_window import MainWindow
+    from .quit_signals import quit_on_signals
     from .settings import open_settings
 
     app = create_application()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     window = MainWindow(open_settings())
+    quit_on_signals(window)
     window.show()
     if args.folder:
         window.settings.setValue("dataset/last_folder", args.folder)

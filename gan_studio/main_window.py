@@ -35,6 +35,7 @@ def load_engine() -> str:
 class MainWindow(QMainWindow):
     def __init__(self, settings, parent=None):
         super().__init__(parent)
+        self._quitting = False  # set by quit_saving: closing asks nothing
         self.settings = settings
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
@@ -212,15 +213,24 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         self.tabs.setCurrentIndex(int(self.settings.value("window/tab", 0)))
 
+    def quit_saving(self) -> None:
+        """Pause any training with a checkpoint and close, without asking (a logout or a shutdown signal)."""
+        if self._quitting:
+            return  # a second signal while saving: the save completes first
+        self._quitting = True
+        self.close()
+
     def closeEvent(self, event):
         if self.train_panel.is_training():
-            answer = QMessageBox.question(
-                self, APP_NAME, "Training is running. Pause it and quit? It will be saved, and you can "
-                "resume it from the Models tab next time.",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes)
-            if answer != QMessageBox.StandardButton.Yes:
-                event.ignore()
-                return
+            if not self._quitting:
+                answer = QMessageBox.question(
+                    self, APP_NAME, "Training is running. Pause it and quit? It will be saved, and you can "
+                    "resume it from the Models tab next time.",
+                    QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                    QMessageBox.StandardButton.Yes)
+                if answer != QMessageBox.StandardButton.Yes:
+                    event.ignore()
+                    return
             self.shutdown_training()
         self.convert_panel.shutdown()
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -127,3 +127,32 @@ def test_first_run_offers_the_demo_project(make_window, qtbot):
     assert panel.start_button.isEnabled()
     assert panel.report.layout == "aligned" and panel.report.count("train") == 48
     assert window.device_label.text().startswith(("CPU", "CUDA", "Apple"))
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="POSIX signals")
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
+def test_a_logout_signal_pauses_training_with_a_checkpoint_and_closes(make_window, qtbot, tmp_path, signal_name):
+    import os
+    import signal
+
+    from gan_studio.quit_signals import quit_on_signals
+
+    window = make_window()
+    _open(window, qtbot, paired_report(tmp_path / "data").root)
+    panel = window.train_panel
+    set_tiny(panel, iterations=100_000)
+    panel.name.setText("Logout")
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.progress.value() >= 3, timeout=60_000)
+    previous = quit_on_signals(window)
+    try:
+        os.kill(os.getpid(), getattr(signal, signal_name))
+        os.kill(os.getpid(), getattr(signal, signal_name))  # the impatient second one changes nothing
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=60_000)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    entry = ModelLibrary().get("Logout")
+    assert entry.state == "paused"
+    (checkpoint,) = list_checkpoints(entry.run_dir)
+    assert int(checkpoint.stem.split("_")[1]) == entry.record.iterations >= 3
