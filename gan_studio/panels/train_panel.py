@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import logging
 from datetime import datetime
 
@@ -446,18 +445,10 @@ class TrainPanel(QWidget):
 
     def _load_history(self, entry) -> None:
         """Show what the model already did: its loss curve and latest samples."""
+        from training_core.train.run_dir import RunFolder
+
         self.chart.clear()
-        path = entry.run_dir / "metrics.jsonl"
-        if path.exists():
-            records = []
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue
-                if "losses" in record:
-                    records.append((record["iteration"], record["losses"]))
-            self.chart.add_many(records)
+        self.chart.add_many(RunFolder(entry.run_dir).loss_history())
         if entry.sample_path.exists():
             self.samples.set_images(None, QImage(str(entry.sample_path)))
 

@@ -222,3 +222,28 @@ def test_a_second_process_cannot_train_the_same_model(tmp_path):
         result = trainer.run()
         assert isinstance(result, Failed) and "another process" in result.message
     assert trainer.run().completed
+
+
+def test_the_library_record_follows_the_run_through_its_events(tmp_path):
+    """model.json is written by a listener of the run's events, as the app listens: each state in turn."""
+    report = paired_report(tmp_path / "data")
+    library = ModelLibrary(tmp_path / "models")
+    control = TrainingControl()
+    seen = []
+
+    def watch(event):
+        seen.append((type(event).__name__, library.get("r").state))
+        if isinstance(event, StepMetrics) and event.iteration == 2:
+            control.pause()
+        if type(event).__name__ == "Paused":
+            control.resume()
+
+    trainer = Trainer.create(report, "r", overrides=dict(TINY_PIX2PIX, iterations=4, sample_every=2), library=library,
+                             control=control, on_event=watch, device="cpu")
+    assert trainer.run().completed
+    states = dict(seen)  # the state when each kind of event last reached the app
+    assert states["Started"] == "running" and states["Paused"] == "paused" and states["Resumed"] == "running"
+    assert states["Finished"] == "finished"
+    record = library.get("r").record
+    assert record.iterations == record.progress == 4 and record.metrics["val"]["l1"] > 0
+    assert record.inference["norm"] in ("image", "running")  # batch norm: chosen on the held-out pairs

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import json
 import logging
 import os
 import time
@@ -29,18 +28,19 @@ from ..data.images import load_rgb
 from ..data.transforms import apply_transform, random_params, to_tensor
 from ..device import configure_cpu_threads, describe_device, pick_device, resolve_precision
 from ..errors import ConfigError, GanStudioError
-from ..fsutil import atomic_path, atomic_write_text, explain_write_error, remove_stale_temp_files
+from ..fsutil import explain_write_error
 from ..models.export import model_generators, save_generators
 from ..models.registry import build_model, family_for_layout
 from ..presets import DEFAULT_PRESET, resolve
-from ..runlock import RunInUse, RunLock
-from ..store import DiskError, ModelEntry, ModelLibrary, now_iso
+from ..runlock import RunInUse
+from ..store import DiskError, ModelEntry, ModelLibrary
 from . import distributed, metrics, rng
-from .checkpoint import load_latest, list_checkpoints, save_checkpoint
+from .recorder import LibraryRecorder
+from .run_dir import RunFolder
 from .control import TrainingControl
 from .events import (CheckpointSaved, Event, Failed, Finished, Paused, Resumed, SampleImages, Started,
                      StepMetrics, ValidationMetrics)
-from .plan import DataPlan, make_plan
+from .plan import make_plan
 from .samples import sample_strip
 from .schedule import make_scheduler
 
@@ -89,7 +89,8 @@ class Trainer:
         self.data_cfg = record.data_config()
         self.train_cfg = record.train_config()
         self.family = self.model_cfg.family
-        self.plan = DataPlan.load(entry.run_dir / "dataset.json")
+        self.run_folder = RunFolder(entry.run_dir)
+        self.plan = self.run_folder.load_plan()
         self.on_event = on_event or (lambda event: None)
         self.control = control or TrainingControl()
         self.device_preference = device
@@ -97,6 +98,8 @@ class Trainer:
         self.iteration = self.epoch = self.position = 0
         self.dist = distributed.from_env()  # set under torchrun
         self.is_main = self.dist is None or self.dist.is_main
+        # model.json follows the run's events; only one process writes it.
+        self.recorder = LibraryRecorder(self.library, entry) if self.is_main else None
         self._val_cache: list | None = None
         self._loss_sums: dict = {}  # loss tensors summed since the last metrics.jsonl line
         self._window_sums: dict = {}  # ... and since the last StepMetrics that carried losses
@@ -162,18 +165,17 @@ class Trainer:
     def _set_total(self, iterations: int) -> None:
         """Continue to a new length; only a process that holds the run changes it (a refused one changes nothing)."""
         self.train_cfg = TrainConfig.from_dict({**self.train_cfg.to_dict(), "iterations": iterations})
-        if self.is_main:
-            self.library.update(self.entry, train=self.train_cfg.to_dict(), total_iterations=iterations)
+        if self.recorder:
+            self.recorder.extend(self.train_cfg)
 
     # -- the run -----------------------------------------------------------------------
     def run(self) -> Event:
         """Train until finished, stopped or failed; returns the last event (Finished or Failed)."""
         try:
-            lock = RunLock(self.entry.run_dir).acquire() if self.is_main else None
+            lock = self.run_folder.lock() if self.is_main else None
         except GanStudioError as exc:  # another process trains it, or the lock cannot be written
-            return self._emit(Failed(self.iteration, str(exc)))
-        if lock is not None:  # ours alone now: a temporary file in the run folder is a killed run's
-            remove_stale_temp_files(self.entry.run_dir, recursive=True, older_than_s=0)
+            self._tell(Failed(self.iteration, str(exc)))  # the model's record is the other process's
+            return Failed(self.iteration, str(exc))
         try:
             if self.new_total is not None:
                 self._set_total(self.new_total)
@@ -200,7 +202,6 @@ class Trainer:
         except GanStudioError as exc:
             return self._fail(str(exc), exc)
         total = self.train_cfg.iterations
-        self._set_state("running")
         device = f"{describe_device(self.device)}, {self.precision}"
         self._emit(Started(self.iteration, total, device, self.iteration > 0, notes))
         batches = self._batches()
@@ -260,12 +261,12 @@ class Trainer:
         self.model.train()
         self.schedulers = {name: make_scheduler(opt, self.train_cfg) for name, opt in self.model.optimizers.items()}
         notes = self._distributed_notes()
-        if not list_checkpoints(self.entry.run_dir):
+        if not self.run_folder.checkpoints():
             rng.seed_everything(self.train_cfg.seed)
             self._truncate_metrics_log(0)
             self._wrap_for_ddp()
             return notes
-        loaded = load_latest(self.entry.run_dir)
+        loaded = self.run_folder.load_latest()
         state = loaded.state
         self.model.load_state_dict(state["model"])
         for name, scheduler in self.schedulers.items():
@@ -369,12 +370,8 @@ class Trainer:
                 fake = self.model.translate(a[None], there)
                 rows.append((a, fake[0].cpu(), self.model.translate(fake, back)[0].cpu()))
         strip = sample_strip(rows)
-        path = self.entry.run_dir / "samples" / f"iter_{self.iteration:09d}.png"
-        for target in (path, self.entry.sample_path):  # the Models view reads sample.png at any moment
-            with atomic_path(target) as tmp:
-                strip.save(tmp, format="PNG")
-        # Live progress for the library view (``iterations`` counts only what a checkpoint holds).
-        self.library.update(self.entry, progress=self.iteration)
+        # Also as the model's sample.png, which the Models view reads at any moment.
+        path = self.run_folder.save_sample(strip, self.iteration, also=self.entry.sample_path)
         self._emit(SampleImages(self.iteration, strip, path))
         if self.plan.val:
             self._validate()
@@ -396,7 +393,7 @@ class Trainer:
     def _checkpoint(self, reason: str):
         if not self.is_main:  # the weights are the same in every process: one writes
             return None
-        path = save_checkpoint(self.entry.run_dir, {
+        path = self.run_folder.save_checkpoint({
             "iteration": self.iteration,
             "data_state": {"epoch": self.epoch, "position": self.position},
             "model": self.model.state_dict(),
@@ -405,13 +402,11 @@ class Trainer:
             # The settings live in model.json alone (the generator file's copy is derived from them).
         }, keep=self.train_cfg.keep_checkpoints)
         save_generators(self.model_cfg, model_generators(self.model), self.entry.weights_path)
-        self.library.update(self.entry, iterations=self.iteration,
-                            metrics={"val": self.latest_val})
         self._emit(CheckpointSaved(self.iteration, path, reason))
         return path
 
-    def _choose_inference_norm(self) -> None:
-        """Record which batch-norm statistics translate the held-out pairs better (the translator's default)."""
+    def _choose_inference_norm(self) -> dict:
+        """Which batch-norm statistics translate the held-out pairs better (the translator's default)."""
         from ..convert.norm import score_norm_modes
 
         if self._val_cache is None:
@@ -420,16 +415,14 @@ class Trainer:
         best = min(scores, key=scores.get)
         log.info("held-out L1 by normalisation: %s; translating with %s statistics",
                  ", ".join(f"{k} {v:.4f}" for k, v in scores.items()), best)
-        self.library.update(self.entry, inference={"norm": best, "val_l1": scores})
+        return {"norm": best, "val_l1": scores}
 
     def _pause(self) -> bool:
         """Checkpoint and wait; True when resumed, False when stopped while paused."""
         self._checkpoint("pause")
-        self._set_state("paused")
         self._emit(Paused(self.iteration))
         if not self.control.wait_while_paused():
             return False
-        self._set_state("running")
         self._timer.clear()  # the pause is not training time
         self._emit(Resumed(self.iteration))
         return True
@@ -439,13 +432,13 @@ class Trainer:
             self._checkpoint("finish" if completed else "stop")
         if self.dist is not None:
             distributed.barrier()  # no process leaves before rank 0 has saved
+        inference = None
         if completed and self.plan.val and self.model_cfg.norm == "batch" and self.is_main:
             try:
-                self._choose_inference_norm()
+                inference = self._choose_inference_norm()
             except Exception:  # a nicety: the trained model is already saved
                 log.exception("could not compare the normalisation modes; translating with image statistics")
-        self._set_state("finished" if completed else "paused")
-        return self._emit(Finished(self.iteration, completed, self.entry.path))
+        return self._emit(Finished(self.iteration, completed, self.entry.path, inference))
 
     def _fail(self, message: str, exc: BaseException | None = None, expected: bool = True) -> Event:
         """Record and report a failure; the traceback is logged only for an error nobody foresaw."""
@@ -455,22 +448,26 @@ class Trainer:
             log.debug("%s", details)
         else:
             log.error("%s\n%s", message, details)
+        event = Failed(self.iteration, message, details)
         try:
-            self._set_state("failed", last_error=message)
+            self._emit(event)
         except GanStudioError as exc:  # a full or read-only disk: the message says so already
             log.warning("could not record the failure in model.json: %s", exc)
-        return self._emit(Failed(self.iteration, message, details))
+            self._tell(event)
+        return event
 
     def _bytes_per_save(self) -> int:
         """What one checkpoint and the generator file take on disk (the newest ones written), or 0."""
-        saved = list_checkpoints(self.entry.run_dir)[:1] + [self.entry.weights_path]
-        return sum(p.stat().st_size for p in saved if p.exists())
-
-    def _set_state(self, state: str, **extra) -> None:
-        if self.is_main:
-            self.library.update(self.entry, state=state, **extra)
+        weights = self.entry.weights_path
+        return self.run_folder.checkpoint_bytes() + (weights.stat().st_size if weights.exists() else 0)
 
     def _emit(self, event: Event) -> Event:
+        """To the library record first (its errors stop the run: a disk problem), then to the listener."""
+        if self.recorder:
+            self.recorder(event)
+        return self._tell(event)
+
+    def _tell(self, event: Event) -> Event:
         if not self.is_main:
             return event
         try:
@@ -480,26 +477,10 @@ class Trainer:
         return event
 
     # -- the metrics log ----------------------------------------------------------------------
-    @property
-    def metrics_path(self):
-        return self.entry.run_dir / "metrics.jsonl"
-
     def _log(self, record: dict) -> None:
-        if not self.is_main:
-            return
-        with open(self.metrics_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps({**record, "time": now_iso()}) + "\n")
+        if self.is_main:
+            self.run_folder.log_metrics(record)
 
     def _truncate_metrics_log(self, iteration: int) -> None:
-        if not self.is_main or not self.metrics_path.exists():
-            return
-        kept = [line for line in self.metrics_path.read_text(encoding="utf-8").splitlines()
-                if line.strip() and _line_iteration(line) <= iteration]
-        atomic_write_text(self.metrics_path, "".join(line + "\n" for line in kept))
-
-
-def _line_iteration(line: str) -> int:
-    try:
-        return int(json.loads(line)["iteration"])
-    except (ValueError, KeyError, TypeError):
-        return 1 << 62  # an unreadable (half-written) line goes
+        if self.is_main:
+            self.run_folder.truncate_metrics(iteration)
