@@ -118,5 +118,23 @@ def test_shapes_that_do_not_fit_are_refused(tmp_path):
     state = net.state_dict()
     state["model.10.conv_block.1.weight"] = torch.zeros(5, 5, 3, 3)  # a tampered layer
     torch.save(state, tmp_path / "bad.pth")
-    with pytest.raises(ReferenceImportError, match="do not fit"):
+    with pytest.raises(ReferenceImportError, match="do not fit"):  # found before the network is built
         import_reference([tmp_path / "bad.pth"], "bad", ModelLibrary())
+
+
+def test_weights_claiming_a_huge_or_inconsistent_network_are_refused_before_it_is_built(tmp_path):
+    """Checked on the meta device first: a crafted file cannot make the app allocate without bound."""
+    from training_core.models.reference_import import ReferenceImportError, load_reference_generator
+
+    state = randomize(ResnetGenerator(3, 3, 8, get_norm_layer("instance"), n_blocks=2)).state_dict()
+    block = {k[len("model.10."):]: v for k, v in state.items() if k.startswith("model.10.")}
+    many = dict(state)
+    for i in range(100, 200):  # 100 more residual blocks of the same tiny size
+        many.update({f"model.{i}.{k}": v for k, v in block.items()})
+    torch.save(many, tmp_path / "many.pth")
+    with pytest.raises(ReferenceImportError, match="will not build"):
+        load_reference_generator(tmp_path / "many.pth")
+    padded = dict(state, **{"model.1.weight": torch.zeros(8, 3, 7, 7), "model.1.extra": torch.zeros(10)})
+    torch.save(padded, tmp_path / "padded.pth")
+    with pytest.raises(ReferenceImportError, match="do not fit: that network has"):
+        load_reference_generator(tmp_path / "padded.pth")

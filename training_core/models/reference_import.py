@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from ..config import CycleGANConfig, ModelConfig, Pix2PixConfig
-from ..errors import GanStudioError
+from ..errors import ConfigError, GanStudioError
 from .networks import define_G
 
 _RESNET_BLOCK = re.compile(r"^model\.(\d+)\.conv_block\.")
@@ -58,6 +58,9 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
+_TOP_WEIGHT = re.compile(r"^model\.(\d+)\.weight$")
+
+
 def _norm_of(state: dict, norm_weight_key: str, conv_bias_key: str) -> str:
     if norm_weight_key in state:
         return "batch"
@@ -90,7 +93,7 @@ def infer_config(state: dict[str, torch.Tensor]) -> tuple[str, dict]:
         # With dropout the second convolution moves from index 5 to 6 (where batch norm has a 1-D weight).
         second = state.get(f"model.{block}.conv_block.6.weight")
         dropout = second is not None and second.dim() == 4
-        last = max(int(k.split(".")[1]) for k in state if k.startswith("model.") and k.endswith(".weight"))
+        last = max(int(m.group(1)) for k in state if (m := _TOP_WEIGHT.match(k)))  # the final convolution
         output_nc = state[f"model.{last}.weight"].shape[0]
         norm = _norm_of(state, "model.2.weight", "model.1.bias")
         return f"resnet_{len(blocks)}blocks", dict(ngf=ngf, input_nc=input_nc, output_nc=output_nc, norm=norm,
@@ -105,14 +108,34 @@ def _clean(state: dict, norm: str) -> dict:
     return state
 
 
+def _check_claim(path: Path, netG: str, settings: dict, state: dict) -> None:
+    """The architecture the weights claim is within bounds and holds as many numbers as the file: checked on
+    PyTorch's meta device, where building a network allocates nothing."""
+    try:
+        ModelConfig.from_dict({"family": "pix2pix", "netG": netG, "ngf": settings["ngf"],
+                               "input_nc": settings["input_nc"], "output_nc": settings["output_nc"]})
+    except ConfigError as exc:
+        raise ReferenceImportError(f"{path.name} claims a network GAN Studio will not build: {exc}") from None
+    with torch.device("meta"):
+        shape = define_G(settings["input_nc"], settings["output_nc"], settings["ngf"], netG, settings["norm"],
+                         settings["dropout"]).state_dict()
+    expected, held = sum(t.numel() for t in shape.values()), sum(t.numel() for t in state.values())
+    if expected != held:
+        raise ReferenceImportError(f"{path.name} looks like a {netG} generator (ngf {settings['ngf']}) but its "
+                                   f"weights do not fit: that network has {expected:,} numbers, the file holds "
+                                   f"{held:,} (damaged, or another architecture)")
+
+
 def load_reference_generator(path: Path) -> tuple[str, dict, torch.nn.Module]:
     """Read a reference generator file: (netG, settings, the network with its weights)."""
     state = read_state_dict(path)
     netG, settings = infer_config(state)
+    state = _clean(state, settings["norm"])
+    _check_claim(Path(path), netG, settings, state)
     net = define_G(settings["input_nc"], settings["output_nc"], settings["ngf"], netG, settings["norm"],
                    settings["dropout"])
     try:
-        net.load_state_dict(_clean(state, settings["norm"]), strict=True)
+        net.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise ReferenceImportError(f"{Path(path).name} looks like a {netG} generator but its weights do not fit "
                                    f"({str(exc).splitlines()[1][:200] if chr(10) in str(exc) else exc})") from None
