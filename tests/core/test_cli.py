@@ -76,3 +76,17 @@ def test_cyclegan_with_one_domain_entirely_broken_is_refused_naming_the_files(tm
     assert "domain A" in caplog.text and "outline0.png: not an image" in caplog.text
     assert "Traceback" not in caplog.text and "Resume" not in caplog.text
     assert ModelLibrary().list() == []
+
+
+def test_the_cli_names_every_rejected_training_file_with_its_reason(tmp_path, caplog):
+    report = paired_report(tmp_path / "data")
+    train = tmp_path / "data" / "train"
+    (train / "empty.jpg").write_bytes(b"")
+    (train / "notes.png").write_text("not a picture")
+    (train / "drawing.png").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n")
+    caplog.set_level("INFO")
+    assert train_main(["--data", str(report.root), "--name", "named", "--iterations", "1", *TINY_ARGS]) == EXIT_OK
+    assert "rejected 3 files" in caplog.text
+    for name, reason in (("empty.jpg", "not an image (file is empty"), ("notes.png", "not an image (file holds text"),
+                         ("drawing.png", "unsupported format (EPS")):
+        assert f"{train / name}: {reason}" in caplog.text
