@@ -71,3 +71,14 @@ def test_version():
     result = subprocess.run([sys.executable, "-m", "gan_studio", "--version"], capture_output=True, text=True,
                             timeout=60, cwd=ROOT)
     assert result.returncode == 0 and result.stdout.startswith("GAN Studio ")
+
+
+def test_the_desktop_entry_claims_no_folder_handling():
+    """Claiming inode/directory made GAN Studio the default folder opener: 'Show in File Manager' then
+    started a second GAN Studio instead of the user's file manager."""
+    import configparser
+
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.read(resource_path(f"{APP_ID}.desktop"), encoding="utf-8")
+    mime_types = entry["Desktop Entry"].get("MimeType", "")
+    assert "inode/directory" not in mime_types
