@@ -61,6 +61,11 @@ def create_application(argv=None):
 
 def main(argv=None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
+    from .qt_libraries import explain, missing_libraries, uses_xcb
+
+    if uses_xcb() and (missing := missing_libraries()):
+        print(explain(missing), file=sys.stderr)  # instead of Qt's abort, which names one of them at best
+        return 1
     if args.self_test:
         from .self_test import run_self_test
 

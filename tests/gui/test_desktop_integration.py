@@ -82,3 +82,25 @@ def test_the_desktop_entry_claims_no_folder_handling():
     entry.read(resource_path(f"{APP_ID}.desktop"), encoding="utf-8")
     mime_types = entry["Desktop Entry"].get("MimeType", "")
     assert "inode/directory" not in mime_types
+
+
+def test_missing_window_libraries_are_named_with_the_command_that_installs_them(monkeypatch, capsys, tmp_path):
+    """A bare system: Qt would abort; the app says what to install and exits 1 (simulated missing library)."""
+    from gan_studio import app, qt_libraries
+
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    monkeypatch.setattr(qt_libraries, "_plugin_files", lambda: [tmp_path / "libqxcb.so"])
+    monkeypatch.setattr(qt_libraries, "_ldd", lambda path: "\tlibxcb-icccm.so.4 => not found\n"
+                                                             "\tlibxcb1.so.1 => /usr/lib/libxcb.so.1 (0x1)\n")
+    monkeypatch.setattr(qt_libraries, "_loadable", lambda soname: soname != "libxcb-cursor.so.0")
+    assert app.main([]) == 1
+    err = capsys.readouterr().err
+    assert "not installed: libxcb-cursor.so.0, libxcb-icccm.so.4." in err
+    assert "sudo apt install libxcb-cursor0 libxcb-icccm4\n" in err
+
+
+def test_the_readme_gives_every_package_the_window_needs():
+    from gan_studio.qt_libraries import APT_LINE
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert APT_LINE in readme
