@@ -9,6 +9,7 @@ import argparse
 import logging
 import shlex
 import signal
+import time
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from .train.trainer import Trainer
 
 log = logging.getLogger("gan_studio.cli")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PAUSED = 0, 1, 2, 130
+PROGRESS_EVERY_S = 30.0  # progress lines when the output is a log, not a terminal
 DEMO_ITERATIONS = 1000
 
 # Command-line flag -> config field, for the settings a user may override.
@@ -94,17 +96,21 @@ class _Progress:
         self.stream = stream
         self.tty = stream.isatty()
         self.losses: dict = {}
+        self._logged_at: float | None = None  # when the last progress line went to a log (not a terminal)
 
     def __call__(self, event) -> None:
         if isinstance(event, StepMetrics):
+            self.losses = event.losses or self.losses
+            losses = " ".join(f"{k} {v:.3f}" for k, v in list(self.losses.items())[:3])
+            status = (f"{event.iteration}/{event.total_iterations} {event.it_per_s:.2f} it/s "
+                      f"ETA {duration(event.eta_s)}  {losses}")
             if self.tty:
                 done = event.iteration / event.total_iterations
                 bar = "#" * int(24 * done) + "-" * (24 - int(24 * done))
-                self.losses = event.losses or self.losses
-                losses = " ".join(f"{k} {v:.3f}" for k, v in list(self.losses.items())[:3])
-                self.stream.write(f"\r[{bar}] {event.iteration}/{event.total_iterations} "
-                                  f"{event.it_per_s:.2f} it/s ETA {duration(event.eta_s)}  {losses}\033[K")
+                self.stream.write(f"\r[{bar}] {status}\033[K")
                 self.stream.flush()
+            elif self._due(event):  # a log file or a job scheduler: a line at a steady cadence
+                log.info("iteration %s", status)
             return
         if self.tty:
             self.stream.write("\r\033[K")
@@ -119,6 +125,14 @@ class _Progress:
                      event.iteration, event.l1, event.psnr, event.ssim, event.count)
         elif isinstance(event, CheckpointSaved) and not self.tty:
             log.info("iteration %d: checkpoint saved (%s)", event.iteration, event.reason)
+
+    def _due(self, event) -> bool:
+        now = time.monotonic()
+        if self._logged_at is None or now - self._logged_at >= PROGRESS_EVERY_S \
+                or event.iteration == event.total_iterations:
+            self._logged_at = now
+            return True
+        return False
 
 
 

@@ -65,7 +65,8 @@ class FolderLock:
             # Never through a link: the lock file is truncated, and a link could lead to someone's photo.
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         except OSError as exc:
-            raise GanStudioError(f"cannot lock {self.path.parent}: {explain_write_error(exc, self.path.parent)}") from None
+            why = explain_write_error(exc, self.path.parent)
+            raise GanStudioError(f"cannot lock {self.path.parent}: {why}") from None
         if not _try_lock(fd):
             try:
                 holder = os.read(fd, 4096).decode("utf-8", "replace").strip()

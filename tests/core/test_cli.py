@@ -90,3 +90,17 @@ def test_the_cli_names_every_rejected_training_file_with_its_reason(tmp_path, ca
     for name, reason in (("empty.jpg", "not an image (file is empty"), ("notes.png", "not an image (file holds text"),
                          ("drawing.png", "unsupported format (EPS")):
         assert f"{train / name}: {reason}" in caplog.text
+
+
+def test_a_log_gets_progress_lines_at_a_steady_cadence(tmp_path, caplog, monkeypatch):
+    """Not a terminal (a log file, a job scheduler): iteration, rate, ETA and losses, every so often."""
+    import training_core.cli as cli
+
+    monkeypatch.setattr(cli, "PROGRESS_EVERY_S", 0.0)
+    report = paired_report(tmp_path / "data")
+    caplog.set_level("INFO")
+    assert train_main(["--data", str(report.root), "--name", "logged", "--iterations", "3", *TINY_ARGS]) == EXIT_OK
+    messages = [r.getMessage() for r in caplog.records]
+    lines = [m for m in messages if m.startswith("iteration ") and "it/s" in m]
+    assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
+    assert "ETA" in lines[-1]

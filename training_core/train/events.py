@@ -73,7 +73,7 @@ class Finished:
     iteration: int
     completed: bool
     model_dir: Path
-    inference: dict | None = None  # batch norm: the statistics that translate held-out pairs best, and scores
+    inference: dict | None = None  # batch norm: which statistics translate held-out pairs best, with scores
 
 
 @dataclass(frozen=True)
