@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QSize, QStandardPaths, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QIcon, QPixmap
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
@@ -45,6 +45,9 @@ class ModelsPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.library = None
+        from training_core.convert.onnx_extras import missing_extras  # no torch: a look at the packages only
+
+        self._onnx_missing = missing_extras()
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(COLUMNS)
         self.tree.setRootIsDecorated(False)
@@ -136,6 +139,10 @@ class ModelsPanel(QWidget):
         self.rename_button.setEnabled(usable and not in_use)
         for b in (self.convert_button, self.export_button):  # they need trained weights
             b.setEnabled(usable and has_weights)
+        if self._onnx_missing:
+            self.export_button.setEnabled(False)
+        usage = "Export the generator for use outside GAN Studio" if has_weights else "No trained weights yet"
+        self.export_button.setToolTip(self._onnx_missing or usage)
         self.delete_button.setEnabled(state is not None and not in_use)
 
     def resume_selected(self) -> None:
@@ -195,7 +202,8 @@ class ModelsPanel(QWidget):
         if key is None:
             return
         entry = self.library.get(key)
-        path, _ = QFileDialog.getSaveFileName(self, "Export to ONNX", str(entry.path / f"{entry.id}.onnx"),
+        documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        path, _ = QFileDialog.getSaveFileName(self, "Export to ONNX", str(Path(documents) / f"{entry.id}.onnx"),
                                               "ONNX models (*.onnx)")
         if not path:
             return
@@ -204,9 +212,16 @@ class ModelsPanel(QWidget):
         # The dialog asked before replacing the file it returned; a name typed without .onnx gets it.
         confirmed = path.lower().endswith(".onnx")
         path = path if confirmed else path + ".onnx"
+        self.export_button.setEnabled(False)
+        self.export_button.setText("Exporting…")  # a minute or so for a full-size generator
+
+        def done():
+            self.export_button.setText("Export ONNX…")
+            self._update_buttons()
+
         run_task(partial(export_onnx, overwrite=confirmed), entry, path, owner=self,
-                 on_result=lambda p: QMessageBox.information(self, "Exported", f"Saved {p}"),
-                 on_error=lambda exc: QMessageBox.warning(self, "Cannot export", str(exc)))
+                 on_result=lambda p: (done(), QMessageBox.information(self, "Exported", f"Saved {p}")),
+                 on_error=lambda exc: (done(), QMessageBox.warning(self, "Cannot export", str(exc))))
 
     def import_checkpoint(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Import generator weights (G, or G_A and G_B)", "",

@@ -51,7 +51,7 @@ def test_convert_a_folder_and_see_every_result(panel, qtbot, tmp_path):
     rows = _rows(panel)
     assert rows["p0.png"][0] == "Converted" and rows["p2.png"][0] == "Converted"
     assert rows["broken.jpg"][0] == "Failed" and rows["broken.jpg"][1].startswith("truncated")
-    assert "Done: 3 converted, 1 failed" in panel.state.text()
+    assert "Done: 3 converted, 1 failed. Report: gan-studio-report.txt" in panel.state.text()
     assert Image.open(tmp_path / "out" / "p1.png").size == (48, 32)
     assert panel.open_output.isEnabled()
     # Settings persist for the next session.

@@ -84,7 +84,7 @@ class FileDone:
 class BatchFinished:
     counts: dict[str, int]
     cancelled: bool
-    report_path: Path | None
+    report_path: Path | None  # the readable text report (a JSON one lies beside it)
     stopped: str = ""  # why the job ended early by itself (a full or read-only disk)
     summary: str = ""  # the counts in words: "5 converted (2 redone), 1 skipped"
 
@@ -398,11 +398,13 @@ class BatchJob:
         self.on_event(event)
 
     def _write_report(self) -> Path | None:
-        path = self.output_dir / f"{REPORT_NAME}.json"
+        """The report as JSON (for tools) and as text; returns the text one, which is what people read."""
+        text_path = self.output_dir / f"{REPORT_NAME}.txt"
         try:
-            atomic_write_text(path, json.dumps({**asdict(self.report), "counts": self.report.counts()}, indent=1))
-            atomic_write_text(self.output_dir / f"{REPORT_NAME}.txt", self.report.text())
+            atomic_write_text(self.output_dir / f"{REPORT_NAME}.json",
+                              json.dumps({**asdict(self.report), "counts": self.report.counts()}, indent=1))
+            atomic_write_text(text_path, self.report.text())
         except OSError as exc:
             log.error("could not write the conversion report: %s", exc)
             return None
-        return path
+        return text_path

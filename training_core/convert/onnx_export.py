@@ -7,6 +7,7 @@ app uses, so onnxruntime gives the app's output.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from pathlib import Path
@@ -16,12 +17,14 @@ import torch
 from ..errors import GanStudioError
 from ..fsutil import atomic_path
 from .model_file import load_generators
+from .onnx_extras import missing_extras
 from .norm import inference_copy
 
 log = logging.getLogger(__name__)
 
 
 MARK = "gan_studio.model"  # metadata key that says a file is one of our exports
+_CHATTY_LOGGERS = ("torch.onnx", "torch.export", "onnxscript", "onnx_ir")  # dozens of lines per export
 
 
 class ExportError(GanStudioError):
@@ -50,13 +53,25 @@ def _our_export(path: Path) -> bool:
     return any(prop.key == MARK for prop in model.metadata_props)
 
 
+@contextlib.contextmanager
+def _quiet(names):
+    """The exporter's progress chatter stays out of the user's log; its warnings and errors do not."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
 def export_onnx(entry, path: Path, direction: str = "AtoB", norm: str | None = None, overwrite: bool = False) -> Path:
     path = Path(path)
     check_target(path, overwrite)
-    try:
-        import onnxscript  # noqa: F401  (the exporter needs it)
-    except ImportError:
-        raise ExportError("ONNX export needs the optional packages: pip install 'gan-studio[onnx]'") from None
+    if missing := missing_extras():
+        raise ExportError(missing)
     config, generators = load_generators(entry.weights_path)
     if direction not in generators:
         raise ExportError(f"{entry.name} has no {direction} generator")
@@ -66,7 +81,7 @@ def export_onnx(entry, path: Path, direction: str = "AtoB", norm: str | None = N
     # Width and height are free, in steps of the multiple the generator needs.
     rows, cols = torch.export.Dim("rows", min=1, max=64), torch.export.Dim("cols", min=1, max=64)
     example = torch.zeros(1, config.input_nc if direction == "AtoB" else config.output_nc, multiple * 2, multiple * 2)
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, _quiet(_CHATTY_LOGGERS):
         program = torch.onnx.export(net, (example,), dynamo=True, input_names=["input"], output_names=["output"],
                                     dynamic_shapes=({2: multiple * rows, 3: multiple * cols},), verbose=False)
         program.model.metadata_props[MARK] = f"{entry.name} ({direction})"
