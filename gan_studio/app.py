@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
 from . import APP_ID, APP_NAME, __version__
@@ -83,10 +84,20 @@ def main(argv=None) -> int:
     from .quit_signals import quit_on_signals
     from .settings import open_settings
 
+    from training_core.store import data_home
+
+    from .single_instance import InstanceServer, hand_over, server_name
+
     app = create_application()
+    instance = server_name(str(data_home()))
+    if hand_over(instance, os.path.abspath(args.folder) if args.folder else None):
+        print("GAN Studio is already open on this model library: its window was brought forward.")
+        return 0  # before any window or setting of this launch exists
+    server = InstanceServer(instance, app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     window = MainWindow(open_settings())
+    server.activated.connect(window.bring_forward)
     quit_on_signals(window)
     window.show()
     if args.folder:

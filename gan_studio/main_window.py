@@ -213,6 +213,15 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         self.tabs.setCurrentIndex(int(self.settings.value("window/tab", 0)))
 
+    def bring_forward(self, folder: str | None = None) -> None:
+        """Another launch of GAN Studio asked for this window (and perhaps a dataset folder)."""
+        self.showNormal() if self.isMinimized() else self.show()
+        self.raise_()
+        self.activateWindow()
+        if folder:
+            self.tabs.setCurrentWidget(self.dataset_panel)
+            self.dataset_panel.open_folder(folder)
+
     def quit_saving(self) -> None:
         """Pause any training with a checkpoint and close, without asking (a logout or a shutdown signal)."""
         if self._quitting:
