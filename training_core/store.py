@@ -9,6 +9,7 @@ the display name lives in model.json, so renaming never moves files.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -173,8 +174,9 @@ class ModelLibrary:
             except OSError:
                 continue
             if folder.name.startswith(STAGING_PREFIX):  # a creation that was killed before it completed
-                if time.time() - folder.stat().st_mtime > IDLE_TEMP_AGE_S:
-                    shutil.rmtree(folder, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    if time.time() - folder.stat().st_mtime > IDLE_TEMP_AGE_S:
+                        shutil.rmtree(folder, ignore_errors=True)
                 continue
             removed = remove_stale_temp_files(folder, recursive=True, older_than_s=IDLE_TEMP_AGE_S)
             if removed:
@@ -191,8 +193,8 @@ class ModelLibrary:
             raise LibraryError(f"cannot list the model library {self.root}: {exc.strerror or exc}") from None
         entries = [self._read(folder) for folder in folders]
         for entry in entries:
-            if entry.damage:
-                log.warning("model folder %s is damaged: %s", entry.path, entry.damage)
+            if entry.damage:  # shown as damaged wherever models are listed; this is for the log file
+                log.debug("model folder %s is damaged: %s", entry.path, entry.damage)
         return sorted(entries, key=lambda e: e.record.updated if e.record else "", reverse=True)
 
     def get(self, key: str) -> ModelEntry:
