@@ -232,9 +232,12 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event):
         if self.train_panel.is_training():
             if not self._quitting:
+                question = ("Training is paused. Quit? It is saved, and you can resume it next time."
+                            if self.train_panel.paused else
+                            "Training is running. Pause it and quit? It will be saved, and you can "
+                            "resume it from the Models tab next time.")
                 answer = QMessageBox.question(
-                    self, APP_NAME, "Training is running. Pause it and quit? It will be saved, and you can "
-                    "resume it from the Models tab next time.",
+                    self, APP_NAME, question,
                     QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
                     QMessageBox.StandardButton.Yes)
                 if answer != QMessageBox.StandardButton.Yes:

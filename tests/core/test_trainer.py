@@ -247,3 +247,15 @@ def test_the_library_record_follows_the_run_through_its_events(tmp_path):
     record = library.get("r").record
     assert record.iterations == record.progress == 4 and record.metrics["val"]["l1"] > 0
     assert record.inference["norm"] in ("image", "running")  # batch norm: chosen on the held-out pairs
+
+
+def test_samples_come_early_then_at_the_presets_cadence(tmp_path):
+    report = paired_report(tmp_path / "data")
+    library = ModelLibrary(tmp_path / "models")
+    samples = []
+    trainer = Trainer.create(report, "early", overrides=dict(TINY_PIX2PIX, iterations=60, sample_every=40),
+                             library=library, device="cpu",
+                             on_event=lambda e: samples.append(e.iteration) if type(e).__name__ == "SampleImages"
+                             else None)
+    assert trainer.run().completed
+    assert samples == [10, 25, 40, 60]  # 50 is past the first regular sample at 40

@@ -156,3 +156,21 @@ def test_a_logout_signal_pauses_training_with_a_checkpoint_and_closes(make_windo
     assert entry.state == "paused"
     (checkpoint,) = list_checkpoints(entry.run_dir)
     assert int(checkpoint.stem.split("_")[1]) == entry.record.iterations >= 3
+
+
+def test_quitting_while_paused_says_it_is_paused(make_window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    window = make_window()
+    _open(window, qtbot, paired_report(tmp_path / "data").root)
+    panel = window.train_panel
+    set_tiny(panel, iterations=100_000)
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.progress.value() >= 2, timeout=60_000)
+    panel.pause_button.click()
+    qtbot.waitUntil(lambda: panel.paused, timeout=30_000)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda parent, title, text, *a: asked.append(text) or QMessageBox.StandardButton.Cancel)
+    window.close()
+    assert asked and asked[0].startswith("Training is paused. Quit?") and window.isVisible()

@@ -47,6 +47,9 @@ from .schedule import make_scheduler
 log = logging.getLogger(__name__)
 
 LOG_EVERY = 10  # iterations averaged into one metrics.jsonl line
+# Samples before the preset's cadence begins: a newcomer sees the model start to learn within a minute,
+# not after 100 iterations of an empty panel.
+EARLY_SAMPLES = (10, 25, 50)
 REPORT_INTERVAL_S = 0.25  # losses are read back from the device at most this often (each read waits for it)
 
 
@@ -326,7 +329,7 @@ class Trainer:
             for name, value in losses.items():
                 sums[name] = sums[name] + value if name in sums else value
         self._window_n += 1
-        due = it % cfg.sample_every == 0 or it == cfg.iterations
+        due = it % cfg.sample_every == 0 or it == cfg.iterations or (it in EARLY_SAMPLES and it < cfg.sample_every)
         self._loss_n += 1
         if it % LOG_EVERY == 0 or it == cfg.iterations:
             self._log({"iteration": it, "epoch": self.epoch, "lr": lr,
