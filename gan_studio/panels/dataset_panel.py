@@ -83,6 +83,11 @@ class DatasetPanel(QWidget):
         self.rejects.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.rejects.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.rejects.verticalHeader().hide()
+        # Long paths keep both ends visible ("/home/…/people-broken-07.jpg"); the whole path is the tooltip.
+        self.rejects.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.rejects.setWordWrap(False)
+        self.rejects.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.rejects.setColumnWidth(0, 360)
         self.rejects.hide()
 
         split = QSplitter(Qt.Orientation.Horizontal)

@@ -48,6 +48,9 @@ def test_bad_files_are_listed_with_their_reasons(make_window, qtbot, tmp_path):
     rows = {Path(panel.rejects.item(r, 0).text()).name: panel.rejects.item(r, 1).text()
             for r in range(panel.rejects.rowCount())}
     assert rows == {"empty.jpg": "not an image", "notes.png": "not an image", "cut.png": "truncated"}
+    tips = {panel.rejects.item(r, 0).toolTip() for r in range(panel.rejects.rowCount())}
+    assert tips == {str(folder / name) for name in rows}  # the whole path on hover; the cell elides its middle
+    assert panel.rejects.textElideMode() == Qt.TextElideMode.ElideMiddle
     assert "3 files can't be used" in panel.summary.text()
     assert panel.grid.model().rowCount() == 5  # the good photos are still there
 
