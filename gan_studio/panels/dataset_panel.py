@@ -177,10 +177,16 @@ class DatasetPanel(QWidget):
         self.summary.setText("<br>".join(lines))
         self.rejects.setRowCount(len(report.rejected))
         for row, r in enumerate(report.rejected):
-            for col, text in enumerate((display_path(r.path), r.reason, r.detail)):
+            try:
+                shown = display_path(Path(r.path).relative_to(report.root))  # train/photo.jpg: what differs
+            except ValueError:
+                shown = display_path(r.path)
+            for col, (text, tip) in enumerate(((shown, display_path(r.path)), (r.reason, r.reason),
+                                               (r.detail, r.detail))):
                 item = QTableWidgetItem(text)
-                item.setToolTip(text)
+                item.setToolTip(tip)
                 self.rejects.setItem(row, col, item)
+        self.rejects.resizeColumnToContents(1)
         self.rejects.setVisible(bool(report.rejected))
 
     def _show_preview(self, paths: tuple) -> None:
