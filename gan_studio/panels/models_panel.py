@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QSize, QStandardPaths, Qt, QUrl, Signal
+from PySide6.QtCore import QFileSystemWatcher, QSize, QStandardPaths, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QIcon, QPixmap
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
@@ -16,6 +17,7 @@ STATE_LABELS = {"new": "New", "running": "Training…", "paused": "Paused", "int
                 "finished": "Finished", "failed": "Failed", "damaged": "Damaged"}
 COLUMNS = ["Name", "Family", "State", "Iterations", "Direction", "Dataset", "Updated"]
 DIRECTIONS = {"AtoB": "A → B", "BtoA": "B → A"}
+REFRESH_DELAY_MS = 300  # a training run rewrites model.json in bursts: one refresh per burst
 
 
 def _done(entry) -> int:
@@ -45,6 +47,10 @@ class ModelsPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.library = None
+        self._watcher = QFileSystemWatcher(self)
+        self._watcher.directoryChanged.connect(self._library_changed_on_disk)
+        self._refresh_soon = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
+        self._refresh_soon.timeout.connect(self._refresh_from_disk)
         from training_core.convert.onnx_extras import missing_extras  # no torch: a look at the packages only
 
         self._onnx_missing = missing_extras()
@@ -89,12 +95,28 @@ class ModelsPanel(QWidget):
         self.library = library
         self.refresh()
 
+    def _library_changed_on_disk(self, _path: str) -> None:
+        """A model was trained, renamed or removed by any process (this one too): refresh once it settles."""
+        self._refresh_soon.start()
+
+    def _watch(self, entries) -> None:
+        """The library folder (models appear and go) and each model folder (model.json is replaced on writes)."""
+        watched = self._watcher.directories()
+        if watched:
+            self._watcher.removePaths(watched)
+        with contextlib.suppress(OSError):  # a library on a read-only disk is shown all the same
+            self.library.root.mkdir(parents=True, exist_ok=True)
+        folders = [str(self.library.root)] + [str(e.path) for e in entries]
+        self._watcher.addPaths([f for f in folders if Path(f).is_dir()])
+
     def refresh(self) -> None:
         if self.library is None:
             return
         selected = self.selected_id()
         self.tree.clear()
-        for entry in self.library.list():
+        entries = self.library.list()
+        self._watch(entries)
+        for entry in entries:
             item = QTreeWidgetItem(_columns(entry))
             if entry.damage:
                 item.setToolTip(2, f"{entry.damage}. Delete it, or restore its model.json from a backup.")
@@ -116,6 +138,15 @@ class ModelsPanel(QWidget):
         self.tree.setVisible(has_models)
         self._update_buttons()
 
+    def _refresh_from_disk(self) -> None:
+        known = [self.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
+                 for i in range(self.tree.topLevelItemCount())]
+        self.refresh()
+        now = [self.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
+               for i in range(self.tree.topLevelItemCount())]
+        if now != known:
+            self.library_changed.emit()  # the Convert tab's model list follows
+
     def selected_id(self) -> str | None:
         items = self.tree.selectedItems()
         return items[0].data(0, Qt.ItemDataRole.UserRole) if items else None
@@ -125,25 +156,36 @@ class ModelsPanel(QWidget):
         return items[0].data(2, Qt.ItemDataRole.UserRole) if items else None
 
     def _update_buttons(self) -> None:
+        """Each action enabled when it can work, and when it cannot, its tooltip says why."""
         state = self._selected_state()
         items = self.tree.selectedItems()
         imported = bool(items and items[0].data(1, Qt.ItemDataRole.UserRole))
         in_use = bool(items and items[0].data(3, Qt.ItemDataRole.UserRole))
         has_weights = bool(items and items[0].data(4, Qt.ItemDataRole.UserRole))
+        if state is None:
+            blocked = "Select a model first"
+        elif state == "damaged":
+            blocked = "This model's model.json is damaged: it can only be deleted or shown in the file manager"
+        elif in_use:
+            blocked = "This model is training right now: stop it on the Train tab first"
+        else:
+            blocked = ""
+        no_weights = blocked or ("" if has_weights else "This model has no trained weights yet: train it first")
+        reasons = {
+            self.resume_button: blocked or ("Imported models have no training state to continue" if imported
+                                            else ""),
+            self.rename_button: blocked,
+            self.delete_button: "" if state == "damaged" else blocked,
+            self.reveal_button: "" if state is not None else blocked,
+            self.convert_button: no_weights,
+            self.export_button: no_weights or self._onnx_missing,
+        }
+        tips = {self.convert_button: "Open this model in the Convert tab",
+                self.export_button: "Export the generator for use outside GAN Studio"}
+        for button, reason in reasons.items():
+            button.setEnabled(not reason)
+            button.setToolTip(reason or tips.get(button, ""))
         self.resume_button.setText("Continue Training…" if state == "finished" else "Resume")
-        self.resume_button.setEnabled(state in ("paused", "interrupted", "failed", "finished", "new") and not imported
-                                      and not in_use)
-        self.resume_button.setToolTip("Imported models have no training state to continue" if imported else "")
-        self.reveal_button.setEnabled(state is not None)
-        usable = state not in (None, "damaged")  # a damaged model can only be deleted or shown
-        self.rename_button.setEnabled(usable and not in_use)
-        for b in (self.convert_button, self.export_button):  # they need trained weights
-            b.setEnabled(usable and has_weights)
-        if self._onnx_missing:
-            self.export_button.setEnabled(False)
-        usage = "Export the generator for use outside GAN Studio" if has_weights else "No trained weights yet"
-        self.export_button.setToolTip(self._onnx_missing or usage)
-        self.delete_button.setEnabled(state is not None and not in_use)
 
     def resume_selected(self) -> None:
         key, state = self.selected_id(), self._selected_state()

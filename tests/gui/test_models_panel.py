@@ -80,3 +80,36 @@ def test_onnx_export_says_why_it_is_unavailable_and_offers_the_documents_folder(
     documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
     assert offered and offered[0].startswith(documents) and offered[0].endswith(".onnx")
     assert str(ModelLibrary().root) not in offered[0]  # never inside the library's own folders
+
+
+def test_the_list_follows_models_made_and_removed_by_other_processes(make_window, qtbot, tmp_path):
+    window = make_window()
+    panel = window.models_panel
+    assert panel.tree.topLevelItemCount() == 0
+    other = ModelLibrary()  # as gan-studio-train or gan-studio-models in a terminal would
+    entry = other.create("From the CLI", {"family": "pix2pix"})
+    qtbot.waitUntil(lambda: panel.tree.topLevelItemCount() == 1, timeout=10_000)
+    assert panel.tree.topLevelItem(0).text(0) == "From the CLI"
+    other.rename(entry.id, "Renamed there")
+    qtbot.waitUntil(lambda: panel.tree.topLevelItem(0).text(0) == "Renamed there", timeout=10_000)
+    other.delete(entry.id)
+    qtbot.waitUntil(lambda: panel.tree.topLevelItemCount() == 0, timeout=10_000)
+
+
+def test_disabled_actions_say_why(make_window, qtbot, tmp_path):
+    from training_core.runlock import RunLock
+
+    window = make_window()
+    panel = window.models_panel
+    assert not panel.rename_button.isEnabled() and panel.rename_button.toolTip() == "Select a model first"
+    entry = ModelLibrary().create("Busy", {"family": "pix2pix"})
+    qtbot.waitUntil(lambda: panel.tree.topLevelItemCount() == 1, timeout=10_000)
+    with RunLock(entry.run_dir):  # another process trains it
+        panel.refresh()
+        panel.tree.topLevelItem(0).setSelected(True)
+        for button in (panel.rename_button, panel.delete_button, panel.resume_button):
+            assert not button.isEnabled() and "training right now" in button.toolTip()
+    panel.refresh()
+    panel.tree.topLevelItem(0).setSelected(True)
+    assert panel.rename_button.isEnabled() and panel.resume_button.isEnabled()
+    assert not panel.convert_button.isEnabled() and "no trained weights" in panel.convert_button.toolTip()
