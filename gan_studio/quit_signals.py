@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QTimer
 
 log = logging.getLogger(__name__)
 SIGNALS = ("SIGTERM", "SIGHUP", "SIGINT")
@@ -30,7 +30,7 @@ def quit_on_signals(window) -> dict:
         if hasattr(signal, name):
             number = getattr(signal, name)
             previous[number] = signal.signal(number, handler)
-    waker = QTimer(window if isinstance(window, QObject) else None)
+    waker = QTimer(window)
     waker.timeout.connect(lambda: None)
     waker.start(WAKE_MS)
     return previous

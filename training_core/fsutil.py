@@ -19,8 +19,6 @@ from pathlib import Path
 
 # What atomic_path names its temporary files: ".<name>.<8 random characters>.tmp".
 TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
-# A temporary file of another live process is younger than this (a checkpoint takes seconds to write).
-STALE_AFTER_S = 15 * 60
 
 
 def _create_temp(folder: Path, name: str) -> tuple[Path, int]:
@@ -115,7 +113,7 @@ def read_regular_text(path: str | Path) -> str:
         return f.read().decode("utf-8", "replace")
 
 
-def remove_stale_temp_files(folder: Path, recursive: bool = False, older_than_s: float = STALE_AFTER_S) -> int:
+def remove_stale_temp_files(folder: Path, recursive: bool, older_than_s: float) -> int:
     """Remove temporary files that killed processes left in ``folder``; the number removed.
 
     Only names atomic_path makes are touched, and only when older than

@@ -14,7 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import GanStudioError
+from .errors import ConfigError, GanStudioError
 
 FORMAT_VERSION = 1
 # The one vocabulary of model states. model.json holds all but "interrupted", which is a "running"
@@ -81,7 +81,7 @@ class ModelRecord:
 
     def to_dict(self) -> dict[str, Any]:
         raw = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
-        raw = {k: v for k, v in raw.items() if v is not None and v != ""} | {"name": self.name}
+        raw = {k: v for k, v in raw.items() if v is not None and v != ""}
         return {**self.extra, **raw}
 
 
@@ -133,8 +133,6 @@ def _check_values(r: ModelRecord) -> None:
     for key in ("iterations", "total_iterations", "progress"):
         if getattr(r, key) < 0:
             raise RecordError(f'"{key}" is negative')
-    from .errors import ConfigError
-
     try:
         if r.model.get("family", r.family) != r.family:
             raise RecordError(f'"model.family" is {r.model.get("family")!r} but the model is {r.family}')

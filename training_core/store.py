@@ -126,8 +126,7 @@ class ModelEntry:
 
 def _is_folder_id(key: str) -> bool:
     """A plain folder name inside the library: never ".", "..", a path, or a hidden or control-character name."""
-    return bool(key) and key not in (".", "..") and not key.startswith(".") and os.sep not in key \
-        and "/" not in key and "\\" not in key and key.isprintable()
+    return bool(key) and not key.startswith(".") and "/" not in key and "\\" not in key and key.isprintable()
 
 
 def _slug(name: str) -> str:

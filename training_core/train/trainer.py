@@ -85,12 +85,15 @@ class Trainer:
                  on_event: Callable[[Event], None] | None = None, control: TrainingControl | None = None,
                  device: str = "auto", leave_core_for_ui: bool = False, new_total: int | None = None):
         self.library = library or ModelLibrary()
-        self.new_total = new_total  # a resumed run's new length: applied once this process holds the run
         self.entry = entry
         record = entry.require()
         self.model_cfg = record.model_config()
         self.data_cfg = record.data_config()
         self.train_cfg = record.train_config()
+        # A resumed run's new length: checked now, applied once this process holds the run (run()), so a
+        # resume that is refused changes nothing.
+        self.new_train_cfg = None if new_total is None else \
+            TrainConfig.from_dict({**self.train_cfg.to_dict(), "iterations": new_total})
         self.family = self.model_cfg.family
         self.run_folder = RunFolder(entry.run_dir)
         self.plan = self.run_folder.load_plan()
@@ -110,7 +113,6 @@ class Trainer:
         self._loss_n = 0
         self._last_report = 0.0
         self._timer: collections.deque = collections.deque(maxlen=50)  # recent step times, for it/s
-        self.latest_val: dict | None = None
 
     # -- creating and reopening runs -------------------------------------------------
     @classmethod
@@ -161,15 +163,7 @@ class Trainer:
         entry = library.get(key)
         if entry.state == "running":
             raise RunInUse(f"{entry.name} is training right now in another window or process")
-        if iterations is not None:  # checked now, written by run() once it holds the run's lock
-            TrainConfig.from_dict({**entry.require().train_config().to_dict(), "iterations": iterations})
         return cls(entry, library, new_total=iterations, **kwargs)
-
-    def _set_total(self, iterations: int) -> None:
-        """Continue to a new length; only a process that holds the run changes it (a refused one changes nothing)."""
-        self.train_cfg = TrainConfig.from_dict({**self.train_cfg.to_dict(), "iterations": iterations})
-        if self.recorder:
-            self.recorder.extend(self.train_cfg)
 
     # -- the run -----------------------------------------------------------------------
     def run(self) -> Event:
@@ -180,8 +174,10 @@ class Trainer:
             self._tell(Failed(self.iteration, str(exc)))  # the model's record is the other process's
             return Failed(self.iteration, str(exc))
         try:
-            if self.new_total is not None:
-                self._set_total(self.new_total)
+            if self.new_train_cfg is not None:
+                self.train_cfg = self.new_train_cfg
+                if self.recorder:
+                    self.recorder.extend(self.train_cfg)
             return self._run()
         except OSError as exc:  # disk full, folder gone or read-only: the last saved checkpoint is intact
             why = explain_write_error(exc, self.entry.path, self._bytes_per_save())
@@ -389,7 +385,6 @@ class Trainer:
                 scores[name].append(fn(out, b[None]).item())
         means = {k: float(np.mean(v)) for k, v in scores.items()}
         self._log({"iteration": self.iteration, "val": means})
-        self.latest_val = means
         self._emit(ValidationMetrics(self.iteration, means["l1"], means["psnr"], means["ssim"], len(self._val_cache)))
 
     # -- saving ---------------------------------------------------------------------------
