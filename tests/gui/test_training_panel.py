@@ -14,6 +14,18 @@ def _open(window, qtbot, folder):
         window.dataset_panel.open_folder(folder)
 
 
+def _training(make_window, qtbot, tmp_path, name: str, past: int = 3):
+    """A window whose Train tab runs a long tiny training, already past iteration ``past``."""
+    window = make_window()
+    _open(window, qtbot, paired_report(tmp_path / "data").root)
+    panel = window.train_panel
+    set_tiny(panel, iterations=100_000)
+    panel.name.setText(name)
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.progress.value() >= past, timeout=60_000)
+    return window, panel
+
+
 def test_training_shows_losses_samples_and_validation(make_window, qtbot, tmp_path):
     window = make_window()
     _open(window, qtbot, paired_report(tmp_path / "data").root)
@@ -37,13 +49,7 @@ def test_training_shows_losses_samples_and_validation(make_window, qtbot, tmp_pa
 
 
 def test_pause_checkpoints_and_idles_then_resume_and_stop(make_window, qtbot, tmp_path):
-    window = make_window()
-    _open(window, qtbot, paired_report(tmp_path / "data").root)
-    panel = window.train_panel
-    set_tiny(panel, iterations=100_000)
-    panel.name.setText("Pausable")
-    panel.start_button.click()
-    qtbot.waitUntil(lambda: panel.progress.value() >= 3, timeout=60_000)
+    window, panel = _training(make_window, qtbot, tmp_path, "Pausable")
     panel.pause_button.click()
     qtbot.waitUntil(lambda: panel.paused, timeout=30_000)
     assert panel.pause_button.text() == "Resume" and panel.pause_button.isEnabled()
@@ -137,13 +143,7 @@ def test_a_logout_signal_pauses_training_with_a_checkpoint_and_closes(make_windo
 
     from gan_studio.quit_signals import quit_on_signals
 
-    window = make_window()
-    _open(window, qtbot, paired_report(tmp_path / "data").root)
-    panel = window.train_panel
-    set_tiny(panel, iterations=100_000)
-    panel.name.setText("Logout")
-    panel.start_button.click()
-    qtbot.waitUntil(lambda: panel.progress.value() >= 3, timeout=60_000)
+    window, panel = _training(make_window, qtbot, tmp_path, "Logout")
     previous = quit_on_signals(window)
     try:
         os.kill(os.getpid(), getattr(signal, signal_name))
@@ -161,12 +161,7 @@ def test_a_logout_signal_pauses_training_with_a_checkpoint_and_closes(make_windo
 def test_quitting_while_paused_says_it_is_paused(make_window, qtbot, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
-    window = make_window()
-    _open(window, qtbot, paired_report(tmp_path / "data").root)
-    panel = window.train_panel
-    set_tiny(panel, iterations=100_000)
-    panel.start_button.click()
-    qtbot.waitUntil(lambda: panel.progress.value() >= 2, timeout=60_000)
+    window, panel = _training(make_window, qtbot, tmp_path, "Quitting", past=2)
     panel.pause_button.click()
     qtbot.waitUntil(lambda: panel.paused, timeout=30_000)
     asked = []
