@@ -18,8 +18,9 @@ def median(values) -> float:
 
 def result(name: str, **figures) -> None:
     """The benchmark's last line: RESULT <name> key=value ..."""
-    print(f"RESULT {name} " + " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
-                                        for k, v in figures.items()))
+    print(
+        f"RESULT {name} " + " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items())
+    )
 
 
 def people_outlines() -> Path:

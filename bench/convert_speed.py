@@ -15,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
-
 from common import SHARED, median, result
+from PIL import Image
 
 
 def plain_loop(generator, folder: Path, out: Path, device) -> int:
@@ -85,16 +84,17 @@ def main() -> int:
     if (SHARED / "photos").is_dir() and not args.quick:
         folders.insert(0, ("shared photos", SHARED / "photos"))
     reps = 1 if args.quick else args.reps
-    print(f"device: {describe_device(device)}; optimised precision: {resolve_precision('auto', device)}; "
-          f"generator resnet_9blocks ngf 64")
+    print(
+        f"device: {describe_device(device)}; optimised precision: {resolve_precision('auto', device)}; "
+        f"generator resnet_9blocks ngf 64"
+    )
     figures = {}
     for name, folder in folders:
         base = timed(plain_loop, generator, folder, device, reps)
         fast = timed(batch_job, generator, folder, device, reps)
         key = name.split()[0]
         print(f"{name}: plain loop {base:.2f} images/s; GAN Studio batch {fast:.2f} images/s; ratio {fast / base:.2f}")
-        figures.update({f"{key}_images_per_s": fast, f"{key}_baseline_images_per_s": base,
-                        f"{key}_ratio": fast / base})
+        figures.update({f"{key}_images_per_s": fast, f"{key}_baseline_images_per_s": base, f"{key}_ratio": fast / base})
     result("convert_speed", **figures)
     return 0
 

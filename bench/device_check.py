@@ -54,8 +54,9 @@ def resume_check(device_name: str) -> str:
     control = TrainingControl()
     stop_at = lambda e: control.stop() if isinstance(e, StepMetrics) and e.iteration == 10 else None  # noqa: E731
     overrides = dict(iterations=20, sample_every=5, checkpoint_every=100)
-    first = Trainer.create(report, "gpu", overrides=overrides, library=library, control=control, on_event=stop_at,
-                           device=device_name).run()
+    first = Trainer.create(
+        report, "gpu", overrides=overrides, library=library, control=control, on_event=stop_at, device=device_name
+    ).run()
     second = Trainer.reopen("gpu", library=library, device=device_name).run()
     return f"stopped at {first.iteration}, resumed to {second.iteration}, state {library.get('gpu').state}"
 

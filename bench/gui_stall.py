@@ -121,10 +121,17 @@ def main() -> int:
     p99 = stalls[int(0.99 * (len(stalls) - 1))]
     unit = "iterations" if args.during == "train" else "images converted"
     print(f"{args.during} on {window.device_label.text()}: {done} {unit} during the measurement")
-    print(f"heartbeats: {len(gaps)}; median gap {statistics.median(gaps):.1f} ms; "
-          f"99th percentile stall {p99:.1f} ms; longest stall {stalls[-1]:.1f} ms")
-    result(f"gui_stall_{args.during}", max_stall_ms=stalls[-1], p99_stall_ms=p99,
-           median_gap_ms=statistics.median(gaps), heartbeats=len(gaps))
+    print(
+        f"heartbeats: {len(gaps)}; median gap {statistics.median(gaps):.1f} ms; "
+        f"99th percentile stall {p99:.1f} ms; longest stall {stalls[-1]:.1f} ms"
+    )
+    result(
+        f"gui_stall_{args.during}",
+        max_stall_ms=stalls[-1],
+        p99_stall_ms=p99,
+        median_gap_ms=statistics.median(gaps),
+        heartbeats=len(gaps),
+    )
     return 0
 
 

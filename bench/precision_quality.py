@@ -35,16 +35,31 @@ def main() -> int:
     for seed in range(seeds):
         for precision in scores:
             last = []
-            overrides = dict(direction="BtoA", size=args.size, iterations=iterations, precision=precision,
-                             seed=seed, sample_every=iterations, checkpoint_every=10 ** 9)
-            trainer = Trainer.create(report, f"{precision}-{seed}", preset="quick", overrides=overrides,
-                                     library=library, device=args.device,
-                                     on_event=lambda e: last.append(e) if isinstance(e, ValidationMetrics) else None)
+            overrides = dict(
+                direction="BtoA",
+                size=args.size,
+                iterations=iterations,
+                precision=precision,
+                seed=seed,
+                sample_every=iterations,
+                checkpoint_every=10**9,
+            )
+            trainer = Trainer.create(
+                report,
+                f"{precision}-{seed}",
+                preset="quick",
+                overrides=overrides,
+                library=library,
+                device=args.device,
+                on_event=lambda e, last=last: last.append(e) if isinstance(e, ValidationMetrics) else None,
+            )
             trainer.run()
             v = last[-1]
             scores[precision].append(v)
-            print(f"seed {seed} {precision}: held-out L1 {v.l1:.4f}  PSNR {v.psnr:.2f} dB  SSIM {v.ssim:.4f} "
-                  f"({v.count} pairs, {iterations} iterations at {args.size} px)")
+            print(
+                f"seed {seed} {precision}: held-out L1 {v.l1:.4f}  PSNR {v.psnr:.2f} dB  SSIM {v.ssim:.4f} "
+                f"({v.count} pairs, {iterations} iterations at {args.size} px)"
+            )
     figures = {}
     for precision, values in scores.items():
         figures[f"{precision}_l1"] = median([v.l1 for v in values])

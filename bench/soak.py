@@ -45,8 +45,9 @@ def main() -> int:
 
     report = discover(make_demo_dataset(home / "demo", train=24, val=4, size=32))
     library = ModelLibrary()
-    overrides = dict(netG="unet_32", ngf=8, ndf=8, size=32, iterations=total, sample_every=100,
-                     checkpoint_every=250, batch_size=2)
+    overrides = dict(
+        netG="unet_32", ngf=8, ndf=8, size=32, iterations=total, sample_every=100, checkpoint_every=250, batch_size=2
+    )
     samples: list[tuple[int, float]] = []
     cycle = max(50, total // 12)
     stops = {total // 3, 2 * total // 3}  # two full stop + reopen cycles, as after closing the app
@@ -62,11 +63,13 @@ def main() -> int:
                     control.pause()
             elif isinstance(event, Paused):
                 threading.Timer(0.05, control.resume).start()
+
         return listener
 
     control = TrainingControl()
-    outcome = Trainer.create(report, "soak", overrides=overrides, library=library, control=control,
-                             on_event=make_listener(control)).run()
+    outcome = Trainer.create(
+        report, "soak", overrides=overrides, library=library, control=control, on_event=make_listener(control)
+    ).run()
     reopened = 0
     while not getattr(outcome, "completed", False):
         if not hasattr(outcome, "completed"):
@@ -77,13 +80,15 @@ def main() -> int:
         outcome = Trainer.reopen("soak", library=library, control=control, on_event=make_listener(control)).run()
 
     quarter = max(1, len(samples) // 4)
-    early = sorted(m for _, m in samples[quarter:2 * quarter])[len(samples[quarter:2 * quarter]) // 2]
+    early = sorted(m for _, m in samples[quarter : 2 * quarter])[len(samples[quarter : 2 * quarter]) // 2]
     late = sorted(m for _, m in samples[-quarter:])[len(samples[-quarter:]) // 2]
     for iteration, mb in samples[:: max(1, len(samples) // 12)]:
         print(f"iteration {iteration:6d}: {mb:7.1f} MB")
     growth = late - early
-    print(f"{total} iterations, {total // cycle} pause/resume cycles, {reopened} stop/reopen cycles; "
-          f"median RSS {early:.1f} MB in the second quarter, {late:.1f} MB in the last; growth {growth:+.1f} MB")
+    print(
+        f"{total} iterations, {total // cycle} pause/resume cycles, {reopened} stop/reopen cycles; "
+        f"median RSS {early:.1f} MB in the second quarter, {late:.1f} MB in the last; growth {growth:+.1f} MB"
+    )
     result("soak", iterations=total, rss_early_mb=early, rss_late_mb=late, growth_mb=growth, reopened=reopened)
     return 0
 

@@ -35,8 +35,12 @@ def main() -> int:
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--quick", action="store_true", help="3 runs")
     args = p.parse_args()
-    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
-               GAN_STUDIO_HOME=tempfile.mkdtemp(prefix="gan-studio-startup-"), PYTHONPATH=str(ROOT))
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+        GAN_STUDIO_HOME=tempfile.mkdtemp(prefix="gan-studio-startup-"),
+        PYTHONPATH=str(ROOT),
+    )
     times, note = [], ""
     for _ in range(3 if args.quick else args.runs):
         start = time.time()
@@ -47,8 +51,10 @@ def main() -> int:
             return 1
         times.append(float(line.split()[1]) - start)
         note = line.split(" ", 2)[2]
-    print(f"main window shown after {median(times):.2f} s (median of {len(times)}; {note}); "
-          f"runs: {', '.join(f'{t:.2f}' for t in times)}")
+    print(
+        f"main window shown after {median(times):.2f} s (median of {len(times)}; {note}); "
+        f"runs: {', '.join(f'{t:.2f}' for t in times)}"
+    )
     result("startup", window_shown_s=median(times), runs=len(times))
     return 0
 

@@ -17,7 +17,6 @@ import os
 import time
 
 import torch
-
 from common import median, people_outlines, result
 
 
@@ -98,18 +97,33 @@ def main() -> int:
     fast = resolve_precision("auto", device)
     print(f"device: {describe_device(device)}; optimised precision: {fast}; torch {torch.__version__}")
     figures = {}
-    runs = [("pix2pix", "unet_256", 256, args.steps), ("cyclegan", "resnet_9blocks", 128 if args.quick else 256,
-                                                          1 if args.quick and device.type == "cpu" else args.steps)]
+    runs = [
+        ("pix2pix", "unet_256", 256, args.steps),
+        (
+            "cyclegan",
+            "resnet_9blocks",
+            128 if args.quick else 256,
+            1 if args.quick and device.type == "cpu" else args.steps,
+        ),
+    ]
     for family, netG, size, steps in runs:
         reps = 2 if args.quick else args.reps
         steps = min(steps, 3) if args.quick else steps
         base, base_mem = measure(family, netG, "fp32", size, device, reps, steps, plain=True)
         opt, opt_mem = measure(family, netG, fast, size, device, reps, steps)
         unit = "MB peak GPU memory" if device.type == "cuda" else "MB peak process memory"
-        print(f"{family} {netG} {size}px: baseline fp32 eager {base:.2f} it/s ({base_mem:.0f} {unit}); "
-              f"GAN Studio {fast} {opt:.2f} it/s ({opt_mem:.0f} {unit}); ratio {opt / base:.2f}")
-        figures.update({f"{family}_it_per_s": opt, f"{family}_baseline_it_per_s": base,
-                        f"{family}_ratio": opt / base, f"{family}_peak_mb": opt_mem})
+        print(
+            f"{family} {netG} {size}px: baseline fp32 eager {base:.2f} it/s ({base_mem:.0f} {unit}); "
+            f"GAN Studio {fast} {opt:.2f} it/s ({opt_mem:.0f} {unit}); ratio {opt / base:.2f}"
+        )
+        figures.update(
+            {
+                f"{family}_it_per_s": opt,
+                f"{family}_baseline_it_per_s": base,
+                f"{family}_ratio": opt / base,
+                f"{family}_peak_mb": opt_mem,
+            }
+        )
     result("train_speed", **figures)
     return 0
 

@@ -12,15 +12,25 @@ from . import APP_ID, APP_NAME, __version__
 
 
 def _parse(argv):
-    p = argparse.ArgumentParser(prog="gan-studio", description="GAN Studio: train image-to-image GANs on your "
-                                "own pictures and convert photos into the style you taught it.")
+    p = argparse.ArgumentParser(
+        prog="gan-studio",
+        description="GAN Studio: train image-to-image GANs on your "
+        "own pictures and convert photos into the style you taught it.",
+    )
     p.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
-    p.add_argument("--self-test", action="store_true",
-                   help="open the window offscreen, check the engine and a tiny translation, exit 0 when all work")
-    p.add_argument("--install-desktop-entry", action="store_true",
-                   help="add GAN Studio to the application menu (Linux) or Start Menu (Windows)")
-    p.add_argument("--uninstall-desktop-entry", action="store_true",
-                   help="remove it from the menu again (your models stay)")
+    p.add_argument(
+        "--self-test",
+        action="store_true",
+        help="open the window offscreen, check the engine and a tiny translation, exit 0 when all work",
+    )
+    p.add_argument(
+        "--install-desktop-entry",
+        action="store_true",
+        help="add GAN Studio to the application menu (Linux) or Start Menu (Windows)",
+    )
+    p.add_argument(
+        "--uninstall-desktop-entry", action="store_true", help="remove it from the menu again (your models stay)"
+    )
     p.add_argument("folder", nargs="?", help="a dataset folder to open")
     return p.parse_args(argv)
 
@@ -37,8 +47,7 @@ def _log_to_file() -> None:
     folder = Path(home) / "logs" if home else Path(platformdirs.user_log_dir(APP_NAME, APP_NAME))
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        handler = RotatingFileHandler(folder / "gan-studio.log", maxBytes=1_000_000, backupCount=3,
-                                      encoding="utf-8")
+        handler = RotatingFileHandler(folder / "gan-studio.log", maxBytes=1_000_000, backupCount=3, encoding="utf-8")
     except OSError:
         return  # a read-only home must not stop the app
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -80,12 +89,11 @@ def main(argv=None) -> int:
     import qasync
     from PySide6.QtCore import QTimer
 
+    from training_core.store import data_home
+
     from .main_window import MainWindow
     from .quit_signals import quit_on_signals
     from .settings import open_settings
-
-    from training_core.store import data_home
-
     from .single_instance import InstanceServer, hand_over, server_name
 
     app = create_application()

@@ -45,8 +45,9 @@ def linux_files(data_home: Path) -> dict[Path, Path | None]:
         data_home / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg": resource_path("icons/gan-studio.svg"),
     }
     for size in ICON_SIZES:
-        files[data_home / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"] = \
-            resource_path(f"icons/gan-studio-{size}.png")
+        files[data_home / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"] = resource_path(
+            f"icons/gan-studio-{size}.png"
+        )
     return files
 
 
@@ -71,8 +72,10 @@ def desktop_entry_text(launcher: Path) -> str:
 
 def _refresh_caches(data_home: Path) -> None:
     # Optional helpers: menus pick the entry up without them, just later.
-    for command in (["update-desktop-database", str(data_home / "applications")],
-                    ["gtk-update-icon-cache", "-f", "-t", str(data_home / "icons" / "hicolor")]):
+    for command in (
+        ["update-desktop-database", str(data_home / "applications")],
+        ["gtk-update-icon-cache", "-f", "-t", str(data_home / "icons" / "hicolor")],
+    ):
         if shutil.which(command[0]):
             subprocess.run(command, capture_output=True, check=False)
 
@@ -121,9 +124,11 @@ def install_windows() -> list[Path]:
     def quoted(value) -> str:  # a PowerShell single-quoted string (O'Brien's folder too)
         return "'" + str(value).replace("'", "''") + "'"
 
-    script = (f"$s = (New-Object -ComObject WScript.Shell).CreateShortcut({quoted(shortcut)}); "
-              f"$s.TargetPath = {quoted(launcher)}; $s.IconLocation = {quoted(icon)}; "
-              f"$s.Description = {quoted(APP_NAME)}; $s.Save()")
+    script = (
+        f"$s = (New-Object -ComObject WScript.Shell).CreateShortcut({quoted(shortcut)}); "
+        f"$s.TargetPath = {quoted(launcher)}; $s.IconLocation = {quoted(icon)}; "
+        f"$s.Description = {quoted(APP_NAME)}; $s.Save()"
+    )
     subprocess.run(["powershell", "-NoProfile", "-NonInteractive", "-Command", script], check=True)
     return [shortcut, icon]
 
@@ -153,5 +158,7 @@ def uninstall(argv_report=print) -> int:
     return 0
 
 
-MACOS_HELP = ("On macOS, applications appear in Launchpad and the Dock as app bundles. Build GAN Studio.app "
-              "with PyInstaller (see packaging/README.md) and drag it into /Applications.")
+MACOS_HELP = (
+    "On macOS, applications appear in Launchpad and the Dock as app bundles. Build GAN Studio.app "
+    "with PyInstaller (see packaging/README.md) and drag it into /Applications."
+)

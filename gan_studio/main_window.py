@@ -7,8 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                               QTabWidget)
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget
 
 from . import APP_NAME, __version__
 from .panels.convert_panel import ConvertPanel
@@ -111,8 +110,12 @@ class MainWindow(QMainWindow):
     def _engine_failed(self, exc: Exception) -> None:
         self.busy.hide()
         self.device_label.setText("Engine unavailable")
-        QMessageBox.critical(self, APP_NAME, f"PyTorch could not be loaded, so training is unavailable:\n\n{exc}\n\n"
-                             "Reinstall GAN Studio (pip install gan-studio) and start it again.")
+        QMessageBox.critical(
+            self,
+            APP_NAME,
+            f"PyTorch could not be loaded, so training is unavailable:\n\n{exc}\n\n"
+            "Reinstall GAN Studio (pip install gan-studio) and start it again.",
+        )
 
     def open_demo(self, replace: bool = False, kind: str = "shapes") -> None:
         """A built-in demo project, made on first use, opened and ready to train."""
@@ -124,8 +127,13 @@ class MainWindow(QMainWindow):
             self.dataset_panel.current_folder = None
         make = make_demo_dataset if kind == "shapes" else make_landscape_demo
         self.statusBar().showMessage("Preparing the demo project…")
-        run_task(make, demo_dir(kind), owner=self, on_result=lambda folder: self._demo_ready(folder, kind),
-                 on_error=lambda exc: self.train_panel.show_error(f"The demo project could not be made: {exc}"))
+        run_task(
+            make,
+            demo_dir(kind),
+            owner=self,
+            on_result=lambda folder: self._demo_ready(folder, kind),
+            on_error=lambda exc: self.train_panel.show_error(f"The demo project could not be made: {exc}"),
+        )
 
     def _demo_ready(self, folder: Path, kind: str) -> None:
         self._demo_folders[Path(folder).absolute()] = kind
@@ -160,8 +168,11 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         action(file_menu, "&Open Dataset Folder…", self.dataset_panel.choose_folder, QKeySequence.StandardKey.Open)
         action(file_menu, "Open &Demo Project (shapes, paired)", lambda: self.open_demo(replace=True))
-        action(file_menu, "Open &Landscape Demo (red to blue, unpaired)",
-               lambda: self.open_demo(replace=True, kind="landscapes"))
+        action(
+            file_menu,
+            "Open &Landscape Demo (red to blue, unpaired)",
+            lambda: self.open_demo(replace=True, kind="landscapes"),
+        )
         file_menu.addSeparator()
         action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         train_menu = self.menuBar().addMenu("&Training")
@@ -170,7 +181,9 @@ class MainWindow(QMainWindow):
         action(train_menu, "S&top", self.train_panel.stop, QKeySequence("Ctrl+."))
         view_menu = self.menuBar().addMenu("&View")
         for i, name in enumerate(("&Dataset", "&Train", "&Convert", "&Models")):
-            action(view_menu, name, lambda checked=False, i=i: self.tabs.setCurrentIndex(i), QKeySequence(f"Ctrl+{i + 1}"))
+            action(
+                view_menu, name, lambda checked=False, i=i: self.tabs.setCurrentIndex(i), QKeySequence(f"Ctrl+{i + 1}")
+            )
         view_menu.addSeparator()
         toggle_log = self.log_dock.toggleViewAction()
         toggle_log.setShortcut(QKeySequence("Ctrl+L"))
@@ -180,12 +193,17 @@ class MainWindow(QMainWindow):
         action(help_menu, "About &Qt", QApplication.aboutQt)
 
     def about(self) -> None:
-        QMessageBox.about(self, f"About {APP_NAME}", (
-            f"<h3>{APP_NAME} {__version__}</h3>"
-            "<p>Train image-to-image GANs on your own pictures and convert photos into the style "
-            "you taught it.</p><p>pix2pix (Isola et al., 2017) for paired data and CycleGAN "
-            "(Zhu et al., 2017) for unpaired data, built on PyTorch and Qt.</p>"
-            f"<p>Device: {self.device_label.text()}</p>"))
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            (
+                f"<h3>{APP_NAME} {__version__}</h3>"
+                "<p>Train image-to-image GANs on your own pictures and convert photos into the style "
+                "you taught it.</p><p>pix2pix (Isola et al., 2017) for paired data and CycleGAN "
+                "(Zhu et al., 2017) for unpaired data, built on PyTorch and Qt.</p>"
+                f"<p>Device: {self.device_label.text()}</p>"
+            ),
+        )
 
     # -- drag and drop of folders ------------------------------------------------------------------
     def dragEnterEvent(self, event):
@@ -232,14 +250,19 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event):
         if self.train_panel.is_training():
             if not self._quitting:
-                question = ("Training is paused. Quit? It is saved, and you can resume it next time."
-                            if self.train_panel.paused else
-                            "Training is running. Pause it and quit? It will be saved, and you can "
-                            "resume it from the Models tab next time.")
+                question = (
+                    "Training is paused. Quit? It is saved, and you can resume it next time."
+                    if self.train_panel.paused
+                    else "Training is running. Pause it and quit? It will be saved, and you can "
+                    "resume it from the Models tab next time."
+                )
                 answer = QMessageBox.question(
-                    self, APP_NAME, question,
+                    self,
+                    APP_NAME,
+                    question,
                     QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-                    QMessageBox.StandardButton.Yes)
+                    QMessageBox.StandardButton.Yes,
+                )
                 if answer != QMessageBox.StandardButton.Yes:
                     event.ignore()
                     return

@@ -15,15 +15,30 @@ from pathlib import Path
 
 # Debian/Ubuntu packages of the libraries that Qt's xcb platform plugin loads (PySide6 ships the rest).
 PACKAGES = {
-    "libxcb-icccm.so.4": "libxcb-icccm4", "libxcb-keysyms.so.1": "libxcb-keysyms1",
-    "libxcb-cursor.so.0": "libxcb-cursor0", "libxcb-image.so.0": "libxcb-image0",
-    "libxcb-randr.so.0": "libxcb-randr0", "libxcb-render-util.so.0": "libxcb-render-util0",
-    "libxcb-shape.so.0": "libxcb-shape0", "libxcb-sync.so.1": "libxcb-sync1", "libxcb-xfixes.so.0": "libxcb-xfixes0",
-    "libxcb-xkb.so.1": "libxcb-xkb1", "libxcb-shm.so.0": "libxcb-shm0", "libxcb-render.so.0": "libxcb-render0",
-    "libxcb-util.so.1": "libxcb-util1", "libxcb.so.1": "libxcb1", "libX11-xcb.so.1": "libx11-xcb1",
-    "libX11.so.6": "libx11-6", "libxkbcommon-x11.so.0": "libxkbcommon-x11-0", "libxkbcommon.so.0": "libxkbcommon0",
-    "libEGL.so.1": "libegl1", "libGL.so.1": "libgl1", "libOpenGL.so.0": "libopengl0",
-    "libfontconfig.so.1": "libfontconfig1", "libfreetype.so.6": "libfreetype6", "libdbus-1.so.3": "libdbus-1-3",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-randr.so.0": "libxcb-randr0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-sync.so.1": "libxcb-sync1",
+    "libxcb-xfixes.so.0": "libxcb-xfixes0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxcb-shm.so.0": "libxcb-shm0",
+    "libxcb-render.so.0": "libxcb-render0",
+    "libxcb-util.so.1": "libxcb-util1",
+    "libxcb.so.1": "libxcb1",
+    "libX11-xcb.so.1": "libx11-xcb1",
+    "libX11.so.6": "libx11-6",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libxkbcommon.so.0": "libxkbcommon0",
+    "libEGL.so.1": "libegl1",
+    "libGL.so.1": "libgl1",
+    "libOpenGL.so.0": "libopengl0",
+    "libfontconfig.so.1": "libfontconfig1",
+    "libfreetype.so.6": "libfreetype6",
+    "libdbus-1.so.3": "libdbus-1-3",
     "libglib-2.0.so.0": "libglib2.0-0",
 }
 # Qt loads this one at run time, so ldd does not list it; Qt 6.5 and later refuse to start without it.
@@ -81,7 +96,9 @@ def missing_libraries() -> list[str]:
 
 def explain(missing: list[str]) -> str:
     packages = sorted({PACKAGES.get(soname, soname) for soname in missing})
-    return ("GAN Studio cannot open its window: Qt's X11 (xcb) support needs system libraries that are not "
-            f"installed: {', '.join(missing)}.\n"
-            f"On Debian or Ubuntu install them with:\n    sudo apt install {' '.join(packages)}\n"
-            f"(everything the window needs on a bare system: {APT_LINE})")
+    return (
+        "GAN Studio cannot open its window: Qt's X11 (xcb) support needs system libraries that are not "
+        f"installed: {', '.join(missing)}.\n"
+        f"On Debian or Ubuntu install them with:\n    sudo apt install {' '.join(packages)}\n"
+        f"(everything the window needs on a bare system: {APT_LINE})"
+    )

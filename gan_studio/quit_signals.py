@@ -21,6 +21,7 @@ WAKE_MS = 250
 
 def quit_on_signals(window) -> dict:
     """Install the handlers for ``window`` (a MainWindow); returns the previous handlers by signal number."""
+
     def handler(signum, frame):
         log.info("%s: pausing any training with a checkpoint, then quitting", signal.Signals(signum).name)
         QTimer.singleShot(0, window.quit_saving)  # on the GUI thread, outside the handler

@@ -50,8 +50,10 @@ class InstanceServer(QObject):
         if not self.server.listen(name):
             QLocalServer.removeServer(name)  # left by an instance that crashed: nobody answered it
             if not self.server.listen(name):
-                log.warning("cannot listen for other launches (%s): they will open windows of their own",
-                            self.server.errorString())
+                log.warning(
+                    "cannot listen for other launches (%s): they will open windows of their own",
+                    self.server.errorString(),
+                )
         self.server.newConnection.connect(self._accept)
 
     def _accept(self) -> None:

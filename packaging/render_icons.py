@@ -1,6 +1,6 @@
 """Render resources/icons/gan-studio.svg to the PNG sizes desktops ask for (run after editing the SVG).
 
-    QT_QPA_PLATFORM=offscreen python packaging/render_icons.py
+QT_QPA_PLATFORM=offscreen python packaging/render_icons.py
 """
 
 from __future__ import annotations

@@ -9,19 +9,19 @@ import argparse
 import logging
 import shlex
 import signal
-import time
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
 from .config import DIRECTIONS, LR_POLICIES, OPTIMIZERS, PRECISIONS, PREPROCESS_MODES
-from .models.networks import DISCRIMINATORS
 from .data.demo import make_demo_dataset
 from .data.demo_landscapes import make_landscape_demo
 from .data.discover import discover
 from .device import DEVICE_CHOICES, pick_device
 from .errors import GanStudioError
 from .humanize import duration
+from .models.networks import DISCRIMINATORS
 from .models.registry import FAMILIES
 from .presets import DEFAULT_PRESET, PRESETS
 from .store import DiskError, ModelLibrary, demo_dir
@@ -36,26 +36,57 @@ DEMO_ITERATIONS = 1000
 
 # Command-line flag -> config field, for the settings a user may override.
 OVERRIDES = {
-    "size": int, "batch_size": int, "direction": str, "precision": str, "iterations": int, "netG": str,
-    "ngf": int, "ndf": int, "preprocess": str, "load_size": int, "seed": int, "sample_every": int,
-    "checkpoint_every": int, "num_workers": int, "lr_policy": str, "lr": float, "optimizer_G": str,
-    "optimizer_D": str, "netD": str, "norm": str, "dropout": bool, "scale_lr": bool, "sync_batchnorm": bool,
+    "size": int,
+    "batch_size": int,
+    "direction": str,
+    "precision": str,
+    "iterations": int,
+    "netG": str,
+    "ngf": int,
+    "ndf": int,
+    "preprocess": str,
+    "load_size": int,
+    "seed": int,
+    "sample_every": int,
+    "checkpoint_every": int,
+    "num_workers": int,
+    "lr_policy": str,
+    "lr": float,
+    "optimizer_G": str,
+    "optimizer_D": str,
+    "netD": str,
+    "norm": str,
+    "dropout": bool,
+    "scale_lr": bool,
+    "sync_batchnorm": bool,
 }
 
 
 def _train_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gan-studio-train", description="Train a pix2pix or CycleGAN model.",
-                                epilog="Ctrl-C pauses with a checkpoint; --resume NAME continues.")
+    p = argparse.ArgumentParser(
+        prog="gan-studio-train",
+        description="Train a pix2pix or CycleGAN model.",
+        epilog="Ctrl-C pauses with a checkpoint; --resume NAME continues.",
+    )
     p.add_argument("data_dir", nargs="?", type=Path, metavar="DATA", help="dataset folder (same as --data)")
     p.add_argument("--data", type=Path, help="dataset folder: aligned A|B images, A/ B/ folders, or trainA/ trainB/")
-    p.add_argument("--demo", nargs="?", const="shapes", choices=("shapes", "landscapes"),
-                   help="train on a built-in demo project: shapes (paired, pix2pix; the default) or "
-                        "landscapes (unpaired red to blue, CycleGAN)")
+    p.add_argument(
+        "--demo",
+        nargs="?",
+        const="shapes",
+        choices=("shapes", "landscapes"),
+        help="train on a built-in demo project: shapes (paired, pix2pix; the default) or "
+        "landscapes (unpaired red to blue, CycleGAN)",
+    )
     p.add_argument("--resume", metavar="NAME", help="continue a paused or interrupted model")
     p.add_argument("--name", help="the model's name in the library (default: from the dataset and date)")
     p.add_argument("--family", choices=sorted(FAMILIES), help="default: pix2pix for paired, cyclegan for unpaired")
-    p.add_argument("--preset", choices=sorted(PRESETS), default=None,
-                   help="; ".join(f"{k}: {v['about']}" for k, v in PRESETS.items()))
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default=None,
+        help="; ".join(f"{k}: {v['about']}" for k, v in PRESETS.items()),
+    )
     p.add_argument("--size", type=int, help="training crop size in pixels")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--direction", choices=DIRECTIONS)
@@ -72,20 +103,37 @@ def _train_parser() -> argparse.ArgumentParser:
     adv.add_argument("--optimizer-D", dest="optimizer_D", choices=OPTIMIZERS)
     adv.add_argument("--netD", choices=DISCRIMINATORS, help="basic (70x70 PatchGAN), n_layers, pixel, image")
     adv.add_argument("--norm", choices=("batch", "instance", "none"))
-    adv.add_argument("--dropout", action=argparse.BooleanOptionalAction, default=None,
-                     help="dropout in the generator (pix2pix default: on)")
-    adv.add_argument("--scale-lr", dest="scale_lr", action="store_true", default=None,
-                     help="under torchrun: multiply the learning rate by the number of processes")
-    adv.add_argument("--sync-batchnorm", dest="sync_batchnorm", action="store_true", default=None,
-                     help="under torchrun on CUDA: batch-norm statistics over all processes")
+    adv.add_argument(
+        "--dropout",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="dropout in the generator (pix2pix default: on)",
+    )
+    adv.add_argument(
+        "--scale-lr",
+        dest="scale_lr",
+        action="store_true",
+        default=None,
+        help="under torchrun: multiply the learning rate by the number of processes",
+    )
+    adv.add_argument(
+        "--sync-batchnorm",
+        dest="sync_batchnorm",
+        action="store_true",
+        default=None,
+        help="under torchrun on CUDA: batch-norm statistics over all processes",
+    )
     adv.add_argument("--preprocess", choices=PREPROCESS_MODES)
     adv.add_argument("--load-size", type=int)
     adv.add_argument("--seed", type=int)
     adv.add_argument("--sample-every", type=int)
     adv.add_argument("--checkpoint-every", type=int)
     adv.add_argument("--num-workers", type=int)
-    adv.add_argument("--leave-core-for-ui", action="store_true",
-                     help="use one CPU core less (on machines with 4 or more cores), as the app does")
+    adv.add_argument(
+        "--leave-core-for-ui",
+        action="store_true",
+        help="use one CPU core less (on machines with 4 or more cores), as the app does",
+    )
     return p
 
 
@@ -102,8 +150,10 @@ class _Progress:
         if isinstance(event, StepMetrics):
             self.losses = event.losses or self.losses
             losses = " ".join(f"{k} {v:.3f}" for k, v in list(self.losses.items())[:3])
-            status = (f"{event.iteration}/{event.total_iterations} {event.it_per_s:.2f} it/s "
-                      f"ETA {duration(event.eta_s)}  {losses}")
+            status = (
+                f"{event.iteration}/{event.total_iterations} {event.it_per_s:.2f} it/s "
+                f"ETA {duration(event.eta_s)}  {losses}"
+            )
             if self.tty:
                 done = event.iteration / event.total_iterations
                 bar = "#" * int(24 * done) + "-" * (24 - int(24 * done))
@@ -121,19 +171,27 @@ class _Progress:
         elif isinstance(event, SampleImages) and not self.tty:
             log.info("iteration %d: samples in %s", event.iteration, event.path)
         elif isinstance(event, ValidationMetrics):
-            log.info("iteration %d: validation L1 %.4f  PSNR %.2f dB  SSIM %.4f (%d images)",
-                     event.iteration, event.l1, event.psnr, event.ssim, event.count)
+            log.info(
+                "iteration %d: validation L1 %.4f  PSNR %.2f dB  SSIM %.4f (%d images)",
+                event.iteration,
+                event.l1,
+                event.psnr,
+                event.ssim,
+                event.count,
+            )
         elif isinstance(event, CheckpointSaved) and not self.tty:
             log.info("iteration %d: checkpoint saved (%s)", event.iteration, event.reason)
 
     def _due(self, event) -> bool:
         now = time.monotonic()
-        if self._logged_at is None or now - self._logged_at >= PROGRESS_EVERY_S \
-                or event.iteration == event.total_iterations:
+        if (
+            self._logged_at is None
+            or now - self._logged_at >= PROGRESS_EVERY_S
+            or event.iteration == event.total_iterations
+        ):
             self._logged_at = now
             return True
         return False
-
 
 
 def _overrides(args) -> dict:
@@ -147,8 +205,10 @@ def _new_trainer(args, library: ModelLibrary, **kwargs) -> Trainer:
     elif args.demo == "landscapes":
         folder = make_landscape_demo(demo_dir("landscapes"))
     if folder is None:
-        raise GanStudioError("give a dataset folder (--data DIR), --demo for the built-in demo project, "
-                             "or --resume NAME to continue a model")
+        raise GanStudioError(
+            "give a dataset folder (--data DIR), --demo for the built-in demo project, "
+            "or --resume NAME to continue a model"
+        )
     report = discover(folder)
     log.info("%s", report.summary())
     overrides = _overrides(args)
@@ -156,8 +216,15 @@ def _new_trainer(args, library: ModelLibrary, **kwargs) -> Trainer:
         overrides["iterations"] = DEMO_ITERATIONS
     demo_names = {"shapes": "Demo shapes", "landscapes": "Demo landscapes"}
     name = args.name or _default_name(library, demo_names.get(args.demo) or Path(folder).name)
-    return Trainer.create(report, name, family=args.family, preset=args.preset or DEFAULT_PRESET,
-                          overrides=overrides, library=library, **kwargs)
+    return Trainer.create(
+        report,
+        name,
+        family=args.family,
+        preset=args.preset or DEFAULT_PRESET,
+        overrides=overrides,
+        library=library,
+        **kwargs,
+    )
 
 
 def _pause_on_signal(control: TrainingControl):
@@ -166,6 +233,7 @@ def _pause_on_signal(control: TrainingControl):
     A second signal while the checkpoint is written is ignored: cutting the
     save short would only lose what it is saving.
     """
+
     def handler(signum, frame):
         if control.stop_requested:
             log.info("still saving the checkpoint; the run pauses as soon as it is written")
@@ -200,8 +268,12 @@ def train_main(argv=None) -> int:
     args = _train_parser().parse_args(argv)
     library = ModelLibrary()
     control = TrainingControl()
-    kwargs = dict(on_event=None if quiet else _Progress(), control=control, device=args.device,
-                  leave_core_for_ui=args.leave_core_for_ui)
+    kwargs = dict(
+        on_event=None if quiet else _Progress(),
+        control=control,
+        device=args.device,
+        leave_core_for_ui=args.leave_core_for_ui,
+    )
     try:
         pick_device(args.device)  # a device that is not here: say so before anything is created
         if args.resume:

@@ -14,12 +14,12 @@ import threading
 from pathlib import Path
 
 from .cli import EXIT_OK, EXIT_PAUSED, EXIT_USAGE
-from .humanize import display_path, duration
 from .config import NORM_CHOICES, OUTPUT_FORMATS, PRECISIONS, ConvertConfig
 from .convert.batch import BatchFinished, BatchJob, BatchStarted, FileDone
 from .convert.model_file import translator_for_model
 from .device import describe_device, pick_device
 from .errors import GanStudioError
+from .humanize import display_path, duration
 from .store import ModelLibrary
 
 log = logging.getLogger("gan_studio.convert")
@@ -31,8 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="the model's name (gan-studio-models list)")
     p.add_argument("--input", required=True, type=Path, help="folder of photos")
     p.add_argument("--output", required=True, type=Path, help="folder for the results (never the input folder)")
-    p.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB",
-                   help="CycleGAN models translate both ways")
+    p.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB", help="CycleGAN models translate both ways")
     p.add_argument("--recursive", action="store_true", help="include subfolders, mirrored in the output")
     p.add_argument("--format", choices=OUTPUT_FORMATS, default="same")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality")
@@ -42,10 +41,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=PRECISIONS, default="fp32")
     p.add_argument("--device", default="auto")
     skip = p.add_mutually_exclusive_group()
-    skip.add_argument("--skip-existing", dest="skip_existing", action="store_true", default=True,
-                      help="leave outputs that exist alone, so a rerun continues (default)")
-    skip.add_argument("--overwrite-outputs", dest="skip_existing", action="store_false",
-                      help="convert again over earlier outputs (inputs are never touched)")
+    skip.add_argument(
+        "--skip-existing",
+        dest="skip_existing",
+        action="store_true",
+        default=True,
+        help="leave outputs that exist alone, so a rerun continues (default)",
+    )
+    skip.add_argument(
+        "--overwrite-outputs",
+        dest="skip_existing",
+        action="store_false",
+        help="convert again over earlier outputs (inputs are never touched)",
+    )
     p.add_argument("--watch", action="store_true", help="keep converting new photos as they arrive (Ctrl-C ends)")
     return p
 
@@ -62,8 +70,10 @@ class _Progress:
                 self._clear()
                 log.warning("failed: %s: %s", display_path(event.input), event.detail)
             if self.tty:
-                self.stream.write(f"\r{event.done}/{event.total}  {event.images_per_s:.2f} img/s  "
-                                  f"ETA {duration(event.eta_s)}  {event.name}\033[K")
+                self.stream.write(
+                    f"\r{event.done}/{event.total}  {event.images_per_s:.2f} img/s  "
+                    f"ETA {duration(event.eta_s)}  {event.name}\033[K"
+                )
                 self.stream.flush()
         elif isinstance(event, BatchFinished):
             self._clear()
@@ -86,9 +96,17 @@ def convert_main(argv=None) -> int:
         log.error("error: --tile must be a number of pixels or auto")
         return EXIT_USAGE
     try:
-        config = ConvertConfig(direction=args.direction, recursive=args.recursive, format=args.format,
-                               quality=args.quality, skip_existing=args.skip_existing, tile=tile,
-                               scale=args.scale, norm=args.norm, precision=args.precision).validate()
+        config = ConvertConfig(
+            direction=args.direction,
+            recursive=args.recursive,
+            format=args.format,
+            quality=args.quality,
+            skip_existing=args.skip_existing,
+            tile=tile,
+            scale=args.scale,
+            norm=args.norm,
+            precision=args.precision,
+        ).validate()
         entry = ModelLibrary().get(args.model)
         device = pick_device(args.device)
         translator = translator_for_model(entry, args.direction, device, config)

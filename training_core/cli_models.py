@@ -27,15 +27,21 @@ def _parser() -> argparse.ArgumentParser:
     delete.add_argument("name")
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     imp = sub.add_parser("import", help="import generator weights of the reference pix2pix/CycleGAN code")
-    imp.add_argument("paths", nargs="+", type=Path, metavar="PATH",
-                     help="latest_net_G.pth (pix2pix), or latest_net_G_A.pth latest_net_G_B.pth (CycleGAN)")
+    imp.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="latest_net_G.pth (pix2pix), or latest_net_G_A.pth latest_net_G_B.pth (CycleGAN)",
+    )
     imp.add_argument("--name", required=True)
     export = sub.add_parser("export", help="export a model's generator")
     export.add_argument("name")
     export.add_argument("--onnx", type=Path, required=True, metavar="OUT", help="the .onnx file to write")
     export.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB")
-    export.add_argument("--overwrite", action="store_true",
-                        help="replace an existing .onnx file that is not a GAN Studio export")
+    export.add_argument(
+        "--overwrite", action="store_true", help="replace an existing .onnx file that is not a GAN Studio export"
+    )
     return p
 
 
@@ -61,14 +67,20 @@ def _show(entry) -> None:
     """A model in words: what it is, how far it got, what it learned from."""
     r = entry.require()
     model = r.model_config()
-    lines = [f"{r.name}  ({r.family}, {entry.state})", f"  folder      {entry.path}",
-             f"  generator   {model.netG}, ngf {model.ngf}, {model.norm} norm",
-             "  progress    " + ("imported" if r.imported else f"{r.iterations} of {r.total_iterations} iterations"),
-             f"  direction   {'both ways' if r.family == 'cyclegan' else r.direction}",
-             f"  created     {r.created}", f"  updated     {r.updated}"]
+    lines = [
+        f"{r.name}  ({r.family}, {entry.state})",
+        f"  folder      {entry.path}",
+        f"  generator   {model.netG}, ngf {model.ngf}, {model.norm} norm",
+        "  progress    " + ("imported" if r.imported else f"{r.iterations} of {r.total_iterations} iterations"),
+        f"  direction   {'both ways' if r.family == 'cyclegan' else r.direction}",
+        f"  created     {r.created}",
+        f"  updated     {r.updated}",
+    ]
     if r.dataset:
-        lines.append(f"  dataset     {r.dataset.get('root', '?')} ({r.dataset.get('layout', '?')}, "
-                     f"{r.dataset.get('train', '?')} training items)")
+        lines.append(
+            f"  dataset     {r.dataset.get('root', '?')} ({r.dataset.get('layout', '?')}, "
+            f"{r.dataset.get('train', '?')} training items)"
+        )
     val = (r.metrics or {}).get("val") or {}
     if val:
         lines.append("  validation  " + ", ".join(f"{k} {v:.4g}" for k, v in val.items() if isinstance(v, float)))

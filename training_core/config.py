@@ -50,8 +50,9 @@ class _JsonConfig:
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:
-            raise ConfigError(f"unknown {cls.__name__} setting(s): {', '.join(unknown)}; "
-                              f"known ones are {', '.join(known)}")
+            raise ConfigError(
+                f"unknown {cls.__name__} setting(s): {', '.join(unknown)}; known ones are {', '.join(known)}"
+            )
         values = {name: _coerce(name, value, type(known[name].default)) for name, value in data.items()}
         return cls(**values).validate()
 
@@ -111,8 +112,13 @@ class ModelConfig(_JsonConfig):
         _choice("norm", self.norm, NORMS)
         _choice("init_type", self.init_type, INIT_TYPES)
         _choice("gan_mode", self.gan_mode, GAN_MODES)
-        for name, most in (("input_nc", 4), ("output_nc", 4), ("ngf", MAX_WIDTH), ("ndf", MAX_WIDTH),
-                           ("n_layers_D", 8)):
+        for name, most in (
+            ("input_nc", 4),
+            ("output_nc", 4),
+            ("ngf", MAX_WIDTH),
+            ("ndf", MAX_WIDTH),
+            ("n_layers_D", 8),
+        ):
             _at_least(name, getattr(self, name), 1)
             if getattr(self, name) > most:  # a bound, so that no file can ask for an unbounded network
                 raise ConfigError(f"{name} must be at most {most}, got {getattr(self, name)}")
@@ -225,16 +231,20 @@ class DataConfig(_JsonConfig):
             return  # sizes are rounded to what the generator needs instead
         multiple = model.size_multiple
         if self.crop_size % multiple:
-            raise ConfigError(f"crop_size {self.crop_size} is not a multiple of {multiple}, which {model.netG} "
-                              f"needs; use {max(multiple, round(self.crop_size / multiple) * multiple)}")
+            raise ConfigError(
+                f"crop_size {self.crop_size} is not a multiple of {multiple}, which {model.netG} "
+                f"needs; use {max(multiple, round(self.crop_size / multiple) * multiple)}"
+            )
         # A PatchGAN's last layers need at least 2x2 positions to normalise over; the image
         # discriminator halves the size n_layers + 1 times.
         layers = {"basic": 3, "n_layers": model.n_layers_D, "pixel": 0, "image": model.n_layers_D}[model.netD]
         smallest = (2 ** (layers + 2) if model.netD == "image" else 3 * 2**layers) if layers else 1
         if self.crop_size < smallest:
             kind = "image discriminator" if model.netD == "image" else "PatchGAN"
-            raise ConfigError(f"crop_size {self.crop_size} is too small for a {layers}-layer {kind}; "
-                              f"use at least {smallest} or fewer discriminator layers")
+            raise ConfigError(
+                f"crop_size {self.crop_size} is too small for a {layers}-layer {kind}; "
+                f"use at least {smallest} or fewer discriminator layers"
+            )
 
 
 LR_POLICIES = ("linear", "step", "cosine", "constant")
@@ -271,8 +281,14 @@ class TrainConfig(_JsonConfig):
     def validate(self):
         _choice("lr_policy", self.lr_policy, LR_POLICIES)
         _choice("precision", self.precision, PRECISIONS)
-        for name in ("iterations", "batch_size", "sample_every", "checkpoint_every", "keep_checkpoints",
-                     "preview_count"):
+        for name in (
+            "iterations",
+            "batch_size",
+            "sample_every",
+            "checkpoint_every",
+            "keep_checkpoints",
+            "preview_count",
+        ):
             _at_least(name, getattr(self, name), 1)
         for name in ("lr_step_iters", "max_val_items", "seed"):
             _at_least(name, getattr(self, name), 0)
@@ -318,8 +334,9 @@ class ConvertConfig(_JsonConfig):
             try:
                 factor = float(self.scale)
             except ValueError:
-                raise ConfigError(f"scale {self.scale!r} is not valid: use full, model, or a factor "
-                                  "such as 0.5") from None
+                raise ConfigError(
+                    f"scale {self.scale!r} is not valid: use full, model, or a factor such as 0.5"
+                ) from None
             if not 0 < factor <= 4:
                 raise ConfigError(f"scale factor must be in (0, 4], got {factor}")
         return self

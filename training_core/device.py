@@ -32,8 +32,9 @@ def pick_device(preference: str | None = "auto") -> torch.device:
         return torch.device("mps" if _mps_available() else "cpu")
     if preference == "cuda" or preference.startswith("cuda:"):
         if not torch.cuda.is_available():
-            raise ConfigError(f"CUDA was asked for, but this PyTorch (torch {torch.__version__}) sees no CUDA GPU; "
-                              f"{here}")
+            raise ConfigError(
+                f"CUDA was asked for, but this PyTorch (torch {torch.__version__}) sees no CUDA GPU; {here}"
+            )
         index = preference.partition(":")[2]
         if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
             raise ConfigError(f"{preference} does not exist; {here}")
@@ -97,7 +98,7 @@ def bf16_is_fast(device: torch.device) -> bool:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """"auto": bf16 on CPUs with native bf16 (measured 1.5x faster at the same held-out quality); fp32
+    """ "auto": bf16 on CPUs with native bf16 (measured 1.5x faster at the same held-out quality); fp32
     elsewhere, CUDA included, where these batch-1 networks measured slower in bf16 (bench/README.md)."""
     if precision != "auto":
         return precision

@@ -90,8 +90,9 @@ def explain_write_error(exc: OSError, folder: str | Path, needed_bytes: int = 0)
         except OSError:
             free = "no space left"
         need = f", about {needed_bytes / 1e6:.0f} MB more needed" if needed_bytes >= 1e6 else ""
-        return f"the disk that holds {folder} is full ({exc.strerror or 'no space left'}: {free}{need}): " \
-               "free some space"
+        return (
+            f"the disk that holds {folder} is full ({exc.strerror or 'no space left'}: {free}{need}): free some space"
+        )
     if exc.errno == errno.EROFS:
         return f"{folder} is on a read-only disk: make it writable, or move the library (GAN_STUDIO_HOME)"
     if exc.errno in (errno.EACCES, errno.EPERM):

@@ -23,14 +23,16 @@ PRESETS = {
     },
     "paper": {
         "about": "the papers' settings: 256 px, full-width networks, 200 epochs (100 constant + 100 decay)",
-        "pix2pix": {}, "cyclegan": {},
+        "pix2pix": {},
+        "cyclegan": {},
         "data": {"load_size": 286, "crop_size": 256},
         "epochs": 200,
         "train": {"sample_every": 200, "checkpoint_every": 1000},
     },
     "high": {
         "about": "512 px crops with full-width networks, 200 epochs: sharper results, needs a GPU",
-        "pix2pix": {}, "cyclegan": {},
+        "pix2pix": {},
+        "cyclegan": {},
         "data": {"load_size": 572, "crop_size": 512},
         "epochs": 200,
         "train": {"sample_every": 200, "checkpoint_every": 1000},
@@ -44,8 +46,9 @@ def _route(overrides: dict, cls) -> dict:
     return {k: v for k, v in overrides.items() if k in names}
 
 
-def resolve(family: str, preset: str = DEFAULT_PRESET, train_count: int = 1,
-            overrides: dict | None = None) -> tuple[ModelConfig, DataConfig, TrainConfig]:
+def resolve(
+    family: str, preset: str = DEFAULT_PRESET, train_count: int = 1, overrides: dict | None = None
+) -> tuple[ModelConfig, DataConfig, TrainConfig]:
     """The three configs for ``family`` from ``preset``, with ``overrides`` (any config's field names).
 
     ``size`` is accepted as a shortcut: crop to it, loading at the preset's load/crop ratio.

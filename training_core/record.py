@@ -75,8 +75,9 @@ class ModelRecord:
         from .config import TrainConfig
 
         if self.train is None:
-            raise RecordError(f"{self.name} was imported, not trained here: it has no training settings to "
-                              "continue from")
+            raise RecordError(
+                f"{self.name} was imported, not trained here: it has no training settings to continue from"
+            )
         return TrainConfig.from_dict(self.train)
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,8 +98,10 @@ def read_record(raw: Any) -> ModelRecord:
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise RecordError(f"format_version is {version!r}, not a version number")
     if version > FORMAT_VERSION:
-        raise RecordError(f"written by a newer GAN Studio (format {version}; this one reads up to "
-                          f"{FORMAT_VERSION}): update GAN Studio to open it")
+        raise RecordError(
+            f"written by a newer GAN Studio (format {version}; this one reads up to "
+            f"{FORMAT_VERSION}): update GAN Studio to open it"
+        )
     state = raw.get("state", "new")
     raw["state"] = _OLD_STATES.get(state, state) if isinstance(state, str) else state
     raw["format_version"] = FORMAT_VERSION
@@ -117,17 +120,27 @@ def _check_type(key: str, value: Any) -> None:
     kind = _TYPES[key]
     expected = {"str": str, "int": int, "dict": dict, "dict | None": (dict, type(None))}[str(kind)]
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-        names = "an object" if expected is dict else "text" if expected is str else "a whole number" \
-            if expected is int else "an object or null"
+        names = (
+            "an object"
+            if expected is dict
+            else "text"
+            if expected is str
+            else "a whole number"
+            if expected is int
+            else "an object or null"
+        )
         raise RecordError(f'"{key}" is {value!r}, not {names}')
 
 
 def _check_values(r: ModelRecord) -> None:
     if not r.name.strip() or not r.name.isprintable():
         raise RecordError(f'"name" {r.name!r} is empty or holds control characters')
-    for key, value, allowed in (("family", r.family, FAMILIES), ("state", r.state, STATES),
-                                ("direction", r.direction, DIRECTIONS),
-                                ("inference.norm", r.inference_norm, INFERENCE_NORMS)):
+    for key, value, allowed in (
+        ("family", r.family, FAMILIES),
+        ("state", r.state, STATES),
+        ("direction", r.direction, DIRECTIONS),
+        ("inference.norm", r.inference_norm, INFERENCE_NORMS),
+    ):
         if value not in allowed:
             raise RecordError(f'"{key}" is {value!r}, not one of {", ".join(allowed)}')
     for key in ("iterations", "total_iterations", "progress"):

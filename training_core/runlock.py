@@ -100,8 +100,9 @@ class RunLock(FolderLock):
         super().__init__(Path(run_dir) / "lock")
 
     def _busy(self, holder: str) -> GanStudioError:
-        return RunInUse(f"this model is being trained by another process (lock {self.path}); "
-                        "wait for it, or stop it first")
+        return RunInUse(
+            f"this model is being trained by another process (lock {self.path}); wait for it, or stop it first"
+        )
 
 
 def is_locked(run_dir: Path) -> bool:

@@ -15,8 +15,8 @@ import json
 import logging
 import os
 import re
-import shutil
 import secrets
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -119,8 +119,10 @@ class ModelEntry:
     def require(self) -> ModelRecord:
         """The record, or a LibraryError that says what is wrong and what to do."""
         if self.record is None:
-            raise LibraryError(f"the model {self.id} is damaged ({self.damage}): delete it "
-                               f"(gan-studio-models delete {self.id}), or restore its model.json from a backup")
+            raise LibraryError(
+                f"the model {self.id} is damaged ({self.damage}): delete it "
+                f"(gan-studio-models delete {self.id}), or restore its model.json from a backup"
+            )
         return self.record
 
 
@@ -206,8 +208,9 @@ class ModelLibrary:
         names = ", ".join(sorted(e.name for e in self.list())) or "none yet"
         raise ModelNotFound(f"no model named {key!r} in {self.root} (models: {names})")
 
-    def create(self, name: str, fields: dict, prepare: Callable[[Path], None] | None = None,
-               state: str = "new") -> ModelEntry:
+    def create(
+        self, name: str, fields: dict, prepare: Callable[[Path], None] | None = None, state: str = "new"
+    ) -> ModelEntry:
         """A new model whose record is ``fields`` plus name, state and dates.
 
         The record is checked before anything is written. The folder is made
@@ -248,8 +251,9 @@ class ModelLibrary:
 
     def _check_name_free(self, name: str) -> None:
         if any(e.name.casefold() == name.casefold() for e in self.list()):
-            raise LibraryError(f"a model named {name!r} already exists: choose another name, "
-                               "or continue that model instead")
+            raise LibraryError(
+                f"a model named {name!r} already exists: choose another name, or continue that model instead"
+            )
 
     def _move_in(self, staging: Path, record: ModelRecord) -> ModelEntry:
         base, n = _slug(record.name), 1
@@ -295,8 +299,9 @@ class ModelLibrary:
     def delete(self, key: str) -> None:
         entry = self.get(key)
         if entry.in_use:
-            raise RunInUse(f"{entry.name} is training right now (or paused in an open window); "
-                           "stop it before deleting it")
+            raise RunInUse(
+                f"{entry.name} is training right now (or paused in an open window); stop it before deleting it"
+            )
         if entry.path.is_symlink() or os.path.realpath(entry.path.parent) != os.path.realpath(self.root):
             raise LibraryError(f"{entry.path} is not a model folder inside the library {self.root}; nothing deleted")
         try:

@@ -7,9 +7,24 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from training_core.humanize import display_path, duration
 
@@ -19,9 +34,12 @@ from ..workers.tasks import run_task
 log = logging.getLogger(__name__)
 STATUS_LABELS = {"converted": "Converted", "skipped": "Skipped", "failed": "Failed", "": "Waiting"}
 TILE_CHOICES = [("Automatic", 0), ("256 px", 256), ("512 px", 512), ("1024 px", 1024), ("2048 px", 2048)]
-SCALE_CHOICES = [("Full resolution", "full"), ("Training scale", "model"), ("Half size", "0.5"),
-                 ("Quarter size", "0.25")]
-
+SCALE_CHOICES = [
+    ("Full resolution", "full"),
+    ("Training scale", "model"),
+    ("Half size", "0.5"),
+    ("Quarter size", "0.25"),
+]
 
 
 def _direction_for(entry, config) -> str:
@@ -226,8 +244,11 @@ class ConvertPanel(QWidget):
             self._rows.clear()
             return
         recursive = self.recursive.isChecked()
-        run_task(lambda: list(iter_image_files(folder, recursive)), owner=self,
-                 on_result=lambda paths: self._show_files(folder, paths))
+        run_task(
+            lambda: list(iter_image_files(folder, recursive)),
+            owner=self,
+            on_result=lambda paths: self._show_files(folder, paths),
+        )
 
     def _show_files(self, folder: Path, paths: list[Path]) -> None:
         if Path(self.input_edit.text().strip()) != folder:
@@ -290,10 +311,15 @@ class ConvertPanel(QWidget):
     def _config(self):
         from training_core.config import ConvertConfig
 
-        return ConvertConfig(direction=self.direction.currentData(), recursive=self.recursive.isChecked(),
-                             format=self.format.currentData(), quality=self.quality.value(),
-                             skip_existing=self.skip_existing.isChecked(), tile=self.tile.currentData(),
-                             scale=self.scale.currentData())
+        return ConvertConfig(
+            direction=self.direction.currentData(),
+            recursive=self.recursive.isChecked(),
+            format=self.format.currentData(),
+            quality=self.quality.value(),
+            skip_existing=self.skip_existing.isChecked(),
+            tile=self.tile.currentData(),
+            scale=self.scale.currentData(),
+        )
 
     def start(self, watch: bool = False) -> bool:
         if self.session is not None:
@@ -375,8 +401,10 @@ class ConvertPanel(QWidget):
         self.progress.setRange(0, max(1, event.total))
         self.progress.setValue(event.done)
         if not self.watching:
-            self.state.setText(f"{event.done} of {event.total} · {event.images_per_s:.2f} images/s · "
-                               f"ETA {duration(event.eta_s)} · {event.name}")
+            self.state.setText(
+                f"{event.done} of {event.total} · {event.images_per_s:.2f} images/s · "
+                f"ETA {duration(event.eta_s)} · {event.name}"
+            )
         else:
             self.state.setText(f"Watching the input folder… last: {event.name} ({event.status})")
 
@@ -415,14 +443,22 @@ class ConvertPanel(QWidget):
         self.watch_button.setEnabled(ready and (not busy or self.watch_button.isChecked()))
         self.cancel_button.setEnabled(busy)
         self.open_output.setEnabled(bool(self.output_edit.text().strip()))
-        for w in (self.model, self.input_edit, self.output_edit, self.format, self.quality, self.recursive,
-                  self.skip_existing, self.tile, self.scale):
+        for w in (
+            self.model,
+            self.input_edit,
+            self.output_edit,
+            self.format,
+            self.quality,
+            self.recursive,
+            self.skip_existing,
+            self.tile,
+            self.scale,
+        ):
             w.setEnabled(not busy)
         entry = self._entry(self.model.currentData())
         self.direction.setEnabled(not busy and entry is not None and entry.family == "cyclegan")
         if not ready:
-            self.state.setText("No trained model yet: train one on the Train tab, or import one on the "
-                               "Models tab.")
+            self.state.setText("No trained model yet: train one on the Train tab, or import one on the Models tab.")
 
     # -- settings --------------------------------------------------------------------------------
     def _save(self) -> None:

@@ -9,8 +9,20 @@ from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
-                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from training_core.humanize import display_path
 
@@ -19,8 +31,12 @@ from ..widgets.thumbnail_grid import ThumbnailGrid
 from ..workers.images import load_fitted
 from ..workers.tasks import run_task
 
-LAYOUT_NAMES = {"aligned": "paired images (A|B side by side)", "paired": "paired folders (A/ and B/)",
-                "unpaired": "unpaired folders (two domains)", "single": "a single folder of images"}
+LAYOUT_NAMES = {
+    "aligned": "paired images (A|B side by side)",
+    "paired": "paired folders (A/ and B/)",
+    "unpaired": "unpaired folders (two domains)",
+    "single": "a single folder of images",
+}
 
 
 def grid_items(report) -> tuple[list, bool]:
@@ -125,8 +141,13 @@ class DatasetPanel(QWidget):
         self.cancel_button.show()
         self.open_button.setEnabled(False)
         self.path_label.setText(f"Checking every image in {display_path(folder)}…")
-        run_task(partial(discover, cancel=cancel), folder, owner=self, on_result=lambda r: self._opened(folder, r),
-                 on_error=lambda exc: self._failed(folder, exc, cancel.is_set()))
+        run_task(
+            partial(discover, cancel=cancel),
+            folder,
+            owner=self,
+            on_result=lambda r: self._opened(folder, r),
+            on_error=lambda exc: self._failed(folder, exc, cancel.is_set()),
+        )
 
     def cancel_scan(self) -> None:
         """Stop checking the folder being opened (the scan ends within one file)."""
@@ -165,14 +186,17 @@ class DatasetPanel(QWidget):
 
     def _show_report(self, report) -> None:
         counts = [f"{split}: {report.describe_split(split)}" for split in report.splits]
-        lines = [f"<b>{html.escape(LAYOUT_NAMES.get(report.layout, report.layout))}</b> — "
-                 f"{html.escape(', '.join(counts))}",
-                 f"<span style='color:palette(mid)'>{html.escape(report.layout_reason)}</span>"]
+        lines = [
+            f"<b>{html.escape(LAYOUT_NAMES.get(report.layout, report.layout))}</b> — {html.escape(', '.join(counts))}",
+            f"<span style='color:palette(mid)'>{html.escape(report.layout_reason)}</span>",
+        ]
         if report.rejected:
             reasons = Counter(r.reason for r in report.rejected)
             grouped = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common())
-            lines.append(f"<span style='color:#c0392b'>{len(report.rejected)} files can't be used "
-                         f"({html.escape(grouped)}); they are listed below and will be skipped.</span>")
+            lines.append(
+                f"<span style='color:#c0392b'>{len(report.rejected)} files can't be used "
+                f"({html.escape(grouped)}); they are listed below and will be skipped.</span>"
+            )
         lines += [f"<span style='color:#b9770e'>⚠ {html.escape(w)}</span>" for w in report.warnings]
         self.summary.setText("<br>".join(lines))
         self.rejects.setRowCount(len(report.rejected))
@@ -181,8 +205,9 @@ class DatasetPanel(QWidget):
                 shown = display_path(Path(r.path).relative_to(report.root))  # train/photo.jpg: what differs
             except ValueError:
                 shown = display_path(r.path)
-            for col, (text, tip) in enumerate(((shown, display_path(r.path)), (r.reason, r.reason),
-                                               (r.detail, r.detail))):
+            for col, (text, tip) in enumerate(
+                ((shown, display_path(r.path)), (r.reason, r.reason), (r.detail, r.detail))
+            ):
                 item = QTableWidgetItem(text)
                 item.setToolTip(tip)
                 self.rejects.setItem(row, col, item)
@@ -191,9 +216,15 @@ class DatasetPanel(QWidget):
 
     def _show_preview(self, paths: tuple) -> None:
         size = self.preview.size()
-        run_task(load_fitted, paths, max(256, 2 * size.width()), max(256, 2 * size.height()), owner=self,
-                 on_result=lambda image: self._preview_ready(paths, image),
-                 on_error=lambda exc: self.preview.setText(f"Cannot show this image: {exc}"))
+        run_task(
+            load_fitted,
+            paths,
+            max(256, 2 * size.width()),
+            max(256, 2 * size.height()),
+            owner=self,
+            on_result=lambda image: self._preview_ready(paths, image),
+            on_error=lambda exc: self.preview.setText(f"Cannot show this image: {exc}"),
+        )
 
     def _preview_ready(self, paths, image) -> None:
         current = self.grid.currentIndex()

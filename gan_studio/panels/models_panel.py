@@ -8,13 +8,30 @@ from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QSize, QStandardPaths, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QIcon, QPixmap
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton,
-                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..workers.tasks import run_task
 
-STATE_LABELS = {"new": "New", "running": "Training…", "paused": "Paused", "interrupted": "Interrupted",
-                "finished": "Finished", "failed": "Failed", "damaged": "Damaged"}
+STATE_LABELS = {
+    "new": "New",
+    "running": "Training…",
+    "paused": "Paused",
+    "interrupted": "Interrupted",
+    "finished": "Finished",
+    "failed": "Failed",
+    "damaged": "Damaged",
+}
 COLUMNS = ["Name", "Family", "State", "Iterations", "Direction", "Dataset", "Updated"]
 DIRECTIONS = {"AtoB": "A → B", "BtoA": "B → A"}
 REFRESH_DELAY_MS = 300  # a training run rewrites model.json in bursts: one refresh per burst
@@ -33,10 +50,15 @@ def _columns(entry) -> list[str]:
     r = entry.record
     if r is None:
         return [entry.id, "?", f"Damaged: {entry.damage}", "", "", "", ""]
-    return [entry.name, r.family, STATE_LABELS.get(entry.state, entry.state),
-            "imported" if r.imported else f"{_done(entry):,} / {r.total_iterations:,}",
-            "both ways" if r.family == "cyclegan" else DIRECTIONS.get(r.direction, ""),
-            str(r.dataset.get("root", "")), r.updated.replace("T", " ")[:16]]
+    return [
+        entry.name,
+        r.family,
+        STATE_LABELS.get(entry.state, entry.state),
+        "imported" if r.imported else f"{_done(entry):,} / {r.total_iterations:,}",
+        "both ways" if r.family == "cyclegan" else DIRECTIONS.get(r.direction, ""),
+        str(r.dataset.get("root", "")),
+        r.updated.replace("T", " ")[:16],
+    ]
 
 
 class ModelsPanel(QWidget):
@@ -70,9 +92,13 @@ class ModelsPanel(QWidget):
         self.convert_button = QPushButton("Convert with…")
         self.export_button = QPushButton("Export ONNX…")
         self.import_button = QPushButton("Import Checkpoint…")
-        self.import_button.setToolTip("Import latest_net_G.pth (pix2pix) or latest_net_G_A.pth + latest_net_G_B.pth "
-                                      "(CycleGAN) from the reference PyTorch implementation")
-        self.convert_button.clicked.connect(lambda: self.selected_id() and self.convert_requested.emit(self.selected_id()))
+        self.import_button.setToolTip(
+            "Import latest_net_G.pth (pix2pix) or latest_net_G_A.pth + latest_net_G_B.pth "
+            "(CycleGAN) from the reference PyTorch implementation"
+        )
+        self.convert_button.clicked.connect(
+            lambda: self.selected_id() and self.convert_requested.emit(self.selected_id())
+        )
         self.export_button.clicked.connect(self.export_selected)
         self.import_button.clicked.connect(self.import_checkpoint)
         self.resume_button.clicked.connect(self.resume_selected)
@@ -80,8 +106,14 @@ class ModelsPanel(QWidget):
         self.delete_button.clicked.connect(self.delete_selected)
         self.reveal_button.clicked.connect(self.reveal_selected)
         buttons = QHBoxLayout()
-        for b in (self.resume_button, self.convert_button, self.rename_button, self.delete_button,
-                  self.export_button, self.reveal_button):
+        for b in (
+            self.resume_button,
+            self.convert_button,
+            self.rename_button,
+            self.delete_button,
+            self.export_button,
+            self.reveal_button,
+        ):
             buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(self.import_button)
@@ -139,11 +171,13 @@ class ModelsPanel(QWidget):
         self._update_buttons()
 
     def _refresh_from_disk(self) -> None:
-        known = [self.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
-                 for i in range(self.tree.topLevelItemCount())]
+        known = [
+            self.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole) for i in range(self.tree.topLevelItemCount())
+        ]
         self.refresh()
-        now = [self.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
-               for i in range(self.tree.topLevelItemCount())]
+        now = [
+            self.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole) for i in range(self.tree.topLevelItemCount())
+        ]
         if now != known:
             self.library_changed.emit()  # the Convert tab's model list follows
 
@@ -172,16 +206,17 @@ class ModelsPanel(QWidget):
             blocked = ""
         no_weights = blocked or ("" if has_weights else "This model has no trained weights yet: train it first")
         reasons = {
-            self.resume_button: blocked or ("Imported models have no training state to continue" if imported
-                                            else ""),
+            self.resume_button: blocked or ("Imported models have no training state to continue" if imported else ""),
             self.rename_button: blocked,
             self.delete_button: "" if state == "damaged" else blocked,
             self.reveal_button: "" if state is not None else blocked,
             self.convert_button: no_weights,
             self.export_button: no_weights or self._onnx_missing,
         }
-        tips = {self.convert_button: "Open this model in the Convert tab",
-                self.export_button: "Export the generator for use outside GAN Studio"}
+        tips = {
+            self.convert_button: "Open this model in the Convert tab",
+            self.export_button: "Export the generator for use outside GAN Studio",
+        }
         for button, reason in reasons.items():
             button.setEnabled(not reason)
             button.setToolTip(reason or tips.get(button, ""))
@@ -195,9 +230,15 @@ class ModelsPanel(QWidget):
         if state == "finished":
             entry = self.library.get(key)
             done = entry.require().iterations
-            value, ok = QInputDialog.getInt(self, "Continue training", f"{entry.name} has trained {done:,} "
-                                            "iterations. Train up to this many iterations in total:",
-                                            done * 2 or 1000, done + 1, 100_000_000, 100)
+            value, ok = QInputDialog.getInt(
+                self,
+                "Continue training",
+                f"{entry.name} has trained {done:,} iterations. Train up to this many iterations in total:",
+                done * 2 or 1000,
+                done + 1,
+                100_000_000,
+                100,
+            )
             if not ok:
                 return
             iterations = value
@@ -227,9 +268,12 @@ class ModelsPanel(QWidget):
 
         entry = self.library.get(key)
         answer = QMessageBox.question(
-            self, "Delete model", f"Delete “{entry.name}” with all its checkpoints and samples?\n\n{entry.path}\n\n"
-            "This cannot be undone.", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel)
+            self,
+            "Delete model",
+            f"Delete “{entry.name}” with all its checkpoints and samples?\n\n{entry.path}\n\nThis cannot be undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
         if answer != QMessageBox.StandardButton.Yes:
             return
         try:
@@ -245,8 +289,9 @@ class ModelsPanel(QWidget):
             return
         entry = self.library.get(key)
         documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-        path, _ = QFileDialog.getSaveFileName(self, "Export to ONNX", str(Path(documents) / f"{entry.id}.onnx"),
-                                              "ONNX models (*.onnx)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export to ONNX", str(Path(documents) / f"{entry.id}.onnx"), "ONNX models (*.onnx)"
+        )
         if not path:
             return
         from training_core.convert.onnx_export import export_onnx
@@ -261,13 +306,19 @@ class ModelsPanel(QWidget):
             self.export_button.setText("Export ONNX…")
             self._update_buttons()
 
-        run_task(partial(export_onnx, overwrite=confirmed), entry, path, owner=self,
-                 on_result=lambda p: (done(), QMessageBox.information(self, "Exported", f"Saved {p}")),
-                 on_error=lambda exc: (done(), QMessageBox.warning(self, "Cannot export", str(exc))))
+        run_task(
+            partial(export_onnx, overwrite=confirmed),
+            entry,
+            path,
+            owner=self,
+            on_result=lambda p: (done(), QMessageBox.information(self, "Exported", f"Saved {p}")),
+            on_error=lambda exc: (done(), QMessageBox.warning(self, "Cannot export", str(exc))),
+        )
 
     def import_checkpoint(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Import generator weights (G, or G_A and G_B)", "",
-                                                "PyTorch weights (*.pth *.pt);;All files (*)")
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Import generator weights (G, or G_A and G_B)", "", "PyTorch weights (*.pth *.pt);;All files (*)"
+        )
         if not paths:
             return
         default = paths[0].rsplit("/", 1)[-1].removesuffix(".pth")
@@ -282,8 +333,15 @@ class ModelsPanel(QWidget):
             self.refresh()
             self.library_changed.emit()
 
-        run_task(import_reference, [Path(p) for p in paths], name, self.library, owner=self,
-                 on_result=imported, on_error=lambda exc: QMessageBox.warning(self, "Cannot import", str(exc)))
+        run_task(
+            import_reference,
+            [Path(p) for p in paths],
+            name,
+            self.library,
+            owner=self,
+            on_result=imported,
+            on_error=lambda exc: QMessageBox.warning(self, "Cannot import", str(exc)),
+        )
 
     def reveal_selected(self) -> None:
         key = self.selected_id()

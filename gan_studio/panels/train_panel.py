@@ -8,8 +8,22 @@ from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QSpinBox, QSplitter, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from training_core.humanize import duration
 
@@ -29,7 +43,6 @@ def _spin(low: int, high: int, step: int = 1) -> QSpinBox:
     return box
 
 
-
 class AdvancedSettings(QWidget):
     """Network and optimisation settings; filled from the preset, editable by the user."""
 
@@ -40,8 +53,12 @@ class AdvancedSettings(QWidget):
         self.netG.addItems(GENERATORS)
         self.ngf, self.ndf = _spin(1, 256), _spin(1, 256)  # config.MAX_WIDTH (config imports torch: not here)
         self.netD = QComboBox()
-        for label, value in (("PatchGAN 70x70", "basic"), ("PatchGAN, n layers", "n_layers"),
-                             ("Pixel (1x1)", "pixel"), ("Image-level (one score)", "image")):
+        for label, value in (
+            ("PatchGAN 70x70", "basic"),
+            ("PatchGAN, n layers", "n_layers"),
+            ("Pixel (1x1)", "pixel"),
+            ("Image-level (one score)", "image"),
+        ):
             self.netD.addItem(label, value)
         self.optimizer_G, self.optimizer_D = QComboBox(), QComboBox()
         for combo in (self.optimizer_G, self.optimizer_D):
@@ -94,12 +111,21 @@ class AdvancedSettings(QWidget):
         self.checkpoint_every.setValue(train_cfg.checkpoint_every)
 
     def overrides(self) -> dict:
-        return {"netG": self.netG.currentText().strip(), "ngf": self.ngf.value(), "ndf": self.ndf.value(),
-                "netD": self.netD.currentData(), "optimizer_G": self.optimizer_G.currentData(),
-                "optimizer_D": self.optimizer_D.currentData(),
-                "size": self.size.value(), "batch_size": self.batch_size.value(), "lr": self.lr.value(),
-                "lr_policy": self.lr_policy.currentText(), "precision": self.precision.currentText(),
-                "sample_every": self.sample_every.value(), "checkpoint_every": self.checkpoint_every.value()}
+        return {
+            "netG": self.netG.currentText().strip(),
+            "ngf": self.ngf.value(),
+            "ndf": self.ndf.value(),
+            "netD": self.netD.currentData(),
+            "optimizer_G": self.optimizer_G.currentData(),
+            "optimizer_D": self.optimizer_D.currentData(),
+            "size": self.size.value(),
+            "batch_size": self.batch_size.value(),
+            "lr": self.lr.value(),
+            "lr_policy": self.lr_policy.currentText(),
+            "precision": self.precision.currentText(),
+            "sample_every": self.sample_every.value(),
+            "checkpoint_every": self.checkpoint_every.value(),
+        }
 
 
 class TrainPanel(QWidget):
@@ -224,7 +250,7 @@ class TrainPanel(QWidget):
         self.advanced.fill_choices(LR_POLICIES, PRECISIONS, DEVICE_CHOICES)
         self.advanced.device.setCurrentText(self.settings.value("train/device", "auto"))
         self.preset.clear()
-        for name, preset in PRESETS.items():
+        for name in PRESETS:
             self.preset.addItem(name.capitalize(), name)
         self.preset.setCurrentIndex(max(0, self.preset.findData(self.settings.value("train/preset", DEFAULT_PRESET))))
         self._presets = PRESETS
@@ -236,16 +262,21 @@ class TrainPanel(QWidget):
     def set_report(self, report, demo: str | None = None) -> None:
         self.report = report
         parts = ", ".join(f"{s}: {p.count()}" for s, p in report.splits.items())
-        self.dataset_label.setText(f"Dataset: <b>{html.escape(report.root.name)}</b> "
-                                   f"({html.escape(report.layout)}; {html.escape(parts)})")
+        self.dataset_label.setText(
+            f"Dataset: <b>{html.escape(report.root.name)}</b> ({html.escape(report.layout)}; {html.escape(parts)})"
+        )
         self.banner.setVisible(bool(demo))
         if demo == "landscapes":
-            self.banner.setText("This is the built-in landscape demo: red landscapes and, separately, blue ones "
-                                "(unpaired). Press <b>Start</b> and CycleGAN learns to repaint red scenes in blue.")
+            self.banner.setText(
+                "This is the built-in landscape demo: red landscapes and, separately, blue ones "
+                "(unpaired). Press <b>Start</b> and CycleGAN learns to repaint red scenes in blue."
+            )
         elif demo:
-            self.banner.setText("This is the built-in demo project: line drawings of shapes and their painted "
-                                "versions. Press <b>Start</b> and watch the samples learn to paint within "
-                                "minutes, even on a laptop CPU.")
+            self.banner.setText(
+                "This is the built-in demo project: line drawings of shapes and their painted "
+                "versions. Press <b>Start</b> and watch the samples learn to paint within "
+                "minutes, even on a laptop CPU."
+            )
         names = {"shapes": "Demo shapes", "landscapes": "Demo landscapes"}
         self.name.setText(f"{names.get(demo) or report.root.name} {datetime.now():%Y-%m-%d %H.%M}")
         self._fill_families()
@@ -309,8 +340,17 @@ class TrainPanel(QWidget):
         self.samples.set_images(None, None)
 
         def make_trainer(**kwargs):
-            return Trainer.create(report, name, family=family, preset=preset, overrides=overrides,
-                                  library=ModelLibrary(), device=device, leave_core_for_ui=True, **kwargs)
+            return Trainer.create(
+                report,
+                name,
+                family=family,
+                preset=preset,
+                overrides=overrides,
+                library=ModelLibrary(),
+                device=device,
+                leave_core_for_ui=True,
+                **kwargs,
+            )
 
         self._run(make_trainer, f"Starting {name}…")
 
@@ -328,8 +368,9 @@ class TrainPanel(QWidget):
         device = self.advanced.device.currentText() or "auto"
 
         def make_trainer(**kwargs):
-            return Trainer.reopen(entry.id, ModelLibrary(), iterations=iterations, device=device,
-                                  leave_core_for_ui=True, **kwargs)
+            return Trainer.reopen(
+                entry.id, ModelLibrary(), iterations=iterations, device=device, leave_core_for_ui=True, **kwargs
+            )
 
         self._run(make_trainer, f"Resuming {entry.name}…")
 
@@ -380,27 +421,42 @@ class TrainPanel(QWidget):
         self.progress.setValue(event.iteration)
         notes = " ".join(event.notes)
         self.message.emit(f"Training on {event.device}" + (f" — {notes}" if notes else ""))
-        log.info("training on %s from iteration %d of %d%s", event.device, event.iteration,
-                 event.total_iterations, f" ({notes})" if notes else "")
+        log.info(
+            "training on %s from iteration %d of %d%s",
+            event.device,
+            event.iteration,
+            event.total_iterations,
+            f" ({notes})" if notes else "",
+        )
         self.run_changed.emit()
 
     def _on_step(self, event) -> None:
         self.progress.setRange(0, event.total_iterations)
         self.progress.setValue(event.iteration)
-        self.rate.setText(f"{event.it_per_s:.2f} it/s · ETA {duration(event.eta_s)} · epoch {event.epoch + 1} · "
-                          f"lr {event.lr:.2e}")
+        self.rate.setText(
+            f"{event.it_per_s:.2f} it/s · ETA {duration(event.eta_s)} · epoch {event.epoch + 1} · lr {event.lr:.2e}"
+        )
         self.chart.add(event.iteration, event.losses)
 
     def _on_sample(self, image: QImage, iteration: int) -> None:
         self.samples.set_images(None, image)
-        self.samples_caption.setText(f"Samples at iteration {iteration:,}: input | output | "
-                                     f"{'reconstruction' if self._family_of_run() == 'cyclegan' else 'target'}")
+        self.samples_caption.setText(
+            f"Samples at iteration {iteration:,}: input | output | "
+            f"{'reconstruction' if self._family_of_run() == 'cyclegan' else 'target'}"
+        )
 
     def _on_validation(self, event) -> None:
-        self.validation.setText(f"Validation on {event.count} held-out pairs: L1 {event.l1:.4f} · "
-                                f"PSNR {event.psnr:.2f} dB · SSIM {event.ssim:.3f}")
-        log.info("iteration %d: validation L1 %.4f, PSNR %.2f dB, SSIM %.3f", event.iteration, event.l1,
-                 event.psnr, event.ssim)
+        self.validation.setText(
+            f"Validation on {event.count} held-out pairs: L1 {event.l1:.4f} · "
+            f"PSNR {event.psnr:.2f} dB · SSIM {event.ssim:.3f}"
+        )
+        log.info(
+            "iteration %d: validation L1 %.4f, PSNR %.2f dB, SSIM %.3f",
+            event.iteration,
+            event.l1,
+            event.psnr,
+            event.ssim,
+        )
 
     def _on_checkpoint(self, event) -> None:
         log.info("checkpoint saved at iteration %d (%s): %s", event.iteration, event.reason, event.path.name)
@@ -456,9 +512,15 @@ class TrainPanel(QWidget):
         running = self.session is not None
         can_start = self.engine_ready and self.report is not None and not running
         self.start_button.setEnabled(can_start)
-        self.start_button.setToolTip("" if can_start else
-                                     "Loading the engine…" if not self.engine_ready else
-                                     "Open a dataset first" if self.report is None else "Training is running")
+        self.start_button.setToolTip(
+            ""
+            if can_start
+            else "Loading the engine…"
+            if not self.engine_ready
+            else "Open a dataset first"
+            if self.report is None
+            else "Training is running"
+        )
         self.pause_button.setEnabled(running)
         self.pause_button.setText("Resume" if running and self.paused else "Pause")
         self.stop_button.setEnabled(running)

@@ -127,14 +127,19 @@ class CompareView(QWidget):
             painter.setBrush(QColor(255, 255, 255))
             painter.drawEllipse(QPointF(x, self.height() / 2), 7, 7)
             self._label(painter, self.labels[0], 8)
-            self._label(painter, self.labels[1], self.width() - 8 - painter.fontMetrics().horizontalAdvance(
-                self.labels[1]) - 8)
+            self._label(
+                painter, self.labels[1], self.width() - 8 - painter.fontMetrics().horizontalAdvance(self.labels[1]) - 8
+            )
 
     def _draw(self, painter: QPainter, image: QImage, clip: QRectF, pane_x: float) -> None:
         painter.save()
         painter.setClipRect(clip)
-        target = QRectF(pane_x - self.offset.x() * self.scale, -self.offset.y() * self.scale,
-                        image.width() * self.scale, image.height() * self.scale)
+        target = QRectF(
+            pane_x - self.offset.x() * self.scale,
+            -self.offset.y() * self.scale,
+            image.width() * self.scale,
+            image.height() * self.scale,
+        )
         painter.drawImage(target, image)
         painter.restore()
 
@@ -147,8 +152,12 @@ class CompareView(QWidget):
 
     # -- input -----------------------------------------------------------------------------
     def _near_split(self, x: float) -> bool:
-        return (not self.side_by_side and self.before is not None and self.after is not None
-                and abs(x - self.split * self.width()) <= HANDLE_PX)
+        return (
+            not self.side_by_side
+            and self.before is not None
+            and self.after is not None
+            and abs(x - self.split * self.width()) <= HANDLE_PX
+        )
 
     def mousePressEvent(self, event):
         if event.button() == Qt.MouseButton.LeftButton:
@@ -175,7 +184,7 @@ class CompareView(QWidget):
     def wheelEvent(self, event):
         steps = event.angleDelta().y() / 120
         if steps:
-            self.zoom_at(1.25 ** steps, event.position())
+            self.zoom_at(1.25**steps, event.position())
 
     def keyPressEvent(self, event):
         key = event.key()

@@ -46,7 +46,7 @@ class ThumbnailModel(QAbstractListModel):
         self._generation += 1
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()):
+    def rowCount(self, parent=QModelIndex()):  # noqa: B008 (Qt's own signature)
         return 0 if parent.isValid() else len(self.items)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
@@ -77,9 +77,16 @@ class ThumbnailModel(QAbstractListModel):
         self._pending.add(row)
         generation = self._generation
         width = 2 * THUMB_HEIGHT if self.wide else THUMB_HEIGHT
-        run_task(load_fitted, paths, width, THUMB_HEIGHT, pool=self._pool, owner=self,
-                 on_result=lambda image: self._loaded(generation, row, image),
-                 on_error=lambda exc: self._loaded(generation, row, None))
+        run_task(
+            load_fitted,
+            paths,
+            width,
+            THUMB_HEIGHT,
+            pool=self._pool,
+            owner=self,
+            on_result=lambda image: self._loaded(generation, row, image),
+            on_error=lambda exc: self._loaded(generation, row, None),
+        )
 
     def _loaded(self, generation: int, row: int, image: QImage | None) -> None:
         if generation != self._generation:

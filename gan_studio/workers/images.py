@@ -25,8 +25,9 @@ def load_fitted(paths: tuple, width: int, height: int) -> QImage:
         tiles.append(img)
     if len(tiles) == 1:
         return to_qimage(tiles[0])
-    sheet = Image.new("RGB", (sum(t.width for t in tiles) + 2 * (len(tiles) - 1), max(t.height for t in tiles)),
-                      (255, 255, 255))
+    sheet = Image.new(
+        "RGB", (sum(t.width for t in tiles) + 2 * (len(tiles) - 1), max(t.height for t in tiles)), (255, 255, 255)
+    )
     x = 0
     for tile in tiles:
         sheet.paste(tile, (x, 0))

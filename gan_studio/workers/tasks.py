@@ -37,8 +37,14 @@ class _Task(QRunnable):
             pass
 
 
-def run_task(fn: Callable, *args, owner: QObject, on_result: Callable | None = None,
-             on_error: Callable | None = None, pool: QThreadPool | None = None) -> None:
+def run_task(
+    fn: Callable,
+    *args,
+    owner: QObject,
+    on_result: Callable | None = None,
+    on_error: Callable | None = None,
+    pool: QThreadPool | None = None,
+) -> None:
     """Call ``fn(*args)`` in ``pool`` (the global one by default); callbacks run on the GUI thread.
 
     The callbacks are dropped if ``owner`` (the widget that asked) is deleted before the result comes.

@@ -16,8 +16,17 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from training_core.errors import GanStudioError
 from training_core.train.control import TrainingControl
-from training_core.train.events import (CheckpointSaved, Failed, Finished, Paused, Resumed, SampleImages, Started,
-                                        StepMetrics, ValidationMetrics)
+from training_core.train.events import (
+    CheckpointSaved,
+    Failed,
+    Finished,
+    Paused,
+    Resumed,
+    SampleImages,
+    Started,
+    StepMetrics,
+    ValidationMetrics,
+)
 
 from .images import to_qimage
 from .session import ThreadSession
@@ -70,9 +79,13 @@ class TrainingWorker(QObject):
         elif isinstance(event, SampleImages):
             self.sample.emit(to_qimage(event.strip), event.iteration)
         else:
-            for kind, signal in ((Started, self.started), (ValidationMetrics, self.validation),
-                                 (CheckpointSaved, self.checkpoint), (Finished, self.finished),
-                                 (Failed, self.failed)):
+            for kind, signal in (
+                (Started, self.started),
+                (ValidationMetrics, self.validation),
+                (CheckpointSaved, self.checkpoint),
+                (Finished, self.finished),
+                (Failed, self.failed),
+            ):
                 if isinstance(event, kind):
                     signal.emit(event)
             if isinstance(event, Paused):

@@ -5,10 +5,17 @@ import os
 import torch
 
 
-def train(rank: int, world: int, port: int, home: str, data: str, name: str, overrides: dict, out: str,
-          resume: bool = False) -> None:
-    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
-                      MASTER_PORT=str(port), GAN_STUDIO_HOME=home)
+def train(
+    rank: int, world: int, port: int, home: str, data: str, name: str, overrides: dict, out: str, resume: bool = False
+) -> None:
+    os.environ.update(
+        RANK=str(rank),
+        WORLD_SIZE=str(world),
+        LOCAL_RANK=str(rank),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        GAN_STUDIO_HOME=home,
+    )
     torch.set_num_threads(1)
     from training_core.data.discover import discover
     from training_core.store import ModelLibrary

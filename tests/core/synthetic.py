@@ -19,7 +19,7 @@ def shapes(n: int, size: int = 32, seed: int = 0) -> torch.Tensor:
         for _ in range(2):
             x0, y0 = torch.randint(0, size - 8, (2,), generator=g).tolist()
             w, h = torch.randint(6, size // 2, (2,), generator=g).tolist()
-            img[:, y0:y0 + h, x0:x0 + w] = torch.rand(3, 1, 1, generator=g)
+            img[:, y0 : y0 + h, x0 : x0 + w] = torch.rand(3, 1, 1, generator=g)
         images[i] = img * 2 - 1
     return images
 

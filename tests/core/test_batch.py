@@ -27,8 +27,11 @@ def _img(path, w=40, h=30, mode="RGB", seed=0):
 
 
 def _digest(folder):
-    return {p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_folder_converts_at_full_size_and_reports_every_failure(tmp_path, translator):

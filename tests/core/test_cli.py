@@ -1,14 +1,28 @@
 import json
 
 from safetensors import safe_open
-
 from tiny import paired_report
+
 from training_core.cli import EXIT_OK, EXIT_USAGE, train_main
 from training_core.cli_models import models_main
 from training_core.store import ModelLibrary
 
-TINY_ARGS = ["--netG", "unet_32", "--ngf", "8", "--ndf", "8", "--preprocess", "crop", "--size", "32",
-             "--device", "cpu", "--sample-every", "2"]
+TINY_ARGS = [
+    "--netG",
+    "unet_32",
+    "--ngf",
+    "8",
+    "--ndf",
+    "8",
+    "--preprocess",
+    "crop",
+    "--size",
+    "32",
+    "--device",
+    "cpu",
+    "--sample-every",
+    "2",
+]
 
 
 def test_train_then_manage_models_end_to_end(tmp_path, capsys):
@@ -16,8 +30,7 @@ def test_train_then_manage_models_end_to_end(tmp_path, capsys):
     assert train_main(["--data", str(report.root), "--name", "Ink", "--iterations", "4", *TINY_ARGS]) == EXIT_OK
     entry = ModelLibrary().get("Ink")
     assert entry.state == "finished" and entry.record.iterations == 4
-    assert sorted(p.name for p in (entry.run_dir / "samples").iterdir()) == ["iter_000000002.png",
-                                                                           "iter_000000004.png"]
+    assert sorted(p.name for p in (entry.run_dir / "samples").iterdir()) == ["iter_000000002.png", "iter_000000004.png"]
     with safe_open(entry.weights_path, "pt") as f:
         assert f.metadata()["family"] == "pix2pix"
         assert json.loads(f.metadata()["config"])["netG"] == "unet_32"
@@ -87,8 +100,11 @@ def test_the_cli_names_every_rejected_training_file_with_its_reason(tmp_path, ca
     caplog.set_level("INFO")
     assert train_main(["--data", str(report.root), "--name", "named", "--iterations", "1", *TINY_ARGS]) == EXIT_OK
     assert "rejected 3 files" in caplog.text
-    for name, reason in (("empty.jpg", "not an image (file is empty"), ("notes.png", "not an image (file holds text"),
-                         ("drawing.png", "unsupported format (EPS")):
+    for name, reason in (
+        ("empty.jpg", "not an image (file is empty"),
+        ("notes.png", "not an image (file holds text"),
+        ("drawing.png", "unsupported format (EPS"),
+    ):
         assert f"{train / name}: {reason}" in caplog.text
 
 

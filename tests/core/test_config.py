@@ -8,8 +8,14 @@ from training_core.errors import ConfigError
 
 def test_paper_defaults():
     p = Pix2PixConfig()
-    assert (p.netG, p.netD, p.norm, p.dropout, p.gan_mode, p.lambda_L1) == ("unet_256", "basic", "batch", True,
-                                                                            "vanilla", 100.0)
+    assert (p.netG, p.netD, p.norm, p.dropout, p.gan_mode, p.lambda_L1) == (
+        "unet_256",
+        "basic",
+        "batch",
+        True,
+        "vanilla",
+        100.0,
+    )
     c = CycleGANConfig()
     assert (c.netG, c.norm, c.dropout, c.gan_mode, c.pool_size) == ("resnet_9blocks", "instance", False, "lsgan", 50)
     assert (c.lambda_A, c.lambda_B, c.lambda_identity) == (10.0, 10.0, 0.5)
@@ -33,18 +39,21 @@ def test_ints_are_accepted_for_floats_but_strings_are_not():
         Pix2PixConfig.from_dict({"ngf": True})
 
 
-@pytest.mark.parametrize("data,message", [
-    ({"family": "pix2pix", "netG": "unet_250"}, "netG 'unet_250' is not valid"),
-    ({"family": "pix2pix", "norm": "layer"}, "norm 'layer' is not valid: choose one of batch, instance, none"),
-    ({"family": "pix2pix", "ngf": 0}, "ngf must be at least 1"),
-    ({"family": "pix2pix", "lr": 2.0}, "lr must be between 0 and 1"),
-    ({"family": "pix2pix", "lambda_L1": -1.0}, "lambda_L1 must be at least 0"),
-    ({"family": "pix2pix", "colour": 3}, "unknown Pix2PixConfig setting.*colour"),
-    ({"family": "cyclegan", "lambda_L1": 3.0}, "unknown CycleGANConfig setting.*lambda_L1"),
-    ({"family": "cyclegan", "output_nc": 1}, "identity loss needs as many input as output channels"),
-    ({"family": "stylegan"}, "model family 'stylegan' is not known"),
-    ({"netG": "unet_256"}, "does not say its family"),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        ({"family": "pix2pix", "netG": "unet_250"}, "netG 'unet_250' is not valid"),
+        ({"family": "pix2pix", "norm": "layer"}, "norm 'layer' is not valid: choose one of batch, instance, none"),
+        ({"family": "pix2pix", "ngf": 0}, "ngf must be at least 1"),
+        ({"family": "pix2pix", "lr": 2.0}, "lr must be between 0 and 1"),
+        ({"family": "pix2pix", "lambda_L1": -1.0}, "lambda_L1 must be at least 0"),
+        ({"family": "pix2pix", "colour": 3}, "unknown Pix2PixConfig setting.*colour"),
+        ({"family": "cyclegan", "lambda_L1": 3.0}, "unknown CycleGANConfig setting.*lambda_L1"),
+        ({"family": "cyclegan", "output_nc": 1}, "identity loss needs as many input as output channels"),
+        ({"family": "stylegan"}, "model family 'stylegan' is not known"),
+        ({"netG": "unet_256"}, "does not say its family"),
+    ],
+)
 def test_bad_values_are_refused_with_a_message_naming_the_field(data, message):
     with pytest.raises(ConfigError, match=message):
         ModelConfig.from_dict(data)

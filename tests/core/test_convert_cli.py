@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-
 from reference_nets import ResnetGenerator, get_norm_layer, randomize
+
 from training_core.cli_convert import convert_main
 from training_core.cli_models import models_main
 
@@ -33,11 +33,14 @@ def test_convert_a_folder_from_the_command_line(tmp_path, imported_model, caplog
     assert "2 skipped" in caplog.text
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--model", "nope"], "no model named 'nope'"),
-    (["--model", "ink", "--scale", "huge"], "scale 'huge' is not valid"),
-    (["--model", "ink", "--tile", "big"], "--tile must be a number"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--model", "nope"], "no model named 'nope'"),
+        (["--model", "ink", "--scale", "huge"], "scale 'huge' is not valid"),
+        (["--model", "ink", "--tile", "big"], "--tile must be a number"),
+    ],
+)
 def test_bad_arguments_exit_2_with_a_message(tmp_path, imported_model, caplog, args, message):
     (tmp_path / "in").mkdir()
     assert convert_main([*args, "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")]) == 2

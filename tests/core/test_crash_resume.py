@@ -8,22 +8,45 @@ import textwrap
 import time
 
 import pytest
-
 from tiny import paired_report
+
 from training_core.cli import EXIT_OK, EXIT_PAUSED, train_main
 from training_core.store import ModelLibrary
 from training_core.train.checkpoint import list_checkpoints
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses POSIX signals")
 
-ARGS = ["--netG", "unet_32", "--ngf", "8", "--ndf", "8", "--preprocess", "crop", "--size", "32", "--device",
-        "cpu", "--sample-every", "1000", "--checkpoint-every", "5", "--iterations", "100000"]
+ARGS = [
+    "--netG",
+    "unet_32",
+    "--ngf",
+    "8",
+    "--ndf",
+    "8",
+    "--preprocess",
+    "crop",
+    "--size",
+    "32",
+    "--device",
+    "cpu",
+    "--sample-every",
+    "1000",
+    "--checkpoint-every",
+    "5",
+    "--iterations",
+    "100000",
+]
 LAUNCH = "import sys; from training_core.cli import train_main; sys.exit(train_main(sys.argv[1:]))"
 
 
 def _start(code: str, args: list[str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", code, *args], env=dict(os.environ),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _wait_for_checkpoints(run_dir, count: int, proc: subprocess.Popen, timeout: float = 120):
@@ -55,7 +78,8 @@ def test_sigkill_during_training_resumes_from_the_last_checkpoint(tmp_path):
 def test_sigkill_while_writing_a_checkpoint_leaves_the_previous_one_valid(tmp_path):
     report = paired_report(tmp_path / "data")
     # The second checkpoint write dies half-way through, as if the power went out.
-    dying_save = textwrap.dedent("""
+    dying_save = (
+        textwrap.dedent("""
         import io, os, signal, sys, torch
         real_save, calls = torch.save, []
         def save(obj, f, *a, **k):
@@ -70,7 +94,9 @@ def test_sigkill_while_writing_a_checkpoint_leaves_the_previous_one_valid(tmp_pa
                 os.fsync(out.fileno())
             os.kill(os.getpid(), signal.SIGKILL)
         torch.save = save
-    """) + LAUNCH
+    """)
+        + LAUNCH
+    )
     proc = _start(dying_save, ["--data", str(report.root), "--name", "w", *ARGS])
     assert proc.wait(timeout=120) == -signal.SIGKILL, proc.stdout.read()
     run_dir = ModelLibrary().root / "w" / "run"
@@ -89,7 +115,7 @@ def test_ctrl_c_pauses_with_a_checkpoint_and_says_how_to_resume(tmp_path):
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == EXIT_PAUSED
     output = proc.stdout.read()
-    assert 'gan-studio-train --resume c' in output
+    assert "gan-studio-train --resume c" in output
     entry = ModelLibrary().get("c")
     assert entry.state == "paused"
     assert int(list_checkpoints(run_dir)[0].stem.split("_")[1]) == entry.record.iterations

@@ -7,8 +7,10 @@ from training_core.device import cpu_threads, pick_device, resolve_precision
 from training_core.errors import ConfigError
 
 
-@pytest.mark.parametrize("cores,for_window,expected", [
-    (1, True, 1), (2, True, 2), (3, True, 3), (4, True, 3), (16, True, 15), (2, False, 2), (16, False, 16)])
+@pytest.mark.parametrize(
+    "cores,for_window,expected",
+    [(1, True, 1), (2, True, 2), (3, True, 3), (4, True, 3), (16, True, 15), (2, False, 2), (16, False, 16)],
+)
 def test_a_core_is_kept_for_the_window_only_where_one_can_be_spared(cores, for_window, expected):
     assert cpu_threads(cores, for_window) == expected
 
@@ -33,6 +35,7 @@ def test_a_device_that_is_not_there_is_refused_with_the_choices():
 @pytest.mark.parametrize("device", ["cuda:7", "tpu", "cuda:x"])
 def test_training_on_a_device_that_is_not_there_creates_nothing(tmp_path, device, caplog):
     from tiny import paired_report
+
     from training_core.cli import EXIT_USAGE, train_main
     from training_core.store import ModelLibrary
 
@@ -40,6 +43,28 @@ def test_training_on_a_device_that_is_not_there_creates_nothing(tmp_path, device
     assert train_main(["--data", str(report.root), "--name", "nowhere", "--device", device]) == EXIT_USAGE
     assert "cpu" in caplog.text and "Traceback" not in caplog.text
     assert ModelLibrary().list() == []
-    assert train_main(["--data", str(report.root), "--name", "nowhere", "--device", "cpu",
-                       "--iterations", "1", "--netG", "unet_32", "--ngf", "8", "--ndf", "8",
-                       "--preprocess", "crop", "--size", "32"]) == 0  # the name was not taken
+    assert (
+        train_main(
+            [
+                "--data",
+                str(report.root),
+                "--name",
+                "nowhere",
+                "--device",
+                "cpu",
+                "--iterations",
+                "1",
+                "--netG",
+                "unet_32",
+                "--ngf",
+                "8",
+                "--ndf",
+                "8",
+                "--preprocess",
+                "crop",
+                "--size",
+                "32",
+            ]
+        )
+        == 0
+    )  # the name was not taken

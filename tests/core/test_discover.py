@@ -79,8 +79,8 @@ def facade_and_labels(seed, w=32, h=32):
     labels[:] = (0, 0, 200)
     for y in range(3, h - 6, 8):
         for x in range(2, w, 8):  # period = the control shift: only the seam tells
-            photo[y:y + 5, x:x + 4] = (40, 40, 60)
-            labels[y:y + 5, x:x + 4] = (0, 120, 255)
+            photo[y : y + 5, x : x + 4] = (40, 40, 60)
+            labels[y : y + 5, x : x + 4] = (0, 120, 255)
     return Image.fromarray(np.clip(np.concatenate([photo, labels], 1), 0, 255).astype(np.uint8))
 
 
@@ -130,9 +130,15 @@ def make_bad_files(folder):
     bomb_png(folder / "bomb.png")
     Image.new("RGB", (1, 1)).save(folder / "dot.png")
     Image.new("L", (100_000, 1)).save(folder / "line.png")
-    return {"empty.jpg": "not an image", "cut.jpg": "truncated", "cut.png": "truncated",
-            "readme.jpg": "not an image", "bomb.png": "too large", "dot.png": "too small",
-            "line.png": "too small"}
+    return {
+        "empty.jpg": "not an image",
+        "cut.jpg": "truncated",
+        "cut.png": "truncated",
+        "readme.jpg": "not an image",
+        "bomb.png": "too large",
+        "dot.png": "too small",
+        "line.png": "too small",
+    }
 
 
 def make_odd_but_good_files(folder):
@@ -376,9 +382,10 @@ def test_report_warnings_summary_and_json(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (SHARED / "datasets" / "people-outlines" / "train").is_dir()
-                    or not (SHARED / "photos").is_dir(),
-                    reason=f"shared data not found at {SHARED} (../shared next to the repo)")
+@pytest.mark.skipif(
+    not (SHARED / "datasets" / "people-outlines" / "train").is_dir() or not (SHARED / "photos").is_dir(),
+    reason=f"shared data not found at {SHARED} (../shared next to the repo)",
+)
 def test_real_data_layouts():
     outlines = discover(SHARED / "datasets" / "people-outlines" / "train")
     assert outlines.layout == ALIGNED, outlines.layout_reason

@@ -7,9 +7,9 @@ import os
 import subprocess
 
 import pytest
-
 from faults import tmpfs
 from tiny import TINY_PIX2PIX, paired_report
+
 from training_core.cli import EXIT_FAILED, EXIT_OK, train_main
 from training_core.cli_models import models_main
 from training_core.store import ModelLibrary
@@ -34,8 +34,7 @@ def _no_traceback(caplog, capsys):
     return text
 
 
-def test_a_disk_that_fills_up_during_training_stops_it_clearly_and_loses_nothing(tmp_path, monkeypatch, caplog,
-                                                                                   capsys):
+def test_a_disk_that_fills_up_during_training_stops_it_clearly_and_loses_nothing(tmp_path, monkeypatch, caplog, capsys):
     report = paired_report(tmp_path / "data")
     with tmpfs(tmp_path / "lib", size="12m") as home:
         monkeypatch.setenv("GAN_STUDIO_HOME", str(home))
@@ -67,8 +66,9 @@ def test_a_read_only_library_can_be_listed_and_refuses_changes_clearly(tmp_path,
     with tmpfs(tmp_path / "lib", size="20m") as home:
         monkeypatch.setenv("GAN_STUDIO_HOME", str(home))
         library = ModelLibrary()
-        trainer = Trainer.create(report, "frozen", overrides=dict(TINY_PIX2PIX, iterations=2), library=library,
-                                 device="cpu")
+        trainer = Trainer.create(
+            report, "frozen", overrides=dict(TINY_PIX2PIX, iterations=2), library=library, device="cpu"
+        )
         library.update(trainer.entry, state="running")  # as a crashed run leaves it: shown as interrupted
         if subprocess.run(["mount", "-o", "remount,ro", str(home)], capture_output=True).returncode:
             pytest.skip("cannot remount read-only here")
@@ -93,8 +93,9 @@ def test_a_failed_trainer_run_on_a_full_disk_returns_a_failure_event(tmp_path, m
     report = paired_report(tmp_path / "data")
     with tmpfs(tmp_path / "lib", size="12m") as home:
         library = ModelLibrary(home / "models")
-        trainer = Trainer.create(report, "f", overrides=dict(TINY_PIX2PIX, iterations=3, checkpoint_every=1),
-                                 library=library, device="cpu")
+        trainer = Trainer.create(
+            report, "f", overrides=dict(TINY_PIX2PIX, iterations=3, checkpoint_every=1), library=library, device="cpu"
+        )
         _fill(home, 300_000)
         result = trainer.run()
         assert isinstance(result, Failed) and "is full" in result.message

@@ -2,18 +2,29 @@
 
 import socket
 
+import ddp_worker
 import pytest
 import torch
 import torch.multiprocessing as mp
-
-import ddp_worker
 from tiny import paired_report
+
 from training_core.store import ModelLibrary
 from training_core.train.trainer import Trainer
 
 # Instance norm and no dropout: then two processes with batch 1 compute what one with batch 2 does.
-SETTINGS = dict(netG="unet_32", ngf=8, ndf=8, preprocess="crop", crop_size=32, norm="instance", dropout=False,
-                sample_every=1000, checkpoint_every=1000, precision="fp32", num_workers=0)
+SETTINGS = dict(
+    netG="unet_32",
+    ngf=8,
+    ndf=8,
+    preprocess="crop",
+    crop_size=32,
+    norm="instance",
+    dropout=False,
+    sample_every=1000,
+    checkpoint_every=1000,
+    precision="fp32",
+    num_workers=0,
+)
 
 
 def _port() -> int:
@@ -26,15 +37,20 @@ def _ddp(tmp_path, report, name, iterations, resume=False):
     out = tmp_path / "out"
     out.mkdir(exist_ok=True)
     overrides = dict(SETTINGS, iterations=iterations, batch_size=1)
-    mp.spawn(ddp_worker.train, nprocs=2, join=True,
-             args=(2, _port(), str(tmp_path / "gan-studio-home"), str(report.root), name, overrides, str(out), resume))
+    mp.spawn(
+        ddp_worker.train,
+        nprocs=2,
+        join=True,
+        args=(2, _port(), str(tmp_path / "gan-studio-home"), str(report.root), name, overrides, str(out), resume),
+    )
     return [torch.load(out / f"{name}-rank{r}.pt", weights_only=True) for r in (0, 1)]
 
 
 def _relative(a: dict, b: dict) -> float:
     """Sum of absolute weight differences relative to the weights' size."""
-    return sum((a[k].float() - b[k].float()).abs().sum().item() for k in a) / \
-        sum(b[k].float().abs().sum().item() for k in a)
+    return sum((a[k].float() - b[k].float()).abs().sum().item() for k in a) / sum(
+        b[k].float().abs().sum().item() for k in a
+    )
 
 
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="this torch has no torch.distributed")
@@ -43,11 +59,18 @@ def test_two_processes_agree_with_each_other_and_with_one_process_at_the_same_gl
     ranks = _ddp(tmp_path, report, "ddp", iterations=4)
     assert ranks[0]["iteration"] == ranks[1]["iteration"] == 4
     for net in ("G", "D"):  # DDP keeps every process's copy identical
-        assert all(torch.equal(ranks[0]["weights"][net][k], ranks[1]["weights"][net][k])
-                   for k in ranks[0]["weights"][net])
+        assert all(
+            torch.equal(ranks[0]["weights"][net][k], ranks[1]["weights"][net][k]) for k in ranks[0]["weights"][net]
+        )
+
     def single(batch_size):
-        trainer = Trainer.create(report, f"single-{batch_size}", overrides=dict(SETTINGS, iterations=4,
-                                 batch_size=batch_size), library=ModelLibrary(), device="cpu")
+        trainer = Trainer.create(
+            report,
+            f"single-{batch_size}",
+            overrides=dict(SETTINGS, iterations=4, batch_size=batch_size),
+            library=ModelLibrary(),
+            device="cpu",
+        )
         trainer.run()
         return trainer.model.plain("G").state_dict()
 
@@ -75,10 +98,38 @@ def test_gan_studio_train_runs_under_torchrun(tmp_path):
     import sys
 
     report = paired_report(tmp_path / "data")
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-               "-m", "training_core.cli", "--data", str(report.root), "--name", "torchrun", "--iterations", "3",
-               "--netG", "unet_32", "--ngf", "8", "--ndf", "8", "--preprocess", "crop", "--size", "32",
-               "--norm", "instance", "--no-dropout", "--device", "cpu", "--sample-every", "3"]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "training_core.cli",
+        "--data",
+        str(report.root),
+        "--name",
+        "torchrun",
+        "--iterations",
+        "3",
+        "--netG",
+        "unet_32",
+        "--ngf",
+        "8",
+        "--ndf",
+        "8",
+        "--preprocess",
+        "crop",
+        "--size",
+        "32",
+        "--norm",
+        "instance",
+        "--no-dropout",
+        "--device",
+        "cpu",
+        "--sample-every",
+        "3",
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

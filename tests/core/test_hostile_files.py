@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-
 from reference_nets import ResnetGenerator, get_norm_layer, randomize
+
 from training_core.config import ConvertConfig
 from training_core.convert.batch import BatchError, BatchJob, BatchStarted
 from training_core.convert.translator import TranslateOptions, Translator
@@ -78,6 +78,7 @@ def fake_ghostscript(tmp_path, monkeypatch):
 
 # -- 1. a link in the output folder that leads back into the input ----------------------------------
 
+
 @POSIX
 @pytest.mark.parametrize("overwrite", [False, True])
 def test_a_link_into_the_input_never_lets_an_original_be_overwritten(tmp_path, overwrite):
@@ -116,15 +117,33 @@ def test_the_cli_reproduction_with_overwrite_outputs_keeps_the_original(tmp_path
     dst.mkdir()
     (dst / "sub").symlink_to("../src/sub")
     before = _sha(original)
-    result = subprocess.run([sys.executable, "-c", CLI, "--model", "ink", "--input", str(src), "--output", str(dst),
-                             "--recursive", "--overwrite-outputs", "--device", "cpu"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CLI,
+            "--model",
+            "ink",
+            "--input",
+            str(src),
+            "--output",
+            str(dst),
+            "--recursive",
+            "--overwrite-outputs",
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1, result.stderr  # the file failed, and says why
     assert _sha(original) == before
     assert "cat.png" in result.stderr and "refused" in result.stderr
 
 
 # -- 2. PostScript named .jpg: never handed to Ghostscript ------------------------------------------
+
 
 def test_postscript_named_jpg_is_refused_at_once_without_running_anything(tmp_path, fake_ghostscript):
     evil = tmp_path / "in" / "evil.jpg"
@@ -172,16 +191,34 @@ def test_scanning_and_converting_non_raster_files_starts_no_program(tmp_path, fa
     """Real processes: the CLI converts, and a dataset scan runs, with a `gs` on PATH that would tell."""
     _library_model(tmp_path)
     folder = _non_raster_folder(tmp_path / "hostile")
-    result = subprocess.run([sys.executable, "-c", CLI, "--model", "ink", "--input", str(folder), "--output",
-                             str(tmp_path / "out"), "--device", "cpu"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CLI,
+            "--model",
+            "ink",
+            "--input",
+            str(folder),
+            "--output",
+            str(tmp_path / "out"),
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1, result.stderr  # every file failed, each with its reason
     report = json.loads((tmp_path / "out" / "gan-studio-report.json").read_text())
     reasons = {Path(f["input"]).name: f["detail"] for f in report["files"]}
     assert len(reasons) == 8 and all(f["status"] == "failed" for f in report["files"])
     assert reasons["doc.jpg"].startswith("unsupported format: PDF")
     assert reasons["phone.jpg"].startswith("unsupported format: HEIF")
-    scan = ("import sys; from training_core.data.discover import discover\n"
-            "try:\n    discover(sys.argv[1])\nexcept Exception as e:\n    print(e)")
+    scan = (
+        "import sys; from training_core.data.discover import discover\n"
+        "try:\n    discover(sys.argv[1])\nexcept Exception as e:\n    print(e)"
+    )
     result = subprocess.run([sys.executable, "-c", scan, str(folder)], capture_output=True, text=True, timeout=60)
     assert "8 files rejected" in result.stdout, result.stdout + result.stderr
     assert not fake_ghostscript.exists()
@@ -206,6 +243,7 @@ def test_no_child_process_is_started_while_scanning_or_converting(tmp_path, monk
 
 
 # -- 3. named pipes and other special files -----------------------------------------------------------
+
 
 @POSIX
 def test_a_named_pipe_is_skipped_without_being_opened_by_batches_and_scans(tmp_path):
@@ -251,8 +289,11 @@ def test_ctrl_c_stops_a_batch_promptly_with_a_true_report(tmp_path):
     src, dst = tmp_path / "photos", tmp_path / "out"
     for i in range(30):
         _img(src / f"{i:03d}.png", 300, 300, seed=i)
-    proc = subprocess.Popen([sys.executable, "-c", CLI, "--model", "slow", "--input", str(src), "--output",
-                             str(dst), "--device", "cpu"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CLI, "--model", "slow", "--input", str(src), "--output", str(dst), "--device", "cpu"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(dst.glob("0*.png")):
         time.sleep(0.05)
@@ -289,6 +330,7 @@ def test_a_dataset_scan_stops_within_a_file_when_cancelled_or_interrupted(tmp_pa
 
 # -- 4. file names that are not UTF-8 ---------------------------------------------------------------
 
+
 @POSIX
 def test_undecodable_file_names_are_converted_and_reported_escaped(tmp_path):
     src, dst = tmp_path / "in", tmp_path / "out"
@@ -313,14 +355,18 @@ def test_the_cli_prints_undecodable_names(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
     (src / os.fsdecode(b"broken-\xe9.jpg")).write_bytes(b"x")
-    result = subprocess.run([sys.executable, "-c", CLI, "--model", "ink", "--input", str(src), "--output",
-                             str(tmp_path / "out")], capture_output=True, timeout=120,
-                            env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    result = subprocess.run(
+        [sys.executable, "-c", CLI, "--model", "ink", "--input", str(src), "--output", str(tmp_path / "out")],
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
     assert result.returncode == 1 and b"Traceback" not in result.stderr
     assert b"broken-\\xe9.jpg" in result.stderr
 
 
 # -- 5. names with the same stem ------------------------------------------------------------------
+
 
 def test_files_with_one_stem_get_their_own_stable_outputs(tmp_path):
     src, dst = tmp_path / "in", tmp_path / "out"
@@ -368,6 +414,7 @@ def test_watching_names_new_files_like_a_batch(tmp_path):
 
 # -- 6. stale outputs, and files the converter did not write ------------------------------------------
 
+
 def test_another_model_or_other_settings_convert_again_and_say_why(tmp_path):
     src, dst = tmp_path / "in", tmp_path / "out"
     for i in range(3):
@@ -401,8 +448,9 @@ def test_outputs_of_gan_studio_0_1_are_recognised_and_redone(tmp_path):
     src, dst = tmp_path / "in", tmp_path / "out"
     _img(src / "a.png")
     _img(dst / "a.png", seed=5)
-    (dst / "gan-studio-report.json").write_text(json.dumps({"files": [
-        {"input": str(src / "a.png"), "output": str(dst / "a.png"), "status": "converted"}]}))
+    (dst / "gan-studio-report.json").write_text(
+        json.dumps({"files": [{"input": str(src / "a.png"), "output": str(dst / "a.png"), "status": "converted"}]})
+    )
     report = BatchJob(_translator(), src, dst, ConvertConfig()).run()
     assert report.files[0].redone and "earlier version" in report.files[0].detail
 
@@ -418,6 +466,7 @@ def test_an_output_whose_conversion_was_cut_short_is_redone(tmp_path):
 
 
 # -- 7. two conversions into one output folder ----------------------------------------------------------
+
 
 def test_a_second_job_into_the_same_folder_is_refused_naming_the_first(tmp_path):
     src, dst = tmp_path / "in", tmp_path / "out"
@@ -437,14 +486,16 @@ def test_two_real_processes_converting_into_one_folder(tmp_path):
     for i in range(6):
         _img(src / f"{i}.png", 64, 64, seed=i)
     args = ["--model", "ink", "--input", str(src), "--output", str(dst), "--device", "cpu"]
-    first = subprocess.Popen([sys.executable, "-c", CLI, *args, "--watch"], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE)
+    first = subprocess.Popen(
+        [sys.executable, "-c", CLI, *args, "--watch"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len(list(dst.glob("*.png"))) < 6:
             time.sleep(0.05)
-        second = subprocess.run([sys.executable, "-c", CLI, *args, "--overwrite-outputs"], capture_output=True,
-                                text=True, timeout=120)
+        second = subprocess.run(
+            [sys.executable, "-c", CLI, *args, "--overwrite-outputs"], capture_output=True, text=True, timeout=120
+        )
     finally:
         first.send_signal(signal.SIGINT)
         first.wait(timeout=60)
@@ -458,6 +509,7 @@ def test_two_real_processes_converting_into_one_folder(tmp_path):
 
 
 # -- 8. ONNX export never replaces a file it did not write ----------------------------------------------
+
 
 def test_onnx_export_refuses_other_names_and_foreign_files(tmp_path):
     from training_core.cli_models import models_main
@@ -489,6 +541,7 @@ def test_onnx_export_replaces_its_own_export_and_a_foreign_file_when_asked(tmp_p
 
 # -- 9. created files follow the umask ---------------------------------------------------------------
 
+
 @pytest.fixture
 def umask():
     previous = os.umask(0o022)
@@ -500,6 +553,7 @@ def umask():
 @pytest.mark.parametrize("mask,mode", [(0o022, 0o644), (0o027, 0o640)])
 def test_outputs_models_and_reports_follow_the_umask(tmp_path, umask, mask, mode):
     from tiny import TINY_PIX2PIX, paired_report
+
     from training_core.train.trainer import Trainer
 
     umask(mask)
@@ -517,6 +571,7 @@ def test_outputs_models_and_reports_follow_the_umask(tmp_path, umask, mask, mode
 
 # -- 11. temporary files of killed processes ------------------------------------------------------------
 
+
 def test_stale_temporary_files_are_removed_when_the_library_or_a_batch_starts(tmp_path):
     from training_core import store
     from training_core.runlock import RunLock
@@ -527,8 +582,11 @@ def test_stale_temporary_files_are_removed_when_the_library_or_a_batch_starts(tm
         (folder / "run").mkdir(parents=True)
         (folder / "model.json").write_text(json.dumps({"family": "pix2pix", "name": folder.name}))
     old = time.time() - 3600
-    stale = [idle / ".generator.safetensors.a1b2c3d4.tmp", idle / ".model.json.x9y8z7w6.tmp",
-             idle / "run" / ".ckpt-000010.pt.q1w2e3r4.tmp"]
+    stale = [
+        idle / ".generator.safetensors.a1b2c3d4.tmp",
+        idle / ".model.json.x9y8z7w6.tmp",
+        idle / "run" / ".ckpt-000010.pt.q1w2e3r4.tmp",
+    ]
     for path in stale:
         path.write_bytes(b"\0" * 1024)
         os.utime(path, (old, old))
@@ -556,6 +614,7 @@ def test_stale_temporary_files_are_removed_when_the_library_or_a_batch_starts(tm
 
 
 # -- beyond the reproductions ---------------------------------------------------------------------
+
 
 @POSIX
 @pytest.mark.parametrize("name", [".gan-studio-convert.lock", ".gan-studio-outputs.jsonl"])

@@ -22,7 +22,6 @@ from training_core.data.images import (
 )
 from training_core.errors import ImageLoadError
 
-
 # --- builders for awkward files ------------------------------------------------------
 
 
@@ -61,9 +60,17 @@ def reason_of(call, *args, **kwargs):
 
 
 def test_reason_codes_and_extensions_are_the_documented_ones():
-    assert set(REASONS) == {"unreadable", "not an image", "truncated", "too large",
-                            "too small", "unmatched pair", "unsupported format", "not a file"}
-    assert IMAGE_EXTENSIONS == {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+    assert set(REASONS) == {
+        "unreadable",
+        "not an image",
+        "truncated",
+        "too large",
+        "too small",
+        "unmatched pair",
+        "unsupported format",
+        "not a file",
+    }
+    assert {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"} == IMAGE_EXTENSIONS
     assert DEFAULT_MAX_PIXELS >= 50_000_000
 
 

@@ -1,8 +1,8 @@
 """The models learn, not just run: seeded, tiny, on the CPU."""
 
 import torch
-
 from synthetic import inverted, shapes
+
 from training_core.config import CycleGANConfig, Pix2PixConfig
 from training_core.models.registry import build_model
 

@@ -2,8 +2,8 @@ import io
 
 import pytest
 import torch
-
 from synthetic import inverted, shapes
+
 from training_core.config import CycleGANConfig, Pix2PixConfig
 from training_core.models.registry import build_model, family_for_layout, model_class
 

@@ -2,8 +2,14 @@ import pytest
 import torch
 
 from training_core.errors import ConfigError
-from training_core.models.networks import (count_parameters, define_D, define_G, init_weights,
-                                           parse_generator, size_multiple)
+from training_core.models.networks import (
+    count_parameters,
+    define_D,
+    define_G,
+    init_weights,
+    parse_generator,
+    size_multiple,
+)
 
 # Measured on the reference implementation (junyanz/pytorch-CycleGAN-and-pix2pix), ngf = ndf = 64.
 REFERENCE_COUNTS = [
@@ -23,8 +29,16 @@ def test_parameter_counts_match_the_published_architectures(kind, kwargs, expect
     assert count_parameters(net) == expected
 
 
-@pytest.mark.parametrize("netG,size", [("unet_32", (32, 32)), ("unet_32", (64, 96)), ("unet_64", (64, 128)),
-                                       ("resnet_2blocks", (36, 20)), ("resnet_6blocks", (32, 48))])
+@pytest.mark.parametrize(
+    "netG,size",
+    [
+        ("unet_32", (32, 32)),
+        ("unet_32", (64, 96)),
+        ("unet_64", (64, 128)),
+        ("resnet_2blocks", (36, 20)),
+        ("resnet_6blocks", (32, 48)),
+    ],
+)
 @pytest.mark.parametrize("norm", ["batch", "instance", "none"])
 def test_generators_keep_the_input_size(netG, size, norm):
     net = define_G(3, 2, 8, netG, norm=norm, use_dropout=True).eval()
@@ -44,12 +58,15 @@ def test_resnet_rejects_sizes_that_would_change_the_output_size():
         define_G(3, 3, 8, "resnet_1blocks")(torch.randn(1, 3, 30, 32))
 
 
-@pytest.mark.parametrize("netD,n_layers,size,expected", [
-    ("basic", 3, 256, 30),  # the 70x70 PatchGAN gives 30x30 patches at 256 px
-    ("n_layers", 1, 64, 30),
-    ("n_layers", 4, 256, 14),
-    ("pixel", 3, 40, 40),
-])
+@pytest.mark.parametrize(
+    "netD,n_layers,size,expected",
+    [
+        ("basic", 3, 256, 30),  # the 70x70 PatchGAN gives 30x30 patches at 256 px
+        ("n_layers", 1, 64, 30),
+        ("n_layers", 4, 256, 14),
+        ("pixel", 3, 40, 40),
+    ],
+)
 def test_discriminator_patch_maps(netD, n_layers, size, expected):
     net = define_D(6, 8, netD, n_layers_D=n_layers, norm="instance")
     assert net(torch.randn(1, 6, size, size)).shape == (1, 1, expected, expected)

@@ -4,8 +4,8 @@ import copy
 
 import pytest
 import torch
-
 from tiny import TINY_CYCLEGAN, TINY_PIX2PIX, paired_report, unpaired_report
+
 from training_core.config import CycleGANConfig, DataConfig, Pix2PixConfig
 from training_core.errors import ConfigError
 from training_core.models.networks import count_parameters, define_D
@@ -25,9 +25,15 @@ def test_each_optimizer_trains_and_resumes_bit_exactly(tmp_path, optimizer_G, op
     straight.run()
     assert type(straight.model.optimizers["G"]).__name__.lower() == optimizer_G.replace("rmsprop", "rmsprop")
     control = TrainingControl()
-    Trainer.create(report, "halves", overrides=settings, library=library, control=control, device="cpu",
-                   on_event=lambda e: control.stop() if isinstance(e, StepMetrics) and e.iteration == 4 else None
-                   ).run()
+    Trainer.create(
+        report,
+        "halves",
+        overrides=settings,
+        library=library,
+        control=control,
+        device="cpu",
+        on_event=lambda e: control.stop() if isinstance(e, StepMetrics) and e.iteration == 4 else None,
+    ).run()
     second = Trainer.reopen("halves", library=library, device="cpu")
     second.run()
     for name in ("G", "D"):
@@ -51,8 +57,9 @@ def test_image_discriminator_gives_one_score_per_image_at_any_size(size):
 @pytest.mark.parametrize("family,tiny", [("pix2pix", TINY_PIX2PIX), ("cyclegan", TINY_CYCLEGAN)])
 def test_image_discriminator_trains_in_both_families(tmp_path, family, tiny):
     report = (paired_report if family == "pix2pix" else unpaired_report)(tmp_path / "data")
-    trainer = Trainer.create(report, "img", family=family, overrides=dict(tiny, netD="image", iterations=4),
-                             library=ModelLibrary())
+    trainer = Trainer.create(
+        report, "img", family=family, overrides=dict(tiny, netD="image", iterations=4), library=ModelLibrary()
+    )
     assert trainer.run().completed
     assert type(trainer.model.nets["D" if family == "pix2pix" else "D_A"]).__name__ == "ImageDiscriminator"
 
@@ -74,9 +81,21 @@ def test_landscape_demo_is_unpaired_and_a_short_cyclegan_run_moves_red_towards_b
     assert report.layout == "unpaired"
     reds = report.splits["train"].domain_a
     before = sum(mean_hue_blueness(Image.open(p)) for p in reds) / len(reds)
-    trainer = Trainer.create(report, "red to blue", overrides=dict(
-        netG="resnet_2blocks", ngf=8, ndf=8, size=64, iterations=150, sample_every=1000, lr=1e-3,
-        checkpoint_every=1000), library=ModelLibrary())
+    trainer = Trainer.create(
+        report,
+        "red to blue",
+        overrides=dict(
+            netG="resnet_2blocks",
+            ngf=8,
+            ndf=8,
+            size=64,
+            iterations=150,
+            sample_every=1000,
+            lr=1e-3,
+            checkpoint_every=1000,
+        ),
+        library=ModelLibrary(),
+    )
     assert trainer.run().completed
     translator = translator_for_model(ModelLibrary().get("red to blue"), "AtoB")
     after = sum(mean_hue_blueness(translator.translate(Image.open(p).convert("RGB"))) for p in reds) / len(reds)
@@ -89,8 +108,10 @@ def test_adam_and_sgd_use_the_fused_kernel_and_give_the_default_kernels_update()
         fast = build_model(Pix2PixConfig(netG="unet_32", ngf=8, ndf=8, optimizer_G=kind, momentum=0.9))
         plain = build_model(Pix2PixConfig(netG="unet_32", ngf=8, ndf=8, optimizer_G=kind, momentum=0.9))
         assert fast.optimizers["G"].param_groups[0]["fused"] is True
-        plain.optimizers["G"] = type(plain.optimizers["G"])(plain.netG.parameters(), **{
-            k: v for k, v in plain.optimizers["G"].defaults.items() if k in ("lr", "betas", "momentum")})
+        plain.optimizers["G"] = type(plain.optimizers["G"])(
+            plain.netG.parameters(),
+            **{k: v for k, v in plain.optimizers["G"].defaults.items() if k in ("lr", "betas", "momentum")},
+        )
         batch = {"A": torch.rand(1, 3, 32, 32) * 2 - 1, "B": torch.rand(1, 3, 32, 32) * 2 - 1}
         for model in (fast, plain):
             for _ in range(3):

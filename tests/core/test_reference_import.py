@@ -3,8 +3,8 @@ import pickle
 
 import pytest
 import torch
-
 from reference_nets import ResnetGenerator, UnetGenerator, get_norm_layer, randomize
+
 from training_core.convert.model_file import load_generators
 from training_core.convert.norm import inference_copy
 from training_core.models.reference_import import ReferenceImportError, import_reference
@@ -29,15 +29,22 @@ def _old_instance_norm_entries(net):
     return extra
 
 
-@pytest.mark.parametrize("make,netG,norm,old_file", [
-    (lambda n: ResnetGenerator(3, 3, 8, get_norm_layer(n), n_blocks=9), "resnet_9blocks", "instance", False),
-    (lambda n: ResnetGenerator(3, 3, 8, get_norm_layer(n), n_blocks=9), "resnet_9blocks", "instance", True),
-    (lambda n: ResnetGenerator(3, 3, 8, get_norm_layer(n), use_dropout=True, n_blocks=6), "resnet_6blocks", "batch",
-     False),
-    (lambda n: UnetGenerator(3, 3, 8, 8, get_norm_layer(n), use_dropout=True), "unet_256", "batch", False),
-    (lambda n: UnetGenerator(3, 3, 7, 8, get_norm_layer(n)), "unet_128", "instance", False),
-    (lambda n: UnetGenerator(3, 3, 7, 8, get_norm_layer(n)), "unet_128", "instance", True),
-])
+@pytest.mark.parametrize(
+    "make,netG,norm,old_file",
+    [
+        (lambda n: ResnetGenerator(3, 3, 8, get_norm_layer(n), n_blocks=9), "resnet_9blocks", "instance", False),
+        (lambda n: ResnetGenerator(3, 3, 8, get_norm_layer(n), n_blocks=9), "resnet_9blocks", "instance", True),
+        (
+            lambda n: ResnetGenerator(3, 3, 8, get_norm_layer(n), use_dropout=True, n_blocks=6),
+            "resnet_6blocks",
+            "batch",
+            False,
+        ),
+        (lambda n: UnetGenerator(3, 3, 8, 8, get_norm_layer(n), use_dropout=True), "unet_256", "batch", False),
+        (lambda n: UnetGenerator(3, 3, 7, 8, get_norm_layer(n)), "unet_128", "instance", False),
+        (lambda n: UnetGenerator(3, 3, 7, 8, get_norm_layer(n)), "unet_128", "instance", True),
+    ],
+)
 def test_reference_generators_import_and_translate_identically(tmp_path, make, netG, norm, old_file):
     original = randomize(make(norm)).eval()
     path = _save(original, tmp_path / "latest_net_G.pth", _old_instance_norm_entries(original) if old_file else None)
@@ -90,11 +97,14 @@ def test_a_pickle_that_runs_code_is_refused_and_nothing_runs(tmp_path, protocol)
     assert ModelLibrary().list() == []
 
 
-@pytest.mark.parametrize("content,message", [
-    (b"not a checkpoint at all", "is not a PyTorch checkpoint"),
-    ({"weight": torch.zeros(3)}, "neither a ResNet nor a U-Net"),
-    ({}, "does not hold a generator"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"not a checkpoint at all", "is not a PyTorch checkpoint"),
+        ({"weight": torch.zeros(3)}, "neither a ResNet nor a U-Net"),
+        ({}, "does not hold a generator"),
+    ],
+)
 def test_files_that_are_not_generators_are_refused(tmp_path, content, message):
     path = tmp_path / "x.pth"
     if isinstance(content, bytes):
@@ -127,7 +137,7 @@ def test_weights_claiming_a_huge_or_inconsistent_network_are_refused_before_it_i
     from training_core.models.reference_import import ReferenceImportError, load_reference_generator
 
     state = randomize(ResnetGenerator(3, 3, 8, get_norm_layer("instance"), n_blocks=2)).state_dict()
-    block = {k[len("model.10."):]: v for k, v in state.items() if k.startswith("model.10.")}
+    block = {k[len("model.10.") :]: v for k, v in state.items() if k.startswith("model.10.")}
     many = dict(state)
     for i in range(100, 200):  # 100 more residual blocks of the same tiny size
         many.update({f"model.{i}.{k}": v for k, v in block.items()})

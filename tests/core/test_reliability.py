@@ -11,11 +11,11 @@ import time
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
 from faults import tmpfs
+from PIL import Image
 from reference_nets import ResnetGenerator, get_norm_layer, randomize
 from tiny import TINY_PIX2PIX, paired_report
+
 from training_core.config import ConvertConfig
 from training_core.convert.batch import BatchError, BatchJob
 from training_core.convert.model_file import ModelFileError, load_generators, translator_for_model
@@ -48,17 +48,20 @@ def _translator():
 
 # -- batch conversion ------------------------------------------------------------------------------
 
+
 def test_sigkill_during_a_batch_leaves_no_fake_outputs_and_a_true_report(tmp_path):
     net = randomize(ResnetGenerator(3, 3, 16, get_norm_layer("instance"), n_blocks=3))
     torch.save(net.state_dict(), tmp_path / "g.pth")
     import_reference([tmp_path / "g.pth"], "slow", ModelLibrary())
     src, dst = _photos(tmp_path / "photos", 40, (400, 300)), tmp_path / "out"
     before = _digest(src)
-    code = ("import sys; from training_core.cli_convert import convert_main; "
-            "sys.exit(convert_main(sys.argv[1:]))")
-    proc = subprocess.Popen([sys.executable, "-c", code, "--model", "slow", "--input", str(src), "--output",
-                             str(dst), "--device", "cpu"], env=dict(os.environ),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    code = "import sys; from training_core.cli_convert import convert_main; sys.exit(convert_main(sys.argv[1:]))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "--model", "slow", "--input", str(src), "--output", str(dst), "--device", "cpu"],
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(dst.glob("[0-9]*.png"))) < 5:
         time.sleep(0.05)
@@ -99,9 +102,8 @@ def test_a_full_disk_stops_the_batch_with_a_clear_reason(tmp_path):
 
 def test_a_read_only_output_folder_is_refused_before_anything_runs(tmp_path):
     src = _photos(tmp_path / "photos", 2)
-    with tmpfs(tmp_path / "readonly", read_only=True) as dst:
-        with pytest.raises(BatchError, match="not writable"):
-            BatchJob(_translator(), src, dst, ConvertConfig())
+    with tmpfs(tmp_path / "readonly", read_only=True) as dst, pytest.raises(BatchError, match="not writable"):
+        BatchJob(_translator(), src, dst, ConvertConfig())
 
 
 def test_bad_input_corpus_converts_or_is_skipped_with_a_reason(tmp_path):
@@ -131,17 +133,30 @@ def test_bad_input_corpus_converts_or_is_skipped_with_a_reason(tmp_path):
     (src / "loop" / "back").symlink_to(src, target_is_directory=True)
     report = BatchJob(_translator(), src, tmp_path / "out", ConvertConfig(recursive=True)).run()
     status = {os.path.basename(f.input): (f.status, f.detail) for f in report.files}
-    for name in ("ok photo é.jpg", "sixteen.png", "cmyk.jpg", "palette.png", "grey alpha.png", "one.png",
-                 "line.png", "rotated.jpg"):
+    for name in (
+        "ok photo é.jpg",
+        "sixteen.png",
+        "cmyk.jpg",
+        "palette.png",
+        "grey alpha.png",
+        "one.png",
+        "line.png",
+        "rotated.jpg",
+    ):
         assert status[name][0] == "converted", (name, status[name])
     assert Image.open(tmp_path / "out" / "rotated.jpg").size == (40, 50)  # EXIF rotation applied
     assert Image.open(tmp_path / "out" / "line.png").size == (3000, 1)
-    for name, reason in (("zero.jpg", "not an image"), ("text.jpg", "not an image"),
-                         ("truncated.png", "truncated"), ("truncated.jpg", "truncated")):
+    for name, reason in (
+        ("zero.jpg", "not an image"),
+        ("text.jpg", "not an image"),
+        ("truncated.png", "truncated"),
+        ("truncated.jpg", "truncated"),
+    ):
         assert status[name][0] == "failed" and status[name][1].startswith(reason), (name, status[name])
 
 
 # -- training --------------------------------------------------------------------------------------
+
 
 def test_a_full_disk_while_checkpointing_reports_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
     import errno
@@ -150,8 +165,9 @@ def test_a_full_disk_while_checkpointing_reports_and_keeps_the_last_checkpoint(t
 
     report = paired_report(tmp_path / "data")
     library = ModelLibrary()
-    trainer = Trainer.create(report, "full", overrides=dict(TINY_PIX2PIX, iterations=20, checkpoint_every=3),
-                             library=library)
+    trainer = Trainer.create(
+        report, "full", overrides=dict(TINY_PIX2PIX, iterations=20, checkpoint_every=3), library=library
+    )
     real_save = torch.save
     saves = []
 
@@ -185,9 +201,14 @@ def test_the_dataset_folder_disappearing_mid_training_saves_and_explains(tmp_pat
         if isinstance(event, StepMetrics) and event.iteration == 3:
             shutil.rmtree(tmp_path / "data")
 
-    result = Trainer.create(report, "gone", overrides=dict(TINY_PIX2PIX, iterations=200, batch_size=4,
-                                                           sample_every=1000),
-                            library=library, control=control, on_event=vanish).run()
+    result = Trainer.create(
+        report,
+        "gone",
+        overrides=dict(TINY_PIX2PIX, iterations=200, batch_size=4, sample_every=1000),
+        library=library,
+        control=control,
+        on_event=vanish,
+    ).run()
     assert isinstance(result, Failed) and "Cannot read the training data" in result.message
     assert "unreadable" in result.message or "No such file" in result.message
     entry = library.get("gone")
@@ -197,8 +218,9 @@ def test_the_dataset_folder_disappearing_mid_training_saves_and_explains(tmp_pat
 def test_out_of_memory_in_training_is_explained_and_resumable(tmp_path, monkeypatch):
     report = paired_report(tmp_path / "data")
     library = ModelLibrary()
-    trainer = Trainer.create(report, "oom", overrides=dict(TINY_PIX2PIX, iterations=10, checkpoint_every=3),
-                             library=library)
+    trainer = Trainer.create(
+        report, "oom", overrides=dict(TINY_PIX2PIX, iterations=10, checkpoint_every=3), library=library
+    )
     from training_core.models.pix2pix import Pix2PixModel
 
     real_step = Pix2PixModel.step
@@ -221,6 +243,7 @@ def test_out_of_memory_in_training_is_explained_and_resumable(tmp_path, monkeypa
 
 # -- untrusted model files ---------------------------------------------------------------------------
 
+
 @pytest.fixture
 def two_models(tmp_path):
     library = ModelLibrary()
@@ -241,8 +264,8 @@ def test_a_truncated_weights_file_is_refused_clearly(two_models):
 
 
 def test_weights_with_the_wrong_shapes_are_refused_clearly(two_models, tmp_path):
-    from safetensors.torch import load_file, save_file
     from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
 
     path = two_models.get("victim").weights_path
     with safe_open(str(path), "pt") as f:
@@ -269,13 +292,16 @@ def test_a_model_json_that_is_not_json_marks_only_that_model_damaged(two_models)
     assert states == {"good": states["good"], victim.id: "damaged"} and states["good"] != "damaged"
 
 
-@pytest.mark.parametrize("change,message", [
-    ({"ngf": 4096}, "ngf must be at most 256"),
-    ({"netG": "resnet_100000blocks"}, "netG 'resnet_100000blocks' is not valid"),
-    ({"netG": "unet_1048576"}, "netG 'unet_1048576' is not valid"),
-    ({"input_nc": 10_000}, "input_nc must be at most 4"),
-    (None, "must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"ngf": 4096}, "ngf must be at most 256"),
+        ({"netG": "resnet_100000blocks"}, "netG 'resnet_100000blocks' is not valid"),
+        ({"netG": "unet_1048576"}, "netG 'unet_1048576' is not valid"),
+        ({"input_nc": 10_000}, "input_nc must be at most 4"),
+        (None, "must be a JSON object"),
+    ],
+)
 def test_tampered_network_settings_are_refused_before_anything_is_allocated(tmp_path, change, message):
     """A model file's metadata decides what is built: it is checked against bounds first."""
     from safetensors.torch import save_file

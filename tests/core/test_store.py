@@ -49,8 +49,7 @@ def test_run_states(tmp_path):
         assert lib.get("m").state == "running"
         with pytest.raises(GanStudioError, match="training right now"):
             lib.delete("m")
-    for saved, shown in (("paused", "paused"), ("stopped", "paused"), ("failed", "failed"),
-                         ("finished", "finished")):
+    for saved, shown in (("paused", "paused"), ("stopped", "paused"), ("failed", "failed"), ("finished", "finished")):
         lib.update(entry, state=saved)
         assert lib.get("m").state == shown
 
@@ -65,8 +64,9 @@ def test_broken_model_folders_are_listed_as_damaged_not_fatal(tmp_path, caplog):
     (lib.root / "wrong" / "model.json").write_text(json.dumps([1, 2]))
     entries = {e.id: e for e in lib.list()}
     assert entries["good"].state == "new"
-    assert {k: e.state for k, e in entries.items() if k != "good"} == dict.fromkeys(("no-json", "bad-json", "wrong"),
-                                                                                    "damaged")
+    assert {k: e.state for k, e in entries.items() if k != "good"} == dict.fromkeys(
+        ("no-json", "bad-json", "wrong"), "damaged"
+    )
     assert entries["no-json"].damage == "model.json is missing"
     assert "not valid" in entries["bad-json"].damage and "list, not an object" in entries["wrong"].damage
     lib.delete("bad-json")  # the one thing a damaged model allows
@@ -77,18 +77,21 @@ def _good_record(lib):
     return json.loads((lib.create("template", {"family": "pix2pix"}).path / "model.json").read_text())
 
 
-@pytest.mark.parametrize("change,reason", [
-    ({"updated": 5}, '"updated" is 5, not text'),
-    ({"name": None}, '"name" is None, not text'),
-    ({"state": []}, '"state" is [], not text'),
-    ({"state": "dancing"}, '"state" is \'dancing\', not one of'),
-    ({"inference": "x"}, '"inference" is \'x\', not an object'),
-    ({"data": [1, 2]}, '"data" is [1, 2], not an object'),
-    ({"iterations": -3}, '"iterations" is negative'),
-    ({"family": "stylegan"}, '"family" is \'stylegan\''),
-    ({"model": {"ngf": 4096}}, "ngf must be at most 256"),
-    ({"format_version": 99}, "newer GAN Studio"),
-])
+@pytest.mark.parametrize(
+    "change,reason",
+    [
+        ({"updated": 5}, '"updated" is 5, not text'),
+        ({"name": None}, '"name" is None, not text'),
+        ({"state": []}, '"state" is [], not text'),
+        ({"state": "dancing"}, "\"state\" is 'dancing', not one of"),
+        ({"inference": "x"}, "\"inference\" is 'x', not an object"),
+        ({"data": [1, 2]}, '"data" is [1, 2], not an object'),
+        ({"iterations": -3}, '"iterations" is negative'),
+        ({"family": "stylegan"}, "\"family\" is 'stylegan'"),
+        ({"model": {"ngf": 4096}}, "ngf must be at most 256"),
+        ({"format_version": 99}, "newer GAN Studio"),
+    ],
+)
 def test_one_malformed_record_is_named_and_every_other_model_works(tmp_path, capsys, change, reason):
     from training_core.cli_convert import convert_main
     from training_core.cli_models import models_main
@@ -182,6 +185,7 @@ def test_a_model_json_of_gan_studio_0_1_opens_unchanged(tmp_path):
     lib.update(entry, iterations=3)
     written = json.loads((folder / "model.json").read_text())
     assert written["written_by_a_later_version"] == {"kept": True}  # fields it does not know survive
-    assert {k: v for k, v in written.items() if k not in ("iterations", "updated", "state")} == \
-        {k: v for k, v in original.items() if k not in ("iterations", "updated", "state")}
+    assert {k: v for k, v in written.items() if k not in ("iterations", "updated", "state")} == {
+        k: v for k, v in original.items() if k not in ("iterations", "updated", "state")
+    }
     assert written["state"] == "paused" and written["iterations"] == 3

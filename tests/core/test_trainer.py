@@ -3,13 +3,22 @@ import threading
 
 import pytest
 import torch
-
 from tiny import TINY_CYCLEGAN, TINY_PIX2PIX, paired_report, unpaired_report
+
 from training_core.store import ModelLibrary
 from training_core.train.checkpoint import list_checkpoints
 from training_core.train.control import TrainingControl
-from training_core.train.events import (CheckpointSaved, Failed, Finished, Paused, Resumed, SampleImages, Started,
-                                        StepMetrics, ValidationMetrics)
+from training_core.train.events import (
+    CheckpointSaved,
+    Failed,
+    Finished,
+    Paused,
+    Resumed,
+    SampleImages,
+    Started,
+    StepMetrics,
+    ValidationMetrics,
+)
 from training_core.train.trainer import Trainer
 
 
@@ -21,24 +30,32 @@ def _stop_at(control, iteration, action="stop"):
     def listener(event):
         if isinstance(event, StepMetrics) and event.iteration == iteration:
             getattr(control, action)()
+
     return listener
 
 
-@pytest.mark.parametrize("family,overrides,make_report", [
-    ("pix2pix", TINY_PIX2PIX, paired_report),
-    ("cyclegan", TINY_CYCLEGAN, unpaired_report),
-])
+@pytest.mark.parametrize(
+    "family,overrides,make_report",
+    [
+        ("pix2pix", TINY_PIX2PIX, paired_report),
+        ("cyclegan", TINY_CYCLEGAN, unpaired_report),
+    ],
+)
 def test_resumed_run_is_bit_identical_to_an_uninterrupted_one(tmp_path, family, overrides, make_report):
     _check_resume(tmp_path, family, overrides, make_report, "cpu")  # bit-exact: pinned to the CPU
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-@pytest.mark.parametrize("family,overrides,make_report", [
-    ("pix2pix", TINY_PIX2PIX, paired_report),
-    ("cyclegan", TINY_CYCLEGAN, unpaired_report),
-])
-def test_a_resumed_cuda_run_matches_an_uninterrupted_one_within_float_tolerance(tmp_path, family, overrides,
-                                                                                 make_report):
+@pytest.mark.parametrize(
+    "family,overrides,make_report",
+    [
+        ("pix2pix", TINY_PIX2PIX, paired_report),
+        ("cyclegan", TINY_CYCLEGAN, unpaired_report),
+    ],
+)
+def test_a_resumed_cuda_run_matches_an_uninterrupted_one_within_float_tolerance(
+    tmp_path, family, overrides, make_report
+):
     _check_resume(tmp_path, family, overrides, make_report, "cuda")  # cuDNN's kernels are not deterministic
 
 
@@ -47,13 +64,20 @@ def _check_resume(tmp_path, family, overrides, make_report, device):
     library = ModelLibrary(tmp_path / "models")
     # 10 iterations over 6 to 12 images: the stop falls mid-epoch, and epochs roll over after it.
     settings = dict(overrides, iterations=10, batch_size=2)
-    straight = Trainer.create(report, "straight", family=family, overrides=settings, library=library,
-                              device=device)
+    straight = Trainer.create(report, "straight", family=family, overrides=settings, library=library, device=device)
     assert isinstance(straight.run(), Finished)
 
     control = TrainingControl()
-    first = Trainer.create(report, "halves", family=family, overrides=settings, library=library,
-                           control=control, on_event=_stop_at(control, 5), device=device)
+    first = Trainer.create(
+        report,
+        "halves",
+        family=family,
+        overrides=settings,
+        library=library,
+        control=control,
+        on_event=_stop_at(control, 5),
+        device=device,
+    )
     result = first.run()
     assert isinstance(result, Finished) and not result.completed and result.iteration == 5
     assert library.get("halves").state == "paused"
@@ -84,8 +108,9 @@ def test_pause_takes_effect_within_one_iteration_checkpoints_and_resumes(tmp_pat
             threading.Timer(0.2, control.resume).start()
 
     library = ModelLibrary(tmp_path / "models")
-    trainer = Trainer.create(report, "p", overrides=dict(TINY_PIX2PIX, iterations=6), library=library,
-                             control=control, on_event=listener)
+    trainer = Trainer.create(
+        report, "p", overrides=dict(TINY_PIX2PIX, iterations=6), library=library, control=control, on_event=listener
+    )
     result = trainer.run()
     assert isinstance(result, Finished) and result.completed and result.iteration == 6
     kinds = [type(e) for e in events]
@@ -107,8 +132,9 @@ def test_stop_while_paused_ends_the_run_without_losing_anything(tmp_path):
         if isinstance(event, Paused):
             control.stop()
 
-    result = Trainer.create(report, "s", overrides=dict(TINY_PIX2PIX, iterations=6), library=library,
-                            control=control, on_event=listener).run()
+    result = Trainer.create(
+        report, "s", overrides=dict(TINY_PIX2PIX, iterations=6), library=library, control=control, on_event=listener
+    ).run()
     assert isinstance(result, Finished) and not result.completed and result.iteration == 2
     assert [p.name for p in list_checkpoints(library.get("s").run_dir)] == ["iter_000000002.pt"]
     resumed = Trainer.reopen("s", library=library).run()
@@ -119,8 +145,9 @@ def test_events_samples_validation_and_metrics_log(tmp_path):
     report = paired_report(tmp_path / "data")
     library = ModelLibrary(tmp_path / "models")
     events = []
-    trainer = Trainer.create(report, "m", overrides=dict(TINY_PIX2PIX, iterations=8), library=library,
-                             on_event=events.append)
+    trainer = Trainer.create(
+        report, "m", overrides=dict(TINY_PIX2PIX, iterations=8), library=library, on_event=events.append
+    )
     trainer.run()
     started = events[0]
     assert isinstance(started, Started) and started.total_iterations == 8 and not started.resumed
@@ -153,8 +180,9 @@ def test_damaged_latest_checkpoint_falls_back_to_the_previous_one(tmp_path):
     library = ModelLibrary(tmp_path / "models")
     settings = dict(TINY_PIX2PIX, iterations=12, checkpoint_every=3)
     control = TrainingControl()
-    Trainer.create(report, "d", overrides=settings, library=library, control=control,
-                   on_event=_stop_at(control, 7)).run()
+    Trainer.create(
+        report, "d", overrides=settings, library=library, control=control, on_event=_stop_at(control, 7)
+    ).run()
     run_dir = library.get("d").run_dir
     newest = list_checkpoints(run_dir)
     assert [p.name for p in newest] == ["iter_000000007.pt", "iter_000000006.pt", "iter_000000003.pt"]
@@ -170,8 +198,14 @@ def test_no_usable_checkpoint_is_a_clear_failure(tmp_path):
     report = paired_report(tmp_path / "data")
     library = ModelLibrary(tmp_path / "models")
     control = TrainingControl()
-    Trainer.create(report, "x", overrides=dict(TINY_PIX2PIX, iterations=5), library=library, control=control,
-                   on_event=_stop_at(control, 2)).run()
+    Trainer.create(
+        report,
+        "x",
+        overrides=dict(TINY_PIX2PIX, iterations=5),
+        library=library,
+        control=control,
+        on_event=_stop_at(control, 2),
+    ).run()
     for path in list_checkpoints(library.get("x").run_dir):
         path.write_text("not a checkpoint")
     result = Trainer.reopen("x", library=library).run()
@@ -184,8 +218,9 @@ def test_no_usable_checkpoint_is_a_clear_failure(tmp_path):
 def test_a_file_that_breaks_mid_training_saves_and_explains(tmp_path, workers):
     report = paired_report(tmp_path / "data", train=12, val=0)
     library = ModelLibrary(tmp_path / "models")
-    trainer = Trainer.create(report, "broken", library=library,
-                             overrides=dict(TINY_PIX2PIX, iterations=40, num_workers=workers))
+    trainer = Trainer.create(
+        report, "broken", library=library, overrides=dict(TINY_PIX2PIX, iterations=40, num_workers=workers)
+    )
     for path in (tmp_path / "data" / "train").iterdir():
         path.write_bytes(b"")  # every training file is emptied after the run was planned
     result = trainer.run()
@@ -238,8 +273,15 @@ def test_the_library_record_follows_the_run_through_its_events(tmp_path):
         if type(event).__name__ == "Paused":
             control.resume()
 
-    trainer = Trainer.create(report, "r", overrides=dict(TINY_PIX2PIX, iterations=4, sample_every=2), library=library,
-                             control=control, on_event=watch, device="cpu")
+    trainer = Trainer.create(
+        report,
+        "r",
+        overrides=dict(TINY_PIX2PIX, iterations=4, sample_every=2),
+        library=library,
+        control=control,
+        on_event=watch,
+        device="cpu",
+    )
     assert trainer.run().completed
     states = dict(seen)  # the state when each kind of event last reached the app
     assert states["Started"] == "running" and states["Paused"] == "paused" and states["Resumed"] == "running"
@@ -253,9 +295,13 @@ def test_samples_come_early_then_at_the_presets_cadence(tmp_path):
     report = paired_report(tmp_path / "data")
     library = ModelLibrary(tmp_path / "models")
     samples = []
-    trainer = Trainer.create(report, "early", overrides=dict(TINY_PIX2PIX, iterations=60, sample_every=40),
-                             library=library, device="cpu",
-                             on_event=lambda e: samples.append(e.iteration) if type(e).__name__ == "SampleImages"
-                             else None)
+    trainer = Trainer.create(
+        report,
+        "early",
+        overrides=dict(TINY_PIX2PIX, iterations=60, sample_every=40),
+        library=library,
+        device="cpu",
+        on_event=lambda e: samples.append(e.iteration) if type(e).__name__ == "SampleImages" else None,
+    )
     assert trainer.run().completed
     assert samples == [10, 25, 40, 60]  # 50 is past the first regular sample at 40

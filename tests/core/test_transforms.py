@@ -4,7 +4,7 @@ import torch
 from PIL import Image
 
 from training_core.config import DataConfig
-from training_core.data.transforms import (apply_transform, random_params, split_aligned, to_image, to_tensor)
+from training_core.data.transforms import apply_transform, random_params, split_aligned, to_image, to_tensor
 
 
 def _gradient(w, h):
@@ -20,14 +20,17 @@ def test_tensor_round_trip_is_exact_and_in_minus_one_to_one():
     assert np.array_equal(np.asarray(to_image(t)), np.asarray(img))
 
 
-@pytest.mark.parametrize("preprocess,size,expected", [
-    ("resize_and_crop", (300, 157), (64, 64)),
-    ("crop", (300, 157), (64, 64)),
-    ("crop", (40, 30), (64, 64)),           # smaller than the crop: scaled up first, not an error
-    ("scale_width", (256, 157), (96, 64)),  # width to load_size, height kept >= crop size and rounded
-    ("scale_width_and_crop", (512, 256), (64, 64)),
-    ("none", (256, 157), (256, 160)),       # rounded to the multiple the generator needs
-])
+@pytest.mark.parametrize(
+    "preprocess,size,expected",
+    [
+        ("resize_and_crop", (300, 157), (64, 64)),
+        ("crop", (300, 157), (64, 64)),
+        ("crop", (40, 30), (64, 64)),  # smaller than the crop: scaled up first, not an error
+        ("scale_width", (256, 157), (96, 64)),  # width to load_size, height kept >= crop size and rounded
+        ("scale_width_and_crop", (512, 256), (64, 64)),
+        ("none", (256, 157), (256, 160)),  # rounded to the multiple the generator needs
+    ],
+)
 def test_output_sizes_for_any_aspect_ratio(preprocess, size, expected):
     cfg = DataConfig(preprocess=preprocess, load_size=96, crop_size=64)
     rng = np.random.default_rng(0)

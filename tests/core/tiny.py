@@ -3,10 +3,20 @@
 from training_core.data.demo import make_demo_dataset
 from training_core.data.discover import discover
 
-TINY_PIX2PIX = dict(netG="unet_32", ngf=8, ndf=8, preprocess="crop", crop_size=32, sample_every=4,
-                    checkpoint_every=100, preview_count=2)
-TINY_CYCLEGAN = dict(netG="resnet_1blocks", ngf=8, ndf=8, preprocess="crop", crop_size=32, sample_every=4,
-                     checkpoint_every=100, preview_count=2, pool_size=3)
+TINY_PIX2PIX = dict(
+    netG="unet_32", ngf=8, ndf=8, preprocess="crop", crop_size=32, sample_every=4, checkpoint_every=100, preview_count=2
+)
+TINY_CYCLEGAN = dict(
+    netG="resnet_1blocks",
+    ngf=8,
+    ndf=8,
+    preprocess="crop",
+    crop_size=32,
+    sample_every=4,
+    checkpoint_every=100,
+    preview_count=2,
+    pool_size=3,
+)
 
 
 def paired_report(folder, train=12, val=2):

@@ -39,8 +39,16 @@ def test_wheel_zooms_around_the_pointer_and_drag_pans(qtbot):
     qtbot.wheel = None
     from PySide6.QtGui import QWheelEvent
 
-    event = QWheelEvent(point, view.mapToGlobal(point), QPoint(0, 0), QPoint(0, 240), Qt.MouseButton.NoButton,
-                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    event = QWheelEvent(
+        point,
+        view.mapToGlobal(point),
+        QPoint(0, 0),
+        QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     view.wheelEvent(event)
     assert view.scale > fit_scale * 1.5
     assert (view.offset + point / view.scale - image_point).manhattanLength() < 1e-6  # the point stayed put

@@ -1,11 +1,10 @@
-
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 from PySide6.QtCore import Qt
-
 from reference_nets import ResnetGenerator, get_norm_layer, randomize
+
 from training_core.models.reference_import import import_reference
 from training_core.store import ModelLibrary
 
@@ -35,9 +34,10 @@ def panel(make_window, qtbot, tmp_path):
 
 
 def _rows(panel):
-    return {panel.files.topLevelItem(i).text(0): (panel.files.topLevelItem(i).text(1),
-                                                  panel.files.topLevelItem(i).text(2))
-            for i in range(panel.files.topLevelItemCount())}
+    return {
+        panel.files.topLevelItem(i).text(0): (panel.files.topLevelItem(i).text(1), panel.files.topLevelItem(i).text(2))
+        for i in range(panel.files.topLevelItemCount())
+    }
 
 
 def test_convert_a_folder_and_see_every_result(panel, qtbot, tmp_path):

@@ -3,7 +3,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import Qt
-
 from tiny import paired_report
 
 
@@ -45,8 +44,9 @@ def test_bad_files_are_listed_with_their_reasons(make_window, qtbot, tmp_path):
     with qtbot.waitSignal(panel.opened, timeout=30_000):
         panel.open_folder(folder)
     assert panel.rejects.isVisibleTo(window)
-    rows = {panel.rejects.item(r, 0).text(): panel.rejects.item(r, 1).text()
-            for r in range(panel.rejects.rowCount())}  # names within the dataset folder
+    rows = {
+        panel.rejects.item(r, 0).text(): panel.rejects.item(r, 1).text() for r in range(panel.rejects.rowCount())
+    }  # names within the dataset folder
     assert rows == {"empty.jpg": "not an image", "notes.png": "not an image", "cut.png": "truncated"}
     tips = {panel.rejects.item(r, 0).toolTip() for r in range(panel.rejects.rowCount())}
     assert tips == {str(folder / name) for name in rows}  # the whole path on hover; the cell elides its middle

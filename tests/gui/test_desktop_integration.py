@@ -38,8 +38,11 @@ def test_desktop_entry_and_metainfo_validate(tmp_path):
     subprocess.run([_tool("desktop-file-validate"), str(resource_path(f"{APP_ID}.desktop"))], check=True)
     installed = install_linux(tmp_path, launcher=Path("/opt/GAN Studio/bin/gan-studio"))
     subprocess.run(["desktop-file-validate", str(installed[0])], check=True)  # with a quoted Exec path
-    result = subprocess.run([_tool("appstreamcli"), "validate", "--no-net",
-                             str(resource_path(f"{APP_ID}.metainfo.xml"))], capture_output=True, text=True)
+    result = subprocess.run(
+        [_tool("appstreamcli"), "validate", "--no-net", str(resource_path(f"{APP_ID}.metainfo.xml"))],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -61,15 +64,17 @@ def test_install_and_uninstall_into_an_xdg_data_home(tmp_path):
 
 
 def test_self_test_passes_offscreen(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "gan_studio", "--self-test"], capture_output=True, text=True,
-                            timeout=300, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "gan_studio", "--self-test"], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "self-test passed" in result.stdout and "ok   translate" in result.stdout
 
 
 def test_version():
-    result = subprocess.run([sys.executable, "-m", "gan_studio", "--version"], capture_output=True, text=True,
-                            timeout=60, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "gan_studio", "--version"], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
     assert result.returncode == 0 and result.stdout.startswith("GAN Studio ")
 
 
@@ -90,8 +95,11 @@ def test_missing_window_libraries_are_named_with_the_command_that_installs_them(
 
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
     monkeypatch.setattr(qt_libraries, "_plugin_files", lambda: [tmp_path / "libqxcb.so"])
-    monkeypatch.setattr(qt_libraries, "_ldd", lambda path: "\tlibxcb-icccm.so.4 => not found\n"
-                                                             "\tlibxcb1.so.1 => /usr/lib/libxcb.so.1 (0x1)\n")
+    monkeypatch.setattr(
+        qt_libraries,
+        "_ldd",
+        lambda path: "\tlibxcb-icccm.so.4 => not found\n\tlibxcb1.so.1 => /usr/lib/libxcb.so.1 (0x1)\n",
+    )
     monkeypatch.setattr(qt_libraries, "_loadable", lambda soname: soname != "libxcb-cursor.so.0")
     assert app.main([]) == 1
     err = capsys.readouterr().err

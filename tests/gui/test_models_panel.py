@@ -1,7 +1,7 @@
 import torch
 from PySide6.QtWidgets import QInputDialog, QMessageBox
-
 from reference_nets import ResnetGenerator, get_norm_layer, randomize
+
 from training_core.store import ModelLibrary
 
 
@@ -50,17 +50,20 @@ def test_convert_with_this_model_opens_the_convert_area(make_window, qtbot, tmp_
     assert window.convert_panel.model.currentData() == entry.id
 
 
-def test_onnx_export_says_why_it_is_unavailable_and_offers_the_documents_folder(make_window, qtbot, tmp_path,
-                                                                                monkeypatch):
-    import training_core.convert.onnx_extras as extras
+def test_onnx_export_says_why_it_is_unavailable_and_offers_the_documents_folder(
+    make_window, qtbot, tmp_path, monkeypatch
+):
     from PySide6.QtCore import QStandardPaths
     from PySide6.QtWidgets import QFileDialog
+
+    import training_core.convert.onnx_extras as extras
 
     net = randomize(ResnetGenerator(3, 3, 4, get_norm_layer("instance"), n_blocks=1))
     torch.save(net.state_dict(), tmp_path / "latest_net_G.pth")
     real_find_spec = extras.importlib.util.find_spec
-    monkeypatch.setattr(extras.importlib.util, "find_spec",
-                        lambda name, *a: None if name == "onnxscript" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        extras.importlib.util, "find_spec", lambda name, *a: None if name == "onnxscript" else real_find_spec(name, *a)
+    )
     window = make_window()
     panel = window.models_panel
     panel.import_paths([str(tmp_path / "latest_net_G.pth")], "Ink")
@@ -74,8 +77,9 @@ def test_onnx_export_says_why_it_is_unavailable_and_offers_the_documents_folder(
     panel._update_buttons()
     assert panel.export_button.isEnabled()
     offered = []
-    monkeypatch.setattr(QFileDialog, "getSaveFileName",
-                        lambda parent, title, start, *a: offered.append(start) or ("", ""))
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", lambda parent, title, start, *a: offered.append(start) or ("", "")
+    )
     panel.export_button.click()
     documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
     assert offered and offered[0].startswith(documents) and offered[0].endswith(".onnx")

@@ -4,8 +4,9 @@ import sys
 import time
 import uuid
 
-from gan_studio.single_instance import InstanceServer, hand_over, server_name
 from tiny import paired_report
+
+from gan_studio.single_instance import InstanceServer, hand_over, server_name
 
 
 def test_a_second_launch_hands_its_folder_to_the_first(qapp, qtbot):
@@ -41,8 +42,9 @@ def test_a_real_second_launch_ends_at_once(tmp_path):
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and "engine ready" not in log.read_text():
             time.sleep(0.2)  # it listens for other launches before its window exists
-        second = subprocess.run([sys.executable, "-m", "gan_studio", str(tmp_path)], env=env,
-                                capture_output=True, text=True, timeout=60)
+        second = subprocess.run(
+            [sys.executable, "-m", "gan_studio", str(tmp_path)], env=env, capture_output=True, text=True, timeout=60
+        )
         assert second.returncode == 0 and "already open" in second.stdout, second.stdout + second.stderr
     finally:
         first.terminate()

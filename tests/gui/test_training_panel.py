@@ -1,7 +1,7 @@
 import pytest
-
 from conftest import set_tiny
 from tiny import paired_report
+
 from training_core.store import ModelLibrary
 from training_core.train.checkpoint import list_checkpoints
 from training_core.train.control import TrainingControl
@@ -100,8 +100,7 @@ def test_a_restarted_window_offers_and_resumes_an_unfinished_run(make_window, qt
             control.stop()
 
     overrides = dict(netG="unet_32", ngf=8, ndf=8, size=32, iterations=5, sample_every=2)
-    Trainer.create(report, "Night run", overrides=overrides, library=library, control=control,
-                   on_event=stop_at_2).run()
+    Trainer.create(report, "Night run", overrides=overrides, library=library, control=control, on_event=stop_at_2).run()
     if state == "interrupted":  # as if the app had crashed: the state says running, nobody holds the lock
         library.update(library.get("Night run"), state="running")
 
@@ -165,7 +164,8 @@ def test_quitting_while_paused_says_it_is_paused(make_window, qtbot, tmp_path, m
     panel.pause_button.click()
     qtbot.waitUntil(lambda: panel.paused, timeout=30_000)
     asked = []
-    monkeypatch.setattr(QMessageBox, "question",
-                        lambda parent, title, text, *a: asked.append(text) or QMessageBox.StandardButton.Cancel)
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda parent, title, text, *a: asked.append(text) or QMessageBox.StandardButton.Cancel
+    )
     window.close()
     assert asked and asked[0].startswith("Training is paused. Quit?") and window.isVisible()

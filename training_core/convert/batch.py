@@ -53,8 +53,10 @@ class BatchError(GanStudioError):
 
 class _OutputFolderLock(FolderLock):
     def _busy(self, holder: str) -> GanStudioError:
-        return BatchError(f"another conversion is writing into {display_path(self.path.parent)} ({holder}): "
-                          "wait for it to finish, or choose another output folder")
+        return BatchError(
+            f"another conversion is writing into {display_path(self.path.parent)} ({holder}): "
+            "wait for it to finish, or choose another output folder"
+        )
 
 
 @dataclass(frozen=True)
@@ -118,17 +120,24 @@ class BatchReport:
     def summary(self) -> str:
         """The counts in words: "5 converted (2 redone), 1 skipped", or "nothing to convert"."""
         c = self.counts()
-        parts = [f"{c[status]} {status}" + (f" ({c['redone']} redone)" if status == "converted" and c.get("redone")
-                                            else "")
-                 for status in ("converted", "skipped", "failed") if c.get(status)]
+        parts = [
+            f"{c[status]} {status}" + (f" ({c['redone']} redone)" if status == "converted" and c.get("redone") else "")
+            for status in ("converted", "skipped", "failed")
+            if c.get(status)
+        ]
         return ", ".join(parts) or "nothing to convert"
 
     def text(self) -> str:
-        lines = [f"GAN Studio conversion with {self.model}", f"from {self.input_dir}", f"to   {self.output_dir}",
-                 f"started {self.started}, finished {self.finished or '(still running, or killed)'}"
-                 + (" (cancelled)" if self.cancelled and not self.stopped else "")
-                 + (f" ({self.stopped})" if self.stopped else ""),
-                 self.summary(), ""]
+        lines = [
+            f"GAN Studio conversion with {self.model}",
+            f"from {self.input_dir}",
+            f"to   {self.output_dir}",
+            f"started {self.started}, finished {self.finished or '(still running, or killed)'}"
+            + (" (cancelled)" if self.cancelled and not self.stopped else "")
+            + (f" ({self.stopped})" if self.stopped else ""),
+            self.summary(),
+            "",
+        ]
         for f in self.files:
             if f.status != "converted" or f.redone:
                 status = "REDONE" if f.redone else f.status.upper()
@@ -137,8 +146,16 @@ class BatchReport:
 
 
 class BatchJob:
-    def __init__(self, translator: Translator, input_dir, output_dir, config: ConvertConfig,
-                 model_name: str = "", on_event=None, cancel: threading.Event | None = None):
+    def __init__(
+        self,
+        translator: Translator,
+        input_dir,
+        output_dir,
+        config: ConvertConfig,
+        model_name: str = "",
+        on_event=None,
+        cancel: threading.Event | None = None,
+    ):
         self.translator = translator
         self.input_dir = Path(input_dir).expanduser().absolute()
         self.output_dir = Path(output_dir).expanduser().absolute()
@@ -151,8 +168,10 @@ class BatchJob:
         settings = f"{translator.fingerprint()}|{self.config.format}|{self.config.quality}"
         self.fingerprint = hashlib.blake2b(settings.encode(), digest_size=16).hexdigest()
         self.report = BatchReport(display_path(self.input_dir), display_path(self.output_dir), model_name, now_iso())
-        self._lock = _OutputFolderLock(self.output_dir / LOCK_NAME, f"model {model_name or '?'}, from "
-                                       f"{display_path(self.input_dir)}, started {self.report.started}")
+        self._lock = _OutputFolderLock(
+            self.output_dir / LOCK_NAME,
+            f"model {model_name or '?'}, from {display_path(self.input_dir)}, started {self.report.started}",
+        )
         self._lock.acquire()
         try:
             # The lock is ours: any temporary file here is a leftover of a killed job.
@@ -175,22 +194,27 @@ class BatchJob:
         if not self.input_dir.is_dir():
             raise BatchError(f"the input folder {display_path(self.input_dir)} does not exist")
         if dst == src:
-            raise BatchError("the output folder is the input folder: choose another one, so that no photo "
-                             "is ever overwritten")
+            raise BatchError(
+                "the output folder is the input folder: choose another one, so that no photo is ever overwritten"
+            )
         if inside(str(src), str(dst)):
-            raise BatchError(f"the input folder is inside the output folder {display_path(self.output_dir)}: "
-                             "choose an output folder outside it")
+            raise BatchError(
+                f"the input folder is inside the output folder {display_path(self.output_dir)}: "
+                "choose an output folder outside it"
+            )
         if self.config.recursive and inside(str(dst), str(src)):
-            raise BatchError(f"the output folder {display_path(self.output_dir)} is inside the input folder, "
-                             "which is converted with its subfolders: choose a folder outside it")
+            raise BatchError(
+                f"the output folder {display_path(self.output_dir)} is inside the input folder, "
+                "which is converted with its subfolders: choose a folder outside it"
+            )
         try:
             self.output_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise BatchError(f"cannot create the output folder {display_path(self.output_dir)}: "
-                             f"{exc.strerror or exc}") from None
+            raise BatchError(
+                f"cannot create the output folder {display_path(self.output_dir)}: {exc.strerror or exc}"
+            ) from None
         if not os.access(self.output_dir, os.W_OK):
-            raise BatchError(f"the output folder {display_path(self.output_dir)} is not writable: "
-                             "choose another one")
+            raise BatchError(f"the output folder {display_path(self.output_dir)} is not writable: choose another one")
 
     def _check_own_files(self) -> None:
         """The lock and the ledger are written in place: refuse a link, pipe or folder in their stead."""
@@ -202,9 +226,11 @@ class BatchJob:
             except OSError as exc:
                 raise BatchError(f"cannot check {name} in {display_path(self.output_dir)}: {exc.strerror}") from None
             if not stat.S_ISREG(info.st_mode):
-                raise BatchError(f"{display_path(self.output_dir / name)} is not a regular file (a link, a pipe or "
-                                 "a folder): GAN Studio keeps its own records there; remove it, or choose "
-                                 "another output folder")
+                raise BatchError(
+                    f"{display_path(self.output_dir / name)} is not a regular file (a link, a pipe or "
+                    "a folder): GAN Studio keeps its own records there; remove it, or choose "
+                    "another output folder"
+                )
 
     # -- planning ---------------------------------------------------------------------------
     def plan(self, inputs: list[Path] | None = None) -> list[tuple[Path, Path, str]]:
@@ -214,8 +240,11 @@ class BatchJob:
         output name is taken by a photo that keeps its own name.
         """
         if inputs is None:
-            inputs = [p for p in iter_image_files(self.input_dir, self.config.recursive)
-                      if not inside(os.path.realpath(p), self._output_real)]
+            inputs = [
+                p
+                for p in iter_image_files(self.input_dir, self.config.recursive)
+                if not inside(os.path.realpath(p), self._output_real)
+            ]
         self.guard.add_inputs(inputs)
         outputs = []
         for path in inputs:
@@ -226,9 +255,14 @@ class BatchJob:
         plan = []
         for src, out, keeps_name in outputs:
             owner = kept.get(out)
-            clash = "" if keeps_name or owner is None else (
-                f"its output name {display_path(out.name)} belongs to the photo {display_path(owner.name)}; "
-                "rename one of the two")
+            clash = (
+                ""
+                if keeps_name or owner is None
+                else (
+                    f"its output name {display_path(out.name)} belongs to the photo {display_path(owner.name)}; "
+                    "rename one of the two"
+                )
+            )
             plan.append((src, out, clash))
         return plan
 
@@ -242,9 +276,11 @@ class BatchJob:
         record = self.ledger.get(self._rel(dst, self.output_dir))
         if record is None or record.input != self._rel(src, self.input_dir):
             if self.config.skip_existing:
-                return "fail", (f"{display_path(dst.name)} is already in the output folder and GAN Studio did not "
-                                "write it for this photo: move it away, choose another output folder, or "
-                                "convert with overwriting")
+                return "fail", (
+                    f"{display_path(dst.name)} is already in the output folder and GAN Studio did not "
+                    "write it for this photo: move it away, choose another output folder, or "
+                    "convert with overwriting"
+                )
             return "convert", "redone: replaced a file GAN Studio had not written (overwriting was asked for)"
         if not self.config.skip_existing:
             return "convert", "redone: overwriting was asked for"
@@ -274,8 +310,10 @@ class BatchJob:
         total = len(plan)
         if announce:
             self.on_event(BatchStarted(total, self.translator.describe()))
-        with ThreadPoolExecutor(2, thread_name_prefix="decode") as decoders, \
-                ThreadPoolExecutor(2, thread_name_prefix="encode") as encoders:
+        with (
+            ThreadPoolExecutor(2, thread_name_prefix="decode") as decoders,
+            ThreadPoolExecutor(2, thread_name_prefix="encode") as encoders,
+        ):
             pending: deque[tuple[Path, Path, str, str, Future | None]] = deque()
             queue = iter(plan)
             writes: deque[Future] = deque()
@@ -347,8 +385,11 @@ class BatchJob:
         except OSError as exc:
             log.warning("could not tidy %s: %s", self.ledger.path, exc)
         self._lock.release()
-        self.on_event(BatchFinished(self.report.counts(), self.report.cancelled, report_path, self.stop_reason,
-                                    self.report.summary()))
+        self.on_event(
+            BatchFinished(
+                self.report.counts(), self.report.cancelled, report_path, self.stop_reason, self.report.summary()
+            )
+        )
 
     def _write(self, src: Path, dst: Path, image: Image.Image, started: float, total: int, why: str) -> None:
         problem = self.guard.problem(dst)  # again: a link may have appeared since the plan
@@ -376,12 +417,12 @@ class BatchJob:
             return
         self._record(src, dst, "converted", why, total, time.perf_counter() - started)
 
-    def _record(self, src: Path, dst: Path | None, status: str, detail: str, total: int,
-                seconds: float = 0.0) -> None:
+    def _record(self, src: Path, dst: Path | None, status: str, detail: str, total: int, seconds: float = 0.0) -> None:
         with self._lock_results:
             redone = status == "converted" and bool(detail)
-            self.report.files.append(FileResult(display_path(src), display_path(dst) if dst else None, status,
-                                                detail, seconds, redone))
+            self.report.files.append(
+                FileResult(display_path(src), display_path(dst) if dst else None, status, detail, seconds, redone)
+            )
             if status == "failed":
                 self.failed_inputs.append(src)
             self._done += 1
@@ -401,8 +442,10 @@ class BatchJob:
         """The report as JSON (for tools) and as text; returns the text one, which is what people read."""
         text_path = self.output_dir / f"{REPORT_NAME}.txt"
         try:
-            atomic_write_text(self.output_dir / f"{REPORT_NAME}.json",
-                              json.dumps({**asdict(self.report), "counts": self.report.counts()}, indent=1))
+            atomic_write_text(
+                self.output_dir / f"{REPORT_NAME}.json",
+                json.dumps({**asdict(self.report), "counts": self.report.counts()}, indent=1),
+            )
             atomic_write_text(text_path, self.report.text())
         except OSError as exc:
             log.error("could not write the conversion report: %s", exc)

@@ -59,8 +59,9 @@ class OutputLedger:
             self._lines += 1
             try:
                 item = json.loads(line)
-                self.records[item["output"]] = OutputRecord(item["input"], item.get("fingerprint", ""),
-                                                            bool(item.get("done")))
+                self.records[item["output"]] = OutputRecord(
+                    item["input"], item.get("fingerprint", ""), bool(item.get("done"))
+                )
             except (ValueError, KeyError, TypeError):
                 continue  # a line torn by a kill, or damaged: that output counts as unknown
 

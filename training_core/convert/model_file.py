@@ -26,15 +26,18 @@ def load_generators(path: Path) -> tuple[ModelConfig, dict[str, torch.nn.Module]
     """The model config and one generator per direction the file holds, weights loaded, on the CPU."""
     path = Path(path)
     if not path.is_file():
-        raise ModelFileError(f"{path} is missing: this model has no trained weights yet "
-                             "(train it, or import a checkpoint)")
+        raise ModelFileError(
+            f"{path} is missing: this model has no trained weights yet (train it, or import a checkpoint)"
+        )
     try:
         with safe_open(str(path), "pt") as f:
             metadata = f.metadata() or {}
             tensors = {key: f.get_tensor(key) for key in f.keys()}
     except (SafetensorError, OSError, ValueError) as exc:
-        raise ModelFileError(f"{path.name} cannot be read ({exc}); it may be damaged or incomplete. "
-                             "Export it again from its checkpoint, or retrain.") from None
+        raise ModelFileError(
+            f"{path.name} cannot be read ({exc}); it may be damaged or incomplete. "
+            "Export it again from its checkpoint, or retrain."
+        ) from None
     if metadata.get("format") != FORMAT:
         raise ModelFileError(f"{path.name} is not a GAN Studio generator file")
     try:
@@ -47,16 +50,19 @@ def load_generators(path: Path) -> tuple[ModelConfig, dict[str, torch.nn.Module]
     generators = {}
     for direction in directions:
         prefix = direction + "."
-        state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-        nc_in, nc_out = (config.input_nc, config.output_nc) if direction == "AtoB" else \
-            (config.output_nc, config.input_nc)
+        state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+        nc_in, nc_out = (
+            (config.input_nc, config.output_nc) if direction == "AtoB" else (config.output_nc, config.input_nc)
+        )
         net = define_G(nc_in, nc_out, config.ngf, config.netG, config.norm, config.dropout)
         try:
             net.load_state_dict(state, strict=True)
         except RuntimeError as exc:
             summary = str(exc).split("\n\t", 1)[-1][:300]
-            raise ModelFileError(f"{path.name}: the {direction} weights do not fit a {config.netG} generator "
-                                 f"with ngf {config.ngf} ({summary})") from None
+            raise ModelFileError(
+                f"{path.name}: the {direction} weights do not fit a {config.netG} generator "
+                f"with ngf {config.ngf} ({summary})"
+            ) from None
         generators[direction] = net.eval()
     return config, generators
 
@@ -80,5 +86,6 @@ def translator_for_model(entry, direction: str = "AtoB", device="cpu", config=No
 
     precision = resolve_precision(config.precision, torch.device(device))
     options = TranslateOptions(tile=config.tile, scale=scale, norm=norm, precision=precision)
-    return Translator(generators[direction], model_cfg.size_multiple, device, options,
-                      train_size=data.load_size if resized else None)
+    return Translator(
+        generators[direction], model_cfg.size_multiple, device, options, train_size=data.load_size if resized else None
+    )

@@ -72,7 +72,6 @@ def stat_norms(net: nn.Module) -> list[StatNorm]:
     return [m for m in net.modules() if isinstance(m, StatNorm)]
 
 
-
 @torch.inference_mode()
 def score_norm_modes(generator: nn.Module, pairs: list, device) -> dict[str, float]:
     """Mean L1 on held-out (input, target) pairs with each way of normalising."""

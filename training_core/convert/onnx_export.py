@@ -17,8 +17,8 @@ import torch
 from ..errors import GanStudioError
 from ..fsutil import atomic_path
 from .model_file import load_generators
-from .onnx_extras import missing_extras
 from .norm import inference_copy
+from .onnx_extras import missing_extras
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +34,17 @@ class ExportError(GanStudioError):
 def check_target(path: Path, overwrite: bool = False) -> None:
     """Refuse a name that is no .onnx file, and any existing file that is not our export unless ``overwrite``."""
     if path.suffix.lower() != ".onnx":
-        raise ExportError(f"{path.name}: the export's file name must end in .onnx (an image or any other "
-                          "file is never replaced by an export)")
+        raise ExportError(
+            f"{path.name}: the export's file name must end in .onnx (an image or any other "
+            "file is never replaced by an export)"
+        )
     if path.is_dir():
         raise ExportError(f"{path} is a folder: name the .onnx file to write")
     if os.path.lexists(path) and not overwrite and not _our_export(path):
-        raise ExportError(f"{path} already exists and is not a GAN Studio export: choose another name, or "
-                          "allow replacing it (--overwrite)")
+        raise ExportError(
+            f"{path} already exists and is not a GAN Studio export: choose another name, or "
+            "allow replacing it (--overwrite)"
+        )
 
 
 def _our_export(path: Path) -> bool:
@@ -82,8 +86,15 @@ def export_onnx(entry, path: Path, direction: str = "AtoB", norm: str | None = N
     rows, cols = torch.export.Dim("rows", min=1, max=64), torch.export.Dim("cols", min=1, max=64)
     example = torch.zeros(1, config.input_nc if direction == "AtoB" else config.output_nc, multiple * 2, multiple * 2)
     with atomic_path(path) as tmp, _quiet(_CHATTY_LOGGERS):
-        program = torch.onnx.export(net, (example,), dynamo=True, input_names=["input"], output_names=["output"],
-                                    dynamic_shapes=({2: multiple * rows, 3: multiple * cols},), verbose=False)
+        program = torch.onnx.export(
+            net,
+            (example,),
+            dynamo=True,
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_shapes=({2: multiple * rows, 3: multiple * cols},),
+            verbose=False,
+        )
         program.model.metadata_props[MARK] = f"{entry.name} ({direction})"
         program.save(str(tmp))
     log.info("exported %s (%s) to %s", entry.name, direction, path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def missing_extras() -> str:
-    """"" when ONNX export can run; otherwise the command that installs what it needs, for this install."""
+    """ "" when ONNX export can run; otherwise the command that installs what it needs, for this install."""
     if all(importlib.util.find_spec(name) for name in ("onnx", "onnxscript")):
         return ""
     checkout = Path(__file__).resolve().parents[2]

@@ -15,8 +15,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP",
-                ".tif": "TIFF", ".tiff": "TIFF"}
+SAVE_FORMATS = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".webp": "WEBP",
+    ".bmp": "BMP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
 FORMAT_SUFFIX = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
 
 
@@ -54,6 +61,5 @@ class OutputGuard:
             return "refused: the output path leads to an input photo (through a symbolic link); nothing was written"
         read = inside(folder, self.input_root) if self.recursive else folder == self.input_root
         if read:
-            return ("refused: the output path leads into the input folder (through a symbolic link); "
-                    "nothing was written")
+            return "refused: the output path leads into the input folder (through a symbolic link); nothing was written"
         return ""

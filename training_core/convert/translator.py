@@ -49,7 +49,8 @@ class TranslateOptions:
 def _is_oom(exc: BaseException) -> bool:
     text = str(exc).lower()
     return isinstance(exc, torch.OutOfMemoryError) or (
-        isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text))
+        isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+    )
 
 
 def _mirror_pad(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -86,8 +87,14 @@ def _tile_starts(size: int, tile: int, overlap: int) -> list[int]:
 
 
 class Translator:
-    def __init__(self, generator: nn.Module, multiple: int, device: torch.device | str = "cpu",
-                 options: TranslateOptions | None = None, train_size: int | None = None):
+    def __init__(
+        self,
+        generator: nn.Module,
+        multiple: int,
+        device: torch.device | str = "cpu",
+        options: TranslateOptions | None = None,
+        train_size: int | None = None,
+    ):
         self.options = options or TranslateOptions()
         self.device = torch.device(device)
         self.multiple = multiple
@@ -124,8 +131,13 @@ class Translator:
         """The translated image, exactly the size of ``img`` (an RGB PIL image)."""
         size = img.size
         factor = self._scale_factor(size)
-        work = img if factor == 1.0 else img.resize(
-            (max(1, round(size[0] * factor)), max(1, round(size[1] * factor))), Image.Resampling.LANCZOS)
+        work = (
+            img
+            if factor == 1.0
+            else img.resize(
+                (max(1, round(size[0] * factor)), max(1, round(size[1] * factor))), Image.Resampling.LANCZOS
+            )
+        )
         out = to_image(self.translate_tensor(to_tensor(work)[None])[0])
         return out if out.size == size else out.resize(size, Image.Resampling.LANCZOS)
 
@@ -175,9 +187,9 @@ class Translator:
             for x0 in xs:
                 wx = _feather(tile_w, overlap, x0 == xs[0], x0 == xs[-1])
                 mask = (wy[:, None] * wx[None, :])[None, None]
-                result = self._run(padded[:, :, y:y + tile_h, x0:x0 + tile_w]).cpu()
-                out[:, :, y:y + tile_h, x0:x0 + tile_w] += result[:, :3] * mask
-                weight[:, :, y:y + tile_h, x0:x0 + tile_w] += mask
+                result = self._run(padded[:, :, y : y + tile_h, x0 : x0 + tile_w]).cpu()
+                out[:, :, y : y + tile_h, x0 : x0 + tile_w] += result[:, :3] * mask
+                weight[:, :, y : y + tile_h, x0 : x0 + tile_w] += mask
         return (out / weight.clamp_min(1e-8))[:, :, :h, :w]
 
     def _capture_stats(self, x: torch.Tensor) -> None:
@@ -188,8 +200,9 @@ class Translator:
         # As large as one tile's memory allows: the closer to full size, the closer the statistics.
         factor = min(1.0, self.tile / math.sqrt(h * w))
         sh, sw = _round_up(round(h * factor), self.multiple), _round_up(round(w * factor), self.multiple)
-        small = torch.nn.functional.interpolate(x, size=(max(1, round(h * factor)), max(1, round(w * factor))),
-                                                mode="area")
+        small = torch.nn.functional.interpolate(
+            x, size=(max(1, round(h * factor)), max(1, round(w * factor))), mode="area"
+        )
         self._set_fixed_stats(None)
         for norm in self._norms:
             norm.capture = True

@@ -81,7 +81,11 @@ class PairedDataset(_SeededDataset):
         return {
             "A": to_tensor(apply_transform(a, params, self.cfg, self.multiple)),
             "B": to_tensor(apply_transform(b, params, self.cfg, self.multiple)),
-            "A_path": path_a, "B_path": path_b, "index": index, "epoch": epoch, "position": position,
+            "A_path": path_a,
+            "B_path": path_b,
+            "index": index,
+            "epoch": epoch,
+            "position": position,
         }
 
 
@@ -105,8 +109,13 @@ class UnpairedDataset(_SeededDataset):
         path_a = self.domain_a[index % len(self.domain_a)]
         path_b = self.domain_b[int(rng.integers(len(self.domain_b)))]
         return {
-            "A": self._prepare(load_rgb(path_a), rng), "B": self._prepare(load_rgb(path_b), rng),
-            "A_path": str(path_a), "B_path": str(path_b), "index": index, "epoch": epoch, "position": position,
+            "A": self._prepare(load_rgb(path_a), rng),
+            "B": self._prepare(load_rgb(path_b), rng),
+            "A_path": str(path_a),
+            "B_path": str(path_b),
+            "index": index,
+            "epoch": epoch,
+            "position": position,
         }
 
 

@@ -39,8 +39,7 @@ LAYOUTS = (ALIGNED, PAIRED, UNPAIRED, SINGLE)
 SPLITS = ("train", "val", "test")
 
 # Folder names we accept for splits, compared case-insensitively.
-_SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val",
-                "validation": "val", "test": "test"}
+_SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 _DOMAIN_SPLIT = re.compile(r"^(train|val|valid|validation|test)_?([ab])$")
 
 # Two domains are "paired" when at least this share of the smaller domain's
@@ -51,9 +50,9 @@ PAIRED_MIN_MATCH = 0.5
 # data: people-outlines halves correlate at 0.77..0.92 with the shifted
 # control near 0; the shared photos stay at or below 0.18.
 SAMPLE_SIZE = 16
-MIN_HALF_CORR = 0.5     # gradient maps of the two halves must agree this much...
-MIN_CORR_PEAK = 0.25    # ...and clearly more than when the right half is shifted,
-MIN_SEAM = 4.0          # ...unless a hard seam runs down the middle (facades-like).
+MIN_HALF_CORR = 0.5  # gradient maps of the two halves must agree this much...
+MIN_CORR_PEAK = 0.25  # ...and clearly more than when the right half is shifted,
+MIN_SEAM = 4.0  # ...unless a hard seam runs down the middle (facades-like).
 
 _FEW_ITEMS = 10
 
@@ -119,6 +118,7 @@ class DatasetReport:
 
     def to_dict(self) -> dict:
         """Plain JSON types only (paths as strings)."""
+
         def strs(paths):
             return [str(p) for p in paths]
 
@@ -135,8 +135,7 @@ class DatasetReport:
                 }
                 for name, items in self.splits.items()
             },
-            "rejected": [{"path": str(r.path), "reason": r.reason, "detail": r.detail}
-                         for r in self.rejected],
+            "rejected": [{"path": str(r.path), "reason": r.reason, "detail": r.detail} for r in self.rejected],
             "warnings": list(self.warnings),
             "sizes": dict(self.sizes),
         }
@@ -148,8 +147,9 @@ class DatasetReport:
 def _subdirs(folder: Path) -> dict[str, Path]:
     """Visible sub-folders by case-folded name, so "TrainA" and "trainA" both work."""
     try:
-        return {e.name.casefold(): Path(e.path) for e in os.scandir(folder)
-                if not e.name.startswith(".") and e.is_dir()}
+        return {
+            e.name.casefold(): Path(e.path) for e in os.scandir(folder) if not e.name.startswith(".") and e.is_dir()
+        }
     except OSError as e:
         raise DatasetError(f"Cannot list the folder {folder}: {e.strerror or e}") from None
 
@@ -172,7 +172,7 @@ def _structure(root: Path, notes: list[str]):
         if m:
             by_split.setdefault(_SPLIT_NAMES[m[1]], {})[m[2]] = path
     two = {s: (d["a"], d["b"]) for s in SPLITS if len(d := by_split.get(s, {})) == 2}
-    for s, d in by_split.items():
+    for d in by_split.values():
         if len(d) == 1:
             notes.append(f"{next(iter(d.values())).name}/ has no partner folder for the other domain; ignored")
     if two:
@@ -303,11 +303,13 @@ def discover(
     notes: list[str] = []
     kind, dirs, where = _structure(root, notes)
     if layout in (PAIRED, UNPAIRED) and kind == "one":
-        raise DatasetError(f"Layout {layout!r} needs two domain folders (A/ and B/, or trainA/ and "
-                           f"trainB/), but {root} has {where}")
+        raise DatasetError(
+            f"Layout {layout!r} needs two domain folders (A/ and B/, or trainA/ and trainB/), but {root} has {where}"
+        )
     if layout in (ALIGNED, SINGLE) and kind == "two":
-        raise DatasetError(f"Layout {layout!r} needs images in one folder (or train/ val/ test/), "
-                           f"but {root} has {where}")
+        raise DatasetError(
+            f"Layout {layout!r} needs images in one folder (or train/ val/ test/), but {root} has {where}"
+        )
 
     # Every file, by split (and by domain for two-domain layouts).
     if kind == "two":
@@ -354,8 +356,11 @@ def discover(
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
-    usable = [probed[p] for items in report.splits.values()
-              for p in items.images + items.domain_a + items.domain_b + [x for ab in items.pairs for x in ab]]
+    usable = [
+        probed[p]
+        for items in report.splits.values()
+        for p in items.images + items.domain_a + items.domain_b + [x for ab in items.pairs for x in ab]
+    ]
     report.sizes = {f"{w}x{h}": n for (w, h), n in Counter(usable).most_common()}
     report.rejected.sort(key=lambda r: natural_key(str(r.path)))
     if report.count() == 0:
@@ -379,7 +384,8 @@ def _fill_two_domains(report, dirs, files, probed, layout, where) -> None:
     if layout is None:
         layout = PAIRED if smaller and matched >= PAIRED_MIN_MATCH * smaller else UNPAIRED
         report.layout_reason = f"{where}; {share}" + (
-            ", so A and B are pairs" if layout == PAIRED else ", so the domains are unpaired")
+            ", so A and B are pairs" if layout == PAIRED else ", so the domains are unpaired"
+        )
     else:
         report.layout_reason = f"layout chosen by the user; {where}; {share}"
     report.layout = layout
@@ -400,8 +406,13 @@ def _fill_two_domains(report, dirs, files, probed, layout, where) -> None:
                 if partner is None:
                     report.rejected.append(Rejected(p, "unmatched pair", f"no file named {p.stem}.* in {other_dir}/"))
                 elif not ok(partner):
-                    report.rejected.append(Rejected(p, "unmatched pair", f"its partner {partner.name} in "
-                                                    f"{other_dir}/ was rejected ({probed[partner].reason})"))
+                    report.rejected.append(
+                        Rejected(
+                            p,
+                            "unmatched pair",
+                            f"its partner {partner.name} in {other_dir}/ was rejected ({probed[partner].reason})",
+                        )
+                    )
                 elif mine is stems_a:
                     items.pairs.append((p, partner))
 
@@ -411,8 +422,13 @@ def _by_stem(paths: list[Path], report: DatasetReport) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for p in paths:
         if p.stem.casefold() in found:
-            report.rejected.append(Rejected(p, "unmatched pair", f"{found[p.stem.casefold()].name} has the "
-                                            "same name stem; cannot tell which one is the pair"))
+            report.rejected.append(
+                Rejected(
+                    p,
+                    "unmatched pair",
+                    f"{found[p.stem.casefold()].name} has the same name stem; cannot tell which one is the pair",
+                )
+            )
         else:
             found[p.stem.casefold()] = p
     return found
@@ -435,8 +451,9 @@ def _fill_one_folder(report, files, probed, layout, where, max_pixels, min_side,
             w, h = probed[p]
             if layout == ALIGNED and min(w // 2, h) < min_side:
                 # Training sees the halves, so the halves must be big enough.
-                report.rejected.append(Rejected(p, "too small", f"{w}x{h}: each half is {w // 2}x{h}, "
-                                                f"shorter side below {min_side} px"))
+                report.rejected.append(
+                    Rejected(p, "too small", f"{w}x{h}: each half is {w // 2}x{h}, shorter side below {min_side} px")
+                )
             else:
                 items.images.append(p)
 
@@ -449,29 +466,40 @@ def _add_warnings(report: DatasetReport, usable: list[tuple[int, int]]) -> None:
     elif report.layout == UNPAIRED:
         for name, paths in (("A", train.domain_a), ("B", train.domain_b)):
             if len(paths) < _FEW_ITEMS:
-                w.append(f"only {len(paths)} usable training images in domain {name}; "
-                         "a GAN needs dozens at least, hundreds for good results")
+                w.append(
+                    f"only {len(paths)} usable training images in domain {name}; "
+                    "a GAN needs dozens at least, hundreds for good results"
+                )
     elif train.count() < _FEW_ITEMS:
-        w.append(f"only {train.count()} usable training items; "
-                 "a GAN needs dozens at least, hundreds for good results")
+        w.append(f"only {train.count()} usable training items; a GAN needs dozens at least, hundreds for good results")
     if report.layout in (ALIGNED, PAIRED) and "val" not in report.splits:
         w.append("no validation folder (val/): training holds out a few pairs to measure progress")
     if len(report.sizes) > 1:
         areas = sorted(usable, key=lambda s: s[0] * s[1])
-        w.append(f"mixed sizes: {len(report.sizes)} different sizes from "
-                 f"{areas[0][0]}x{areas[0][1]} to {areas[-1][0]}x{areas[-1][1]}")
+        w.append(
+            f"mixed sizes: {len(report.sizes)} different sizes from "
+            f"{areas[0][0]}x{areas[0][1]} to {areas[-1][0]}x{areas[-1][1]}"
+        )
 
 
 def _nothing_found(root: Path, where: str) -> str:
     exts = ", ".join(sorted(IMAGE_EXTENSIONS))
     subs = sorted(p.name for p in _subdirs(root).values())
-    hint = (f"; its sub-folders ({', '.join(subs[:5])}) are not named like a known layout "
-            "(train/ val/ test/, A/ B/, trainA/ trainB/)") if subs and where == "one folder of images" else ""
+    hint = (
+        (
+            f"; its sub-folders ({', '.join(subs[:5])}) are not named like a known layout "
+            "(train/ val/ test/, A/ B/, trainA/ trainB/)"
+        )
+        if subs and where == "one folder of images"
+        else ""
+    )
     return f"No images found in {root} ({where}; looked for {exts}){hint}"
 
 
 def _nothing_usable(root: Path, rejected: list[Rejected]) -> str:
     grouped = ", ".join(f"{n} {reason}" for reason, n in Counter(r.reason for r in rejected).most_common())
     example = rejected[0]
-    return (f"No usable image in {root}: {len(rejected)} files rejected ({grouped}); "
-            f"for example {example.path.name}: {example.reason} ({example.detail})")
+    return (
+        f"No usable image in {root}: {len(rejected)} files rejected ({grouped}); "
+        f"for example {example.path.name}: {example.reason} ({example.detail})"
+    )

@@ -32,14 +32,14 @@ log = logging.getLogger(__name__)
 
 # Reason codes, stable strings that reports group by (see ImageLoadError).
 REASONS = (
-    "unreadable",      # the OS refused: missing, permission denied, I/O error
-    "not an image",    # Pillow cannot identify it (empty file, text named .jpg, ...)
-    "truncated",       # the header is fine but decoding fails part-way
-    "too large",       # more pixels than max_pixels: rejected before decoding
-    "too small",       # the shorter side is below min_side
+    "unreadable",  # the OS refused: missing, permission denied, I/O error
+    "not an image",  # Pillow cannot identify it (empty file, text named .jpg, ...)
+    "truncated",  # the header is fine but decoding fails part-way
+    "too large",  # more pixels than max_pixels: rejected before decoding
+    "too small",  # the shorter side is below min_side
     "unmatched pair",  # paired datasets: the file has no usable partner
     "unsupported format",  # an image format we never open (EPS, PDF, PSD...): some start other programs
-    "not a file",      # a named pipe, socket, device or folder with an image's name: never opened
+    "not a file",  # a named pipe, socket, device or folder with an image's name: never opened
 )
 
 # Formats opened, each by a decoder inside Pillow itself. Never EPS, PDF and the
@@ -48,9 +48,7 @@ REASONS = (
 SAFE_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "DIB", "GIF")
 SAFE_FORMAT_NAMES = ("JPEG", "PNG", "WebP", "TIFF", "BMP", "GIF")
 
-IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
-)
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"})
 
 # 100 megapixels is far beyond anything a GAN trains on (a 12000x8000 scan),
 # yet one RGB copy of it is only 300 MB, so a few in flight cannot swap.
@@ -126,8 +124,13 @@ def _kind_of(mode: int) -> str:
     """What a non-regular file is, in words; "" for a regular file."""
     if stat.S_ISREG(mode):
         return ""
-    for test, kind in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+    for test, kind in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
         if test(mode):
             return kind
     return "a special file"
@@ -189,8 +192,11 @@ def _unidentified(f, path: Path) -> ImageLoadError:
         return _fail(path, "not an image", "file is empty (0 bytes)")
     fmt = format_of(head)
     if fmt:
-        return _fail(path, "unsupported format", f"{fmt}: GAN Studio opens only "
-                     f"{', '.join(sorted(SAFE_FORMAT_NAMES))} images; export it as PNG or JPEG")
+        return _fail(
+            path,
+            "unsupported format",
+            f"{fmt}: GAN Studio opens only {', '.join(sorted(SAFE_FORMAT_NAMES))} images; export it as PNG or JPEG",
+        )
     if all(32 <= b < 127 or b in b"\t\r\n" for b in head):
         return _fail(path, "not an image", "file holds text, not image data")
     return _fail(path, "not an image", "not a known image format")
@@ -216,8 +222,14 @@ def format_of(head: bytes) -> str:
     return ""
 
 
-_MAGIC = ((b"%PDF", "PDF"), (b"%!PS", "EPS"), (b"\xc5\xd0\xd3\xc6", "EPS"), (b"8BPS", "PSD"),
-          (b"<svg", "SVG"), (b"<?xml", "XML/SVG"))
+_MAGIC = (
+    (b"%PDF", "PDF"),
+    (b"%!PS", "EPS"),
+    (b"\xc5\xd0\xd3\xc6", "EPS"),
+    (b"8BPS", "PSD"),
+    (b"<svg", "SVG"),
+    (b"<?xml", "XML/SVG"),
+)
 _STRONG: list = []
 
 
@@ -367,8 +379,7 @@ def _cmyk_to_rgb(im: Image.Image) -> Image.Image:
 
 def natural_key(name: str) -> list:
     """Sort key so that "2.jpg" comes before "10.jpg"."""
-    return [(0, int(t), "") if t.isdigit() else (1, 0, t.casefold())
-            for t in re.split(r"(\d+)", name) if t]
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t.casefold()) for t in re.split(r"(\d+)", name) if t]
 
 
 def iter_image_files(folder: str | os.PathLike, recursive: bool = False) -> Iterator[Path]:

@@ -38,8 +38,7 @@ class GANModel(ABC):
     loss_names: tuple[str, ...] = ()
     directions: tuple[str, ...] = ("AtoB",)
 
-    def __init__(self, config: ModelConfig, device: str | torch.device = "cpu", seed: int = 0,
-                 precision: str = "fp32"):
+    def __init__(self, config: ModelConfig, device: str | torch.device = "cpu", seed: int = 0, precision: str = "fp32"):
         self.config = config.validate()
         self.device = torch.device(device)
         self.seed = seed
@@ -159,5 +158,5 @@ class GANModel(ABC):
     def extra_state(self) -> dict:
         return {}
 
-    def load_extra_state(self, state: dict) -> None:
+    def load_extra_state(self, state: dict) -> None:  # noqa: B027 (optional hook: most families have none)
         pass

@@ -32,12 +32,20 @@ class CycleGANModel(GANModel):
         def discriminator(nc):
             return lambda: define_D(nc, c.ndf, c.netD, c.n_layers_D, c.norm, c.init_type, c.init_gain)
 
-        self._build({"G_A": generator(c.input_nc, c.output_nc), "G_B": generator(c.output_nc, c.input_nc),
-                     "D_A": discriminator(c.output_nc), "D_B": discriminator(c.input_nc)})
+        self._build(
+            {
+                "G_A": generator(c.input_nc, c.output_nc),
+                "G_B": generator(c.output_nc, c.input_nc),
+                "D_A": discriminator(c.output_nc),
+                "D_B": discriminator(c.input_nc),
+            }
+        )
         self.criterion_gan = GANLoss(c.gan_mode).to(self.device)
         self.criterion_l1 = nn.L1Loss()
-        self.optimizers = {"G": self._optimizer(c.optimizer_G, "G_A", "G_B"),
-                           "D": self._optimizer(c.optimizer_D, "D_A", "D_B")}
+        self.optimizers = {
+            "G": self._optimizer(c.optimizer_G, "G_A", "G_B"),
+            "D": self._optimizer(c.optimizer_D, "D_A", "D_B"),
+        }
         self.fake_A_pool = ImagePool(c.pool_size, seed=seed)
         self.fake_B_pool = ImagePool(c.pool_size, seed=seed + 1)
 
@@ -94,8 +102,11 @@ class CycleGANModel(GANModel):
 
     def preview(self) -> dict[str, torch.Tensor]:
         # An unpaired model has no target: show the reconstruction, which should match the input.
-        return {"input": self.real_A.detach().cpu(), "output": self.fake_B.detach().cpu(),
-                "target": self.rec_A.detach().cpu()}
+        return {
+            "input": self.real_A.detach().cpu(),
+            "output": self.fake_B.detach().cpu(),
+            "target": self.rec_A.detach().cpu(),
+        }
 
     def extra_state(self) -> dict:
         return {"fake_A_pool": self.fake_A_pool.state_dict(), "fake_B_pool": self.fake_B_pool.state_dict()}

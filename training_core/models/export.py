@@ -13,8 +13,8 @@ from pathlib import Path
 
 from safetensors.torch import save_file
 
-from ..fsutil import atomic_path
 from ..config import ModelConfig
+from ..fsutil import atomic_path
 from .base import GANModel
 
 FORMAT = "gan-studio-generator"
@@ -32,7 +32,12 @@ def save_generators(config: ModelConfig, generators: dict, path: Path) -> None:
         for direction, net in generators.items()
         for key, value in net.state_dict().items()
     }
-    metadata = {"format": FORMAT, "version": VERSION, "family": config.family,
-                "config": json.dumps(config.to_dict()), "directions": ",".join(generators)}
+    metadata = {
+        "format": FORMAT,
+        "version": VERSION,
+        "family": config.family,
+        "config": json.dumps(config.to_dict()),
+        "directions": ",".join(generators),
+    }
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)

@@ -36,14 +36,14 @@ class GANLoss(nn.Module):
         return self.criterion(prediction, label.to(prediction.dtype).expand_as(prediction))
 
 
-def gradient_penalty(netD: nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                     lambda_gp: float = 10.0, constant: float = 1.0) -> torch.Tensor:
+def gradient_penalty(
+    netD: nn.Module, real: torch.Tensor, fake: torch.Tensor, lambda_gp: float = 10.0, constant: float = 1.0
+) -> torch.Tensor:
     """WGAN-GP: push the critic's gradient norm towards ``constant`` on real/fake mixes."""
     alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
     mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
     out = netD(mixed)
-    (grad,) = torch.autograd.grad(out, mixed, grad_outputs=torch.ones_like(out),
-                                  create_graph=True, retain_graph=True)
+    (grad,) = torch.autograd.grad(out, mixed, grad_outputs=torch.ones_like(out), create_graph=True, retain_graph=True)
     norms = grad.flatten(1).norm(2, dim=1)
     return ((norms - constant) ** 2).mean() * lambda_gp
 
@@ -82,11 +82,9 @@ class ImagePool:
         return torch.cat(out, 0)
 
     def state_dict(self) -> dict:
-        return {"pool_size": self.pool_size, "images": [t.cpu() for t in self.images],
-                "rng": self.rng.getstate()}
+        return {"pool_size": self.pool_size, "images": [t.cpu() for t in self.images], "rng": self.rng.getstate()}
 
     def load_state_dict(self, state: dict, device=None) -> None:
         self.pool_size = int(state["pool_size"])
         self.images = [t.to(device) if device is not None else t for t in state["images"]]
         self.rng.setstate(state["rng"])
-

@@ -73,9 +73,8 @@ def parse_generator(name: str) -> tuple[str, int]:
         size = int(m.group(1))
         if 32 <= size <= MAX_UNET_SIZE and size & (size - 1) == 0:
             return "unet", int(math.log2(size))
-    elif (m := _RESNET.match(name)) and len(m.group(1)) <= 3:
-        if 1 <= int(m.group(1)) <= MAX_RESNET_BLOCKS:
-            return "resnet", int(m.group(1))
+    elif (m := _RESNET.match(name)) and len(m.group(1)) <= 3 and 1 <= int(m.group(1)) <= MAX_RESNET_BLOCKS:
+        return "resnet", int(m.group(1))
     raise ConfigError(
         f"netG {name!r} is not valid: choose one of {GENERATOR_EXAMPLES} "
         f"(or unet_<power of two from 32 to {MAX_UNET_SIZE}>, resnet_<1 to {MAX_RESNET_BLOCKS}>blocks)"
@@ -91,8 +90,17 @@ def size_multiple(netG: str) -> int:
 class UnetSkipConnectionBlock(nn.Module):
     """One level of the U-Net: down, the inner levels, up, and the skip concatenation."""
 
-    def __init__(self, outer_nc, inner_nc, input_nc=None, submodule=None,
-                 outermost=False, innermost=False, norm="batch", use_dropout=False):
+    def __init__(
+        self,
+        outer_nc,
+        inner_nc,
+        input_nc=None,
+        submodule=None,
+        outermost=False,
+        innermost=False,
+        norm="batch",
+        use_dropout=False,
+    ):
         super().__init__()
         self.outermost = outermost
         norm_layer = norm_layer_factory(norm)
@@ -134,8 +142,9 @@ class UnetGenerator(nn.Module):
         block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block, norm=norm)
         block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block, norm=norm)
         block = UnetSkipConnectionBlock(ngf, ngf * 2, submodule=block, norm=norm)
-        self.model = UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc, submodule=block,
-                                             outermost=True, norm=norm)
+        self.model = UnetSkipConnectionBlock(
+            output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True, norm=norm
+        )
 
     def forward(self, x):
         h, w = x.shape[-2:]
@@ -174,18 +183,29 @@ class ResnetGenerator(nn.Module):
         super().__init__()
         norm_layer = norm_layer_factory(norm)
         bias = _conv_bias(norm)
-        layers = [ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, kernel_size=7, bias=bias),
-                  norm_layer(ngf), nn.ReLU(True)]
+        layers = [
+            ReflectionPad2d(3),
+            nn.Conv2d(input_nc, ngf, kernel_size=7, bias=bias),
+            norm_layer(ngf),
+            nn.ReLU(True),
+        ]
         for i in range(2):
             mult = 2**i
-            layers += [nn.Conv2d(ngf * mult, ngf * mult * 2, kernel_size=3, stride=2, padding=1, bias=bias),
-                       norm_layer(ngf * mult * 2), nn.ReLU(True)]
+            layers += [
+                nn.Conv2d(ngf * mult, ngf * mult * 2, kernel_size=3, stride=2, padding=1, bias=bias),
+                norm_layer(ngf * mult * 2),
+                nn.ReLU(True),
+            ]
         layers += [ResnetBlock(ngf * 4, norm=norm, use_dropout=use_dropout) for _ in range(n_blocks)]
         for i in range(2):
             mult = 2 ** (2 - i)
-            layers += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, kernel_size=3, stride=2, padding=1,
-                                          output_padding=1, bias=bias),
-                       norm_layer(ngf * mult // 2), nn.ReLU(True)]
+            layers += [
+                nn.ConvTranspose2d(
+                    ngf * mult, ngf * mult // 2, kernel_size=3, stride=2, padding=1, output_padding=1, bias=bias
+                ),
+                norm_layer(ngf * mult // 2),
+                nn.ReLU(True),
+            ]
         layers += [ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, kernel_size=7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
 
@@ -208,12 +228,18 @@ class NLayerDiscriminator(nn.Module):
         mult = 1
         for n in range(1, n_layers):
             prev, mult = mult, min(2**n, 8)
-            layers += [nn.Conv2d(ndf * prev, ndf * mult, kernel_size=4, stride=2, padding=1, bias=bias),
-                       norm_layer(ndf * mult), nn.LeakyReLU(0.2, True)]
+            layers += [
+                nn.Conv2d(ndf * prev, ndf * mult, kernel_size=4, stride=2, padding=1, bias=bias),
+                norm_layer(ndf * mult),
+                nn.LeakyReLU(0.2, True),
+            ]
         prev, mult = mult, min(2**n_layers, 8)
-        layers += [nn.Conv2d(ndf * prev, ndf * mult, kernel_size=4, stride=1, padding=1, bias=bias),
-                   norm_layer(ndf * mult), nn.LeakyReLU(0.2, True),
-                   nn.Conv2d(ndf * mult, 1, kernel_size=4, stride=1, padding=1)]
+        layers += [
+            nn.Conv2d(ndf * prev, ndf * mult, kernel_size=4, stride=1, padding=1, bias=bias),
+            norm_layer(ndf * mult),
+            nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf * mult, 1, kernel_size=4, stride=1, padding=1),
+        ]
         self.model = nn.Sequential(*layers)
 
     def forward(self, x):
@@ -227,9 +253,12 @@ class PixelDiscriminator(nn.Module):
         super().__init__()
         bias = _conv_bias(norm)
         self.net = nn.Sequential(
-            nn.Conv2d(input_nc, ndf, kernel_size=1), nn.LeakyReLU(0.2, True),
-            nn.Conv2d(ndf, ndf * 2, kernel_size=1, bias=bias), norm_layer_factory(norm)(ndf * 2),
-            nn.LeakyReLU(0.2, True), nn.Conv2d(ndf * 2, 1, kernel_size=1, bias=bias),
+            nn.Conv2d(input_nc, ndf, kernel_size=1),
+            nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf, ndf * 2, kernel_size=1, bias=bias),
+            norm_layer_factory(norm)(ndf * 2),
+            nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf * 2, 1, kernel_size=1, bias=bias),
         )
 
     def forward(self, x):
@@ -248,8 +277,12 @@ class ImageDiscriminator(nn.Module):
         channels = ndf
         for n in range(1, n_layers + 1):
             out = ndf * min(2**n, 8)
-            layers += [nn.Conv2d(channels, out, kernel_size=3, padding=1, bias=bias), norm_layer(out),
-                       nn.LeakyReLU(0.2, True), nn.AvgPool2d(2)]
+            layers += [
+                nn.Conv2d(channels, out, kernel_size=3, padding=1, bias=bias),
+                norm_layer(out),
+                nn.LeakyReLU(0.2, True),
+                nn.AvgPool2d(2),
+            ]
             channels = out
         layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
         self.features = nn.Sequential(*layers)
@@ -283,8 +316,9 @@ def init_weights(net: nn.Module, init_type="normal", init_gain=0.02) -> nn.Modul
     return net.apply(init)
 
 
-def define_G(input_nc, output_nc, ngf, netG, norm="batch", use_dropout=False,
-             init_type="normal", init_gain=0.02) -> nn.Module:
+def define_G(
+    input_nc, output_nc, ngf, netG, norm="batch", use_dropout=False, init_type="normal", init_gain=0.02
+) -> nn.Module:
     kind, n = parse_generator(netG)
     norm_layer_factory(norm)  # validates the name before any layer is built
     if kind == "unet":
@@ -294,8 +328,7 @@ def define_G(input_nc, output_nc, ngf, netG, norm="batch", use_dropout=False,
     return init_weights(net, init_type, init_gain)
 
 
-def define_D(input_nc, ndf, netD, n_layers_D=3, norm="batch",
-             init_type="normal", init_gain=0.02) -> nn.Module:
+def define_D(input_nc, ndf, netD, n_layers_D=3, norm="batch", init_type="normal", init_gain=0.02) -> nn.Module:
     norm_layer_factory(norm)
     if netD == "basic":
         net = NLayerDiscriminator(input_nc, ndf, n_layers=3, norm=norm)

@@ -19,12 +19,17 @@ class Pix2PixModel(GANModel):
     def __init__(self, config: Pix2PixConfig, device="cpu", seed: int = 0, precision: str = "fp32"):
         super().__init__(config, device, seed, precision)
         c = self.config
-        self._build({
-            "G": lambda: define_G(c.input_nc, c.output_nc, c.ngf, c.netG, c.norm, c.dropout, c.init_type, c.init_gain),
-            # The discriminator is conditional: it sees the input next to the (real or fake) output.
-            "D": lambda: define_D(c.input_nc + c.output_nc, c.ndf, c.netD, c.n_layers_D, c.norm,
-                                  c.init_type, c.init_gain),
-        })
+        self._build(
+            {
+                "G": lambda: define_G(
+                    c.input_nc, c.output_nc, c.ngf, c.netG, c.norm, c.dropout, c.init_type, c.init_gain
+                ),
+                # The discriminator is conditional: it sees the input next to the (real or fake) output.
+                "D": lambda: define_D(
+                    c.input_nc + c.output_nc, c.ndf, c.netD, c.n_layers_D, c.norm, c.init_type, c.init_gain
+                ),
+            }
+        )
         self.criterion_gan = GANLoss(c.gan_mode).to(self.device)
         self.criterion_l1 = nn.L1Loss()
         self.optimizers = {"G": self._optimizer(c.optimizer_G, "G"), "D": self._optimizer(c.optimizer_D, "D")}
@@ -77,5 +82,8 @@ class Pix2PixModel(GANModel):
         return self.plain("G")
 
     def preview(self) -> dict[str, torch.Tensor]:
-        return {"input": self.real_A.detach().cpu(), "output": self.fake_B.detach().cpu(),
-                "target": self.real_B.detach().cpu()}
+        return {
+            "input": self.real_A.detach().cpu(),
+            "output": self.fake_B.detach().cpu(),
+            "target": self.real_B.detach().cpu(),
+        }

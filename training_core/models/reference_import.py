@@ -48,8 +48,9 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
             f"loaded ({culprit}). Only plain weight files (state dicts) are imported."
         ) from None
     except Exception as exc:
-        raise ReferenceImportError(f"{path.name} is not a PyTorch checkpoint that can be read "
-                                   f"({type(exc).__name__}: {str(exc)[:160]})") from None
+        raise ReferenceImportError(
+            f"{path.name} is not a PyTorch checkpoint that can be read ({type(exc).__name__}: {str(exc)[:160]})"
+        ) from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -66,8 +67,10 @@ def _norm_of(state: dict, norm_weight_key: str, conv_bias_key: str) -> str:
         return "batch"
     if conv_bias_key in state:
         return "instance"
-    raise ReferenceImportError("this generator has no normalisation layers and no biases "
-                               "(norm 'none' in the reference code), which GAN Studio cannot import")
+    raise ReferenceImportError(
+        "this generator has no normalisation layers and no biases "
+        "(norm 'none' in the reference code), which GAN Studio cannot import"
+    )
 
 
 def infer_config(state: dict[str, torch.Tensor]) -> tuple[str, dict]:
@@ -81,8 +84,7 @@ def infer_config(state: dict[str, torch.Tensor]) -> tuple[str, dict]:
         num_downs = depth + 1  # the innermost block has no submodule
         output_nc = state["model.model.3.weight"].shape[1]
         norm = _norm_of(state, "model.model.1.model.2.weight", "model.model.1.model.1.bias")
-        return f"unet_{2 ** num_downs}", dict(ngf=ngf, input_nc=input_nc, output_nc=output_nc, norm=norm,
-                                              dropout=True)
+        return f"unet_{2**num_downs}", dict(ngf=ngf, input_nc=input_nc, output_nc=output_nc, norm=norm, dropout=True)
     if "model.1.weight" in state and state["model.1.weight"].dim() == 4 and state["model.1.weight"].shape[-1] == 7:
         first = state["model.1.weight"]
         ngf, input_nc = first.shape[0], first.shape[1]
@@ -96,10 +98,13 @@ def infer_config(state: dict[str, torch.Tensor]) -> tuple[str, dict]:
         last = max(int(m.group(1)) for k in state if (m := _TOP_WEIGHT.match(k)))  # the final convolution
         output_nc = state[f"model.{last}.weight"].shape[0]
         norm = _norm_of(state, "model.2.weight", "model.1.bias")
-        return f"resnet_{len(blocks)}blocks", dict(ngf=ngf, input_nc=input_nc, output_nc=output_nc, norm=norm,
-                                                   dropout=dropout)
-    raise ReferenceImportError("these weights are neither a ResNet nor a U-Net generator of the reference "
-                               "pix2pix/CycleGAN code (is it a discriminator, net_D?)")
+        return f"resnet_{len(blocks)}blocks", dict(
+            ngf=ngf, input_nc=input_nc, output_nc=output_nc, norm=norm, dropout=dropout
+        )
+    raise ReferenceImportError(
+        "these weights are neither a ResNet nor a U-Net generator of the reference "
+        "pix2pix/CycleGAN code (is it a discriminator, net_D?)"
+    )
 
 
 def _clean(state: dict, norm: str) -> dict:
@@ -112,18 +117,28 @@ def _check_claim(path: Path, netG: str, settings: dict, state: dict) -> None:
     """The architecture the weights claim is within bounds and holds as many numbers as the file: checked on
     PyTorch's meta device, where building a network allocates nothing."""
     try:
-        ModelConfig.from_dict({"family": "pix2pix", "netG": netG, "ngf": settings["ngf"],
-                               "input_nc": settings["input_nc"], "output_nc": settings["output_nc"]})
+        ModelConfig.from_dict(
+            {
+                "family": "pix2pix",
+                "netG": netG,
+                "ngf": settings["ngf"],
+                "input_nc": settings["input_nc"],
+                "output_nc": settings["output_nc"],
+            }
+        )
     except ConfigError as exc:
         raise ReferenceImportError(f"{path.name} claims a network GAN Studio will not build: {exc}") from None
     with torch.device("meta"):
-        shape = define_G(settings["input_nc"], settings["output_nc"], settings["ngf"], netG, settings["norm"],
-                         settings["dropout"]).state_dict()
+        shape = define_G(
+            settings["input_nc"], settings["output_nc"], settings["ngf"], netG, settings["norm"], settings["dropout"]
+        ).state_dict()
     expected, held = sum(t.numel() for t in shape.values()), sum(t.numel() for t in state.values())
     if expected != held:
-        raise ReferenceImportError(f"{path.name} looks like a {netG} generator (ngf {settings['ngf']}) but its "
-                                   f"weights do not fit: that network has {expected:,} numbers, the file holds "
-                                   f"{held:,} (damaged, or another architecture)")
+        raise ReferenceImportError(
+            f"{path.name} looks like a {netG} generator (ngf {settings['ngf']}) but its "
+            f"weights do not fit: that network has {expected:,} numbers, the file holds "
+            f"{held:,} (damaged, or another architecture)"
+        )
 
 
 def load_reference_generator(path: Path) -> tuple[str, dict, torch.nn.Module]:
@@ -132,13 +147,16 @@ def load_reference_generator(path: Path) -> tuple[str, dict, torch.nn.Module]:
     netG, settings = infer_config(state)
     state = _clean(state, settings["norm"])
     _check_claim(Path(path), netG, settings, state)
-    net = define_G(settings["input_nc"], settings["output_nc"], settings["ngf"], netG, settings["norm"],
-                   settings["dropout"])
+    net = define_G(
+        settings["input_nc"], settings["output_nc"], settings["ngf"], netG, settings["norm"], settings["dropout"]
+    )
     try:
         net.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise ReferenceImportError(f"{Path(path).name} looks like a {netG} generator but its weights do not fit "
-                                   f"({str(exc).splitlines()[1][:200] if chr(10) in str(exc) else exc})") from None
+        raise ReferenceImportError(
+            f"{Path(path).name} looks like a {netG} generator but its weights do not fit "
+            f"({str(exc).splitlines()[1][:200] if chr(10) in str(exc) else exc})"
+        ) from None
     return netG, settings, net.eval()
 
 
@@ -146,32 +164,51 @@ def reference_config(paths: list[Path]) -> tuple[ModelConfig, dict[str, torch.nn
     """A model config and its generators from one file (G) or two (G_A, G_B of a CycleGAN)."""
     loaded = [load_reference_generator(p) for p in paths]
     netG, settings, _ = loaded[0]
-    common = dict(netG=netG, ngf=settings["ngf"], norm=settings["norm"], dropout=settings["dropout"],
-                  input_nc=settings["input_nc"], output_nc=settings["output_nc"])
+    common = dict(
+        netG=netG,
+        ngf=settings["ngf"],
+        norm=settings["norm"],
+        dropout=settings["dropout"],
+        input_nc=settings["input_nc"],
+        output_nc=settings["output_nc"],
+    )
     if len(loaded) == 1:
         return Pix2PixConfig(**common).validate(), {"AtoB": loaded[0][2]}
     if len(loaded) != 2 or loaded[1][0] != netG:
         raise ReferenceImportError("a CycleGAN import takes two generators of the same kind (G_A and G_B)")
-    config = CycleGANConfig(**common, lambda_identity=0.0 if settings["input_nc"] != settings["output_nc"]
-                            else 0.5).validate()
+    config = CycleGANConfig(
+        **common, lambda_identity=0.0 if settings["input_nc"] != settings["output_nc"] else 0.5
+    ).validate()
     return config, {"AtoB": loaded[0][2], "BtoA": loaded[1][2]}
 
 
-def import_reference(paths: list[Path], name: str, library) -> "ModelEntry":  # noqa: F821
+def import_reference(paths: list[Path], name: str, library) -> ModelEntry:  # noqa: F821
     """A new library model from reference generator files, ready to convert with."""
     from ..config import DataConfig
     from ..store import now_iso
     from .export import save_generators
 
     config, generators = reference_config([Path(p) for p in paths])
-    entry = library.create(name, {
-        "family": config.family, "model": config.to_dict(), "data": DataConfig().to_dict(),
-        "direction": "AtoB", "iterations": 0, "total_iterations": 0,
-        "imported": {"from": [str(Path(p).absolute()) for p in paths], "at": now_iso(),
-                     "source": "reference pix2pix/CycleGAN (PyTorch)"},
-        # Reference checkpoints were evaluated in eval mode: keep their running statistics.
-        "inference": {"norm": "running"},
-        "dataset": {}, "metrics": {},
-    }, prepare=lambda folder: save_generators(config, generators, folder / "generator.safetensors"),
-        state="finished")
+    entry = library.create(
+        name,
+        {
+            "family": config.family,
+            "model": config.to_dict(),
+            "data": DataConfig().to_dict(),
+            "direction": "AtoB",
+            "iterations": 0,
+            "total_iterations": 0,
+            "imported": {
+                "from": [str(Path(p).absolute()) for p in paths],
+                "at": now_iso(),
+                "source": "reference pix2pix/CycleGAN (PyTorch)",
+            },
+            # Reference checkpoints were evaluated in eval mode: keep their running statistics.
+            "inference": {"norm": "running"},
+            "dataset": {},
+            "metrics": {},
+        },
+        prepare=lambda folder: save_generators(config, generators, folder / "generator.safetensors"),
+        state="finished",
+    )
     return entry

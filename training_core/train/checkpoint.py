@@ -75,8 +75,9 @@ def read_checkpoint(path: Path, map_location="cpu") -> dict:
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path.name} is not a GAN Studio checkpoint")
     if state.get("version") != VERSION:
-        raise CheckpointError(f"{path.name} has format version {state.get('version')}; "
-                              f"this GAN Studio reads version {VERSION}")
+        raise CheckpointError(
+            f"{path.name} has format version {state.get('version')}; this GAN Studio reads version {VERSION}"
+        )
     missing = [k for k in REQUIRED_KEYS if k not in state]
     if missing:
         raise CheckpointError(f"{path.name} is incomplete (missing {', '.join(missing)})")

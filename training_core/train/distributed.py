@@ -57,8 +57,10 @@ def wrap(model, ctx: DistContext, sync_batchnorm: bool) -> None:
     discriminator runs twice (real, fake) before its backward, and batch-norm statistics stay
     per process unless synchronised batch norm is asked for (CUDA only)."""
     if model.config.gan_mode == "wgangp":
-        raise ConfigError("the WGAN-GP gradient penalty needs double backward, which DistributedDataParallel "
-                          "does not support: choose gan_mode vanilla or lsgan for multi-process training")
+        raise ConfigError(
+            "the WGAN-GP gradient penalty needs double backward, which DistributedDataParallel "
+            "does not support: choose gan_mode vanilla or lsgan for multi-process training"
+        )
     for name, net in list(model.nets.items()):
         if sync_batchnorm and model.device.type == "cuda":
             net = nn.SyncBatchNorm.convert_sync_batchnorm(net)

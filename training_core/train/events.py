@@ -83,4 +83,6 @@ class Failed:
     details: str = field(default="", repr=False)  # the traceback, for the log
 
 
-Event = Started | StepMetrics | SampleImages | ValidationMetrics | CheckpointSaved | Paused | Resumed | Finished | Failed
+Event = (
+    Started | StepMetrics | SampleImages | ValidationMetrics | CheckpointSaved | Paused | Resumed | Finished | Failed
+)

@@ -51,8 +51,9 @@ def make_plan(report: DatasetReport, family: str, cfg: TrainConfig) -> DataPlan:
     plan = DataPlan(layout=report.layout, root=str(report.root))
     if family == "cyclegan":
         if report.layout not in ("unpaired", "paired"):
-            raise ConfigError(f"CycleGAN needs two folders of images (trainA/ and trainB/), "
-                              f"but {report.root} is {report.layout}")
+            raise ConfigError(
+                f"CycleGAN needs two folders of images (trainA/ and trainB/), but {report.root} is {report.layout}"
+            )
         plan.train_a = [str(p) for p in train_split.domain_a or [a for a, _ in train_split.pairs]]
         plan.train_b = [str(p) for p in train_split.domain_b or [b for _, b in train_split.pairs]]
         for name, files in (("A", plan.train_a), ("B", plan.train_b)):
@@ -62,8 +63,10 @@ def make_plan(report: DatasetReport, family: str, cfg: TrainConfig) -> DataPlan:
         plan.val_source = "none"
         return plan
     if report.layout not in ("aligned", "paired"):
-        raise ConfigError(f"pix2pix needs paired images, but {report.root} is {report.layout}; "
-                          "choose CycleGAN for two unpaired folders")
+        raise ConfigError(
+            f"pix2pix needs paired images, but {report.root} is {report.layout}; "
+            "choose CycleGAN for two unpaired folders"
+        )
     train = _paired_items(train_split)
     if "val" in report.splits and report.splits["val"].count():
         val, plan.val_source = _paired_items(report.splits["val"]), "val/ folder"
@@ -89,5 +92,7 @@ def _empty_domain(report: DatasetReport, domain: str) -> str:
     rejected = [r for r in report.rejected if side and Path(r.path).parent.name != side] or report.rejected
     listed = "; ".join(f"{display_path(Path(r.path).name)}: {r.reason} ({r.detail})" for r in rejected[:20])
     more = f"; and {len(rejected) - 20} more" if len(rejected) > 20 else ""
-    return (f"domain {domain} of {display_path(report.root)} has no usable training image, so CycleGAN cannot "
-            f"learn the translation. Rejected: {listed or 'none found'}{more}. Replace those files, then start again")
+    return (
+        f"domain {domain} of {display_path(report.root)} has no usable training image, so CycleGAN cannot "
+        f"learn the translation. Rejected: {listed or 'none found'}{more}. Replace those files, then start again"
+    )

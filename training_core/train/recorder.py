@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from ..config import TrainConfig
 from ..store import ModelEntry, ModelLibrary
-from .events import (CheckpointSaved, Event, Failed, Finished, Paused, Resumed, SampleImages, Started,
-                     ValidationMetrics)
+from .events import CheckpointSaved, Event, Failed, Finished, Paused, Resumed, SampleImages, Started, ValidationMetrics
 
 
 class LibraryRecorder:

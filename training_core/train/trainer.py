@@ -35,12 +35,22 @@ from ..presets import DEFAULT_PRESET, resolve
 from ..runlock import RunInUse
 from ..store import DiskError, ModelEntry, ModelLibrary
 from . import distributed, metrics, rng
+from .control import TrainingControl
+from .events import (
+    CheckpointSaved,
+    Event,
+    Failed,
+    Finished,
+    Paused,
+    Resumed,
+    SampleImages,
+    Started,
+    StepMetrics,
+    ValidationMetrics,
+)
+from .plan import make_plan
 from .recorder import LibraryRecorder
 from .run_dir import RunFolder
-from .control import TrainingControl
-from .events import (CheckpointSaved, Event, Failed, Finished, Paused, Resumed, SampleImages, Started,
-                     StepMetrics, ValidationMetrics)
-from .plan import make_plan
 from .samples import sample_strip
 from .schedule import make_scheduler
 
@@ -81,9 +91,17 @@ def auto_workers(device) -> int:
 
 
 class Trainer:
-    def __init__(self, entry: ModelEntry, library: ModelLibrary | None = None, *,
-                 on_event: Callable[[Event], None] | None = None, control: TrainingControl | None = None,
-                 device: str = "auto", leave_core_for_ui: bool = False, new_total: int | None = None):
+    def __init__(
+        self,
+        entry: ModelEntry,
+        library: ModelLibrary | None = None,
+        *,
+        on_event: Callable[[Event], None] | None = None,
+        control: TrainingControl | None = None,
+        device: str = "auto",
+        leave_core_for_ui: bool = False,
+        new_total: int | None = None,
+    ):
         self.library = library or ModelLibrary()
         self.entry = entry
         record = entry.require()
@@ -92,8 +110,9 @@ class Trainer:
         self.train_cfg = record.train_config()
         # A resumed run's new length: checked now, applied once this process holds the run (run()), so a
         # resume that is refused changes nothing.
-        self.new_train_cfg = None if new_total is None else \
-            TrainConfig.from_dict({**self.train_cfg.to_dict(), "iterations": new_total})
+        self.new_train_cfg = (
+            None if new_total is None else TrainConfig.from_dict({**self.train_cfg.to_dict(), "iterations": new_total})
+        )
         self.family = self.model_cfg.family
         self.run_folder = RunFolder(entry.run_dir)
         self.plan = self.run_folder.load_plan()
@@ -116,8 +135,16 @@ class Trainer:
 
     # -- creating and reopening runs -------------------------------------------------
     @classmethod
-    def create(cls, report: DatasetReport, name: str, family: str | None = None, preset: str = DEFAULT_PRESET,
-               overrides: dict | None = None, library: ModelLibrary | None = None, **kwargs) -> Trainer:
+    def create(
+        cls,
+        report: DatasetReport,
+        name: str,
+        family: str | None = None,
+        preset: str = DEFAULT_PRESET,
+        overrides: dict | None = None,
+        library: ModelLibrary | None = None,
+        **kwargs,
+    ) -> Trainer:
         """A new model in the library, trained on ``report``'s data with ``preset`` + ``overrides``."""
         library = library or ModelLibrary()
         ctx = distributed.from_env()
@@ -142,19 +169,33 @@ class Trainer:
         plan = make_plan(report, family, train_cfg)
         train_count = len(plan.train) or max(len(plan.train_a), len(plan.train_b))
         model_cfg, data_cfg, train_cfg = resolve(family, preset, train_count, overrides)
-        entry = library.create(name, {
-            "family": family, "preset": preset,
-            "model": model_cfg.to_dict(), "data": data_cfg.to_dict(), "train": train_cfg.to_dict(),
-            "direction": data_cfg.direction, "iterations": 0, "total_iterations": train_cfg.iterations,
-            "dataset": {"root": plan.root, "layout": plan.layout, "train": train_count, "val": len(plan.val),
-                        "val_source": plan.val_source, "summary": report.summary(list_rejected=False)},
-            "metrics": {},
-        }, prepare=lambda folder: plan.save(folder / "run" / "dataset.json"))
+        entry = library.create(
+            name,
+            {
+                "family": family,
+                "preset": preset,
+                "model": model_cfg.to_dict(),
+                "data": data_cfg.to_dict(),
+                "train": train_cfg.to_dict(),
+                "direction": data_cfg.direction,
+                "iterations": 0,
+                "total_iterations": train_cfg.iterations,
+                "dataset": {
+                    "root": plan.root,
+                    "layout": plan.layout,
+                    "train": train_count,
+                    "val": len(plan.val),
+                    "val_source": plan.val_source,
+                    "summary": report.summary(list_rejected=False),
+                },
+                "metrics": {},
+            },
+            prepare=lambda folder: plan.save(folder / "run" / "dataset.json"),
+        )
         return entry
 
     @classmethod
-    def reopen(cls, key: str, library: ModelLibrary | None = None, iterations: int | None = None,
-               **kwargs) -> Trainer:
+    def reopen(cls, key: str, library: ModelLibrary | None = None, iterations: int | None = None, **kwargs) -> Trainer:
         """The trainer of an existing model, to continue it (optionally to a new total length)."""
         library = library or ModelLibrary()
         ctx = distributed.from_env()
@@ -181,14 +222,24 @@ class Trainer:
             return self._run()
         except OSError as exc:  # disk full, folder gone or read-only: the last saved checkpoint is intact
             why = explain_write_error(exc, self.entry.path, self._bytes_per_save())
-            return self._fail(f"Could not save the training: {why}. Nothing is lost: the last saved checkpoint is "
-                              "intact; resume once that is fixed.", exc)
+            return self._fail(
+                f"Could not save the training: {why}. Nothing is lost: the last saved checkpoint is "
+                "intact; resume once that is fixed.",
+                exc,
+            )
         except DiskError as exc:  # the same, met while writing model.json
-            return self._fail(f"Could not save the training: {exc}. Nothing is lost: the last saved checkpoint is "
-                              "intact; resume once that is fixed.", exc)
+            return self._fail(
+                f"Could not save the training: {exc}. Nothing is lost: the last saved checkpoint is "
+                "intact; resume once that is fixed.",
+                exc,
+            )
         except Exception as exc:  # last resort: report, never crash the caller's thread
-            return self._fail(f"Training stopped by an unexpected error: {type(exc).__name__}: {exc}. "
-                              "Resume continues from the last checkpoint.", exc, expected=False)
+            return self._fail(
+                f"Training stopped by an unexpected error: {type(exc).__name__}: {exc}. "
+                "Resume continues from the last checkpoint.",
+                exc,
+                expected=False,
+            )
         finally:
             if lock is not None:
                 lock.release()
@@ -212,28 +263,33 @@ class Trainer:
                     return self._end(completed=False)
             elif self.control.stop_requested:
                 return self._end(completed=False)
-            if self.control.pause_requested and self.dist is None:
-                if not self._pause():
-                    return self._end(completed=False, checkpoint=False)
+            if self.control.pause_requested and self.dist is None and not self._pause():
+                return self._end(completed=False, checkpoint=False)
             try:
                 batch = next(batches)
             except Exception as exc:
                 # Nothing was trained on this batch yet: the state is consistent, so save it.
                 self._checkpoint("data error")
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                return self._fail(f"Cannot read the training data at iteration {self.iteration}: {reason}. "
-                                  "Put a readable copy of the file back (the run keeps its file list), then "
-                                  "resume: training was saved.", exc)
+                return self._fail(
+                    f"Cannot read the training data at iteration {self.iteration}: {reason}. "
+                    "Put a readable copy of the file back (the run keeps its file list), then "
+                    "resume: training was saved.",
+                    exc,
+                )
             try:
                 self.model.set_input(batch)
                 losses = self.model.step()
                 for scheduler in self.schedulers.values():
                     scheduler.step()
             except torch.OutOfMemoryError as exc:
-                return self._fail(f"The {self.device.type.upper()} ran out of memory at iteration "
-                                  f"{self.iteration}. Choose a smaller preset (Quick), a lower batch size or "
-                                  "training size, or a smaller generator. This run stays resumable from its "
-                                  "last checkpoint.", exc)
+                return self._fail(
+                    f"The {self.device.type.upper()} ran out of memory at iteration "
+                    f"{self.iteration}. Choose a smaller preset (Quick), a lower batch size or "
+                    "training size, or a smaller generator. This run stays resumable from its "
+                    "last checkpoint.",
+                    exc,
+                )
             self.iteration += 1
             self._after_step(losses)
         return self._end(completed=True)
@@ -251,8 +307,9 @@ class Trainer:
         if self.family == "pix2pix":
             self.dataset = PairedDataset(self.plan.train, self.data_cfg, multiple, self.train_cfg.seed)
         else:
-            self.dataset = UnpairedDataset(self.plan.train_a, self.plan.train_b, self.data_cfg, multiple,
-                                           self.train_cfg.seed)
+            self.dataset = UnpairedDataset(
+                self.plan.train_a, self.plan.train_b, self.data_cfg, multiple, self.train_cfg.seed
+            )
         model_cfg = self.model_cfg
         if self.dist is not None and self.train_cfg.scale_lr:
             model_cfg = dataclasses.replace(model_cfg, lr=model_cfg.lr * self.dist.world)
@@ -287,8 +344,10 @@ class Trainer:
             return ()
         cfg, world = self.train_cfg, self.dist.world
         lr = self.model_cfg.lr * (world if cfg.scale_lr else 1)
-        return (f"distributed over {world} processes: batch {cfg.batch_size} each, effective batch "
-                f"{cfg.batch_size * world}; learning rate {lr:g}" + (" (scaled)" if cfg.scale_lr else ""),)
+        return (
+            f"distributed over {world} processes: batch {cfg.batch_size} each, effective batch "
+            f"{cfg.batch_size * world}; learning rate {lr:g}" + (" (scaled)" if cfg.scale_lr else ""),
+        )
 
     def _batches(self):
         """Batches from one loader for the whole run (its workers persist across epochs)."""
@@ -296,9 +355,13 @@ class Trainer:
         workers = cfg.num_workers if cfg.num_workers >= 0 else auto_workers(self.device)
         rank, world = (self.dist.rank, self.dist.world) if self.dist else (0, 1)
         loader = DataLoader(
-            ReportingDataset(self.dataset), batch_size=cfg.batch_size, collate_fn=collate_or_failure,
+            ReportingDataset(self.dataset),
+            batch_size=cfg.batch_size,
+            collate_fn=collate_or_failure,
             sampler=RunSampler(len(self.dataset), cfg.seed, self.epoch, self.position, rank, world),
-            num_workers=workers, persistent_workers=workers > 0, pin_memory=self.device.type == "cuda",
+            num_workers=workers,
+            persistent_workers=workers > 0,
+            pin_memory=self.device.type == "cuda",
             # Its own generator: creating the iterator must not draw from the global torch RNG.
             generator=torch.Generator().manual_seed(cfg.seed),
         )
@@ -328,8 +391,14 @@ class Trainer:
         due = it % cfg.sample_every == 0 or it == cfg.iterations or (it in EARLY_SAMPLES and it < cfg.sample_every)
         self._loss_n += 1
         if it % LOG_EVERY == 0 or it == cfg.iterations:
-            self._log({"iteration": it, "epoch": self.epoch, "lr": lr,
-                       "losses": {k: float(v) / self._loss_n for k, v in self._loss_sums.items()}})
+            self._log(
+                {
+                    "iteration": it,
+                    "epoch": self.epoch,
+                    "lr": lr,
+                    "losses": {k: float(v) / self._loss_n for k, v in self._loss_sums.items()},
+                }
+            )
             self._loss_sums, self._loss_n = {}, 0
         reported = {}
         if due or now - self._last_report >= REPORT_INTERVAL_S:
@@ -391,14 +460,17 @@ class Trainer:
     def _checkpoint(self, reason: str):
         if not self.is_main:  # the weights are the same in every process: one writes
             return None
-        path = self.run_folder.save_checkpoint({
-            "iteration": self.iteration,
-            "data_state": {"epoch": self.epoch, "position": self.position},
-            "model": self.model.state_dict(),
-            "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
-            "rng": rng.capture(),
-            # The settings live in model.json alone (the generator file's copy is derived from them).
-        }, keep=self.train_cfg.keep_checkpoints)
+        path = self.run_folder.save_checkpoint(
+            {
+                "iteration": self.iteration,
+                "data_state": {"epoch": self.epoch, "position": self.position},
+                "model": self.model.state_dict(),
+                "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
+                "rng": rng.capture(),
+                # The settings live in model.json alone (the generator file's copy is derived from them).
+            },
+            keep=self.train_cfg.keep_checkpoints,
+        )
         save_generators(self.model_cfg, model_generators(self.model), self.entry.weights_path)
         self._emit(CheckpointSaved(self.iteration, path, reason))
         return path
@@ -411,8 +483,11 @@ class Trainer:
             self._val_cache = self._pairs(self.plan.val)
         scores = score_norm_modes(self.model.generator("AtoB"), self._val_cache, self.device)
         best = min(scores, key=scores.get)
-        log.info("held-out L1 by normalisation: %s; translating with %s statistics",
-                 ", ".join(f"{k} {v:.4f}" for k, v in scores.items()), best)
+        log.info(
+            "held-out L1 by normalisation: %s; translating with %s statistics",
+            ", ".join(f"{k} {v:.4f}" for k, v in scores.items()),
+            best,
+        )
         return {"norm": best, "val_l1": scores}
 
     def _pause(self) -> bool:
