@@ -22,21 +22,22 @@ from PIL import Image  # noqa: E402
 
 
 def speed(family: str, netG: str, precision: str, size: int, steps: int, device) -> float:
-    from training_core.models.registry import build_model, config_class
+    from training_core.config import config_class
+    from training_core.models.registry import build_model
 
     model = build_model(config_class(family)(netG=netG), device=device, precision=precision)
     batch = {"A": torch.rand(1, 3, size, size) * 2 - 1, "B": torch.rand(1, 3, size, size) * 2 - 1}
     model.set_input(batch)
     for _ in range(5):
-        losses = model.train_step()
+        losses = model.step()
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
     for _ in range(steps):
-        losses = model.train_step()
+        losses = model.step()  # the losses stay on the device: no step waits for the GPU
     if device.type == "cuda":
         torch.cuda.synchronize()
-    assert all(np.isfinite(v) for v in losses.values()), losses
+    assert all(np.isfinite(float(v)) for v in losses.values()), losses
     return steps / (time.perf_counter() - start)
 
 

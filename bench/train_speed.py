@@ -52,7 +52,8 @@ def make_plain(model) -> None:
 
 
 def measure(family: str, netG: str, precision: str, size: int, device, reps: int, steps: int, plain=False):
-    from training_core.models.registry import build_model, config_class
+    from training_core.config import config_class
+    from training_core.models.registry import build_model
 
     torch.manual_seed(0)
     model = build_model(config_class(family)(netG=netG), device=device, precision=precision)

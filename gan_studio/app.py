@@ -37,14 +37,15 @@ def _parse(argv):
 
 def _log_to_file() -> None:
     """Keep a log file in the platform's log dir (under GAN_STUDIO_HOME when set), for bug reports."""
-    import os
     from logging.handlers import RotatingFileHandler
     from pathlib import Path
 
     import platformdirs
 
-    home = os.environ.get("GAN_STUDIO_HOME")
-    folder = Path(home) / "logs" if home else Path(platformdirs.user_log_dir(APP_NAME, APP_NAME))
+    from training_core.store import home_override
+
+    home = home_override()
+    folder = home / "logs" if home else Path(platformdirs.user_log_dir(APP_NAME, APP_NAME))
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handler = RotatingFileHandler(folder / "gan-studio.log", maxBytes=1_000_000, backupCount=3, encoding="utf-8")

@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self.models_panel.resume_requested.connect(self._resume)
         self.models_panel.convert_requested.connect(self._convert_with)
         self.models_panel.library_changed.connect(self.convert_panel.refresh_models)
+        self.models_panel.library_changed.connect(self.train_panel.refresh_unfinished)
         self.train_panel.run_changed.connect(self.convert_panel.refresh_models)
         self._demo_folders: dict[Path, str] = {}  # demo project folder -> kind
         self._build_menus()
@@ -94,13 +95,9 @@ class MainWindow(QMainWindow):
         self.models_panel.set_library(self.library)
         self.convert_panel.set_library(self.library)
         self.train_panel.set_engine_ready()
-        unfinished = [e for e in self.library.list() if e.state in ("interrupted", "failed", "paused")]
-        if unfinished:
-            names = ", ".join(f"{e.name} ({e.state})" for e in unfinished)
-            self.statusBar().showMessage(f"Unfinished training: {names}. Resume it on the Models tab.", 20000)
-            log.info("unfinished training: %s", names)
-        if any(e.state in ("interrupted", "failed") for e in unfinished):
-            self.tabs.setCurrentWidget(self.models_panel)
+        self.train_panel.set_library(self.library)
+        if self.train_panel.resume_card.isVisibleTo(self.train_panel):
+            self.tabs.setCurrentWidget(self.train_panel)  # an unfinished run: its card is the first thing seen
         last = self.settings.value("dataset/last_folder", "")
         if last and Path(last).is_dir():
             self.dataset_panel.open_folder(last)
@@ -282,7 +279,4 @@ class MainWindow(QMainWindow):
             return
         self.statusBar().showMessage("Saving a checkpoint before quitting…")
         session.stop()
-        while session.is_running():
-            QApplication.processEvents()
-            session.wait(50)
-        QApplication.processEvents()  # deliver the session's last signals
+        session.wait_ended()

@@ -6,19 +6,20 @@ tests and portable installs never touch the user's real settings.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import platformdirs
 from PySide6.QtCore import QSettings
 
+from training_core.store import home_override
+
 from . import APP_NAME
 
 
 def config_home() -> Path:
-    override = os.environ.get("GAN_STUDIO_HOME")
+    override = home_override()
     if override:
-        return Path(override).expanduser() / "config"
+        return override / "config"
     return Path(platformdirs.user_config_dir(APP_NAME, APP_NAME))
 
 

@@ -7,59 +7,29 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shlex
 import signal
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
 
-from .config import DIRECTIONS, LR_POLICIES, OPTIMIZERS, PRECISIONS, PREPROCESS_MODES
+from . import options
+from .cli_common import EXIT_FAILED, EXIT_OK, EXIT_PAUSED, EXIT_USAGE, resume_command
 from .data.demo import make_demo_dataset
 from .data.demo_landscapes import make_landscape_demo
 from .data.discover import discover
-from .device import DEVICE_CHOICES, pick_device
+from .device import pick_device
 from .errors import GanStudioError
 from .humanize import duration
-from .models.networks import DISCRIMINATORS
-from .models.registry import FAMILIES
-from .presets import DEFAULT_PRESET, PRESETS
+from .presets import DEFAULT_PRESET, PRESETS, defaults
 from .store import DiskError, ModelLibrary, demo_dir
 from .train.control import TrainingControl
 from .train.events import CheckpointSaved, Failed, Finished, SampleImages, Started, StepMetrics, ValidationMetrics
 from .train.trainer import Trainer
 
 log = logging.getLogger("gan_studio.cli")
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PAUSED = 0, 1, 2, 130
 PROGRESS_EVERY_S = 30.0  # progress lines when the output is a log, not a terminal
 DEMO_ITERATIONS = 1000
-
-# Command-line flag -> config field, for the settings a user may override.
-OVERRIDES = {
-    "size": int,
-    "batch_size": int,
-    "direction": str,
-    "precision": str,
-    "iterations": int,
-    "netG": str,
-    "ngf": int,
-    "ndf": int,
-    "preprocess": str,
-    "load_size": int,
-    "seed": int,
-    "sample_every": int,
-    "checkpoint_every": int,
-    "num_workers": int,
-    "lr_policy": str,
-    "lr": float,
-    "optimizer_G": str,
-    "optimizer_D": str,
-    "netD": str,
-    "norm": str,
-    "dropout": bool,
-    "scale_lr": bool,
-    "sync_batchnorm": bool,
-}
 
 
 def _train_parser() -> argparse.ArgumentParser:
@@ -80,61 +50,52 @@ def _train_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--resume", metavar="NAME", help="continue a paused or interrupted model")
     p.add_argument("--name", help="the model's name in the library (default: from the dataset and date)")
-    p.add_argument("--family", choices=sorted(FAMILIES), help="default: pix2pix for paired, cyclegan for unpaired")
+    p.add_argument("--family", choices=options.FAMILIES, help="default: pix2pix for paired, cyclegan for unpaired")
     p.add_argument(
         "--preset",
         choices=sorted(PRESETS),
         default=None,
         help="; ".join(f"{k}: {v['about']}" for k, v in PRESETS.items()),
     )
-    p.add_argument("--size", type=int, help="training crop size in pixels")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--direction", choices=DIRECTIONS)
-    p.add_argument("--device", default="auto", help=f"{', '.join(DEVICE_CHOICES)} or cuda:N")
-    p.add_argument("--precision", choices=PRECISIONS)
-    p.add_argument("--iterations", type=int, help="train to this many iterations in total, then finish")
+    p.add_argument("--device", default="auto", help=f"{', '.join(options.DEVICE_CHOICES)} or cuda:N")
     adv = p.add_argument_group("advanced")
-    adv.add_argument("--netG", help="unet_256, unet_128, resnet_9blocks, resnet_6blocks, ...")
-    adv.add_argument("--ngf", type=int)
-    adv.add_argument("--ndf", type=int)
-    adv.add_argument("--lr", type=float)
-    adv.add_argument("--lr-policy", choices=LR_POLICIES)
-    adv.add_argument("--optimizer-G", dest="optimizer_G", choices=OPTIMIZERS)
-    adv.add_argument("--optimizer-D", dest="optimizer_D", choices=OPTIMIZERS)
-    adv.add_argument("--netD", choices=DISCRIMINATORS, help="basic (70x70 PatchGAN), n_layers, pixel, image")
-    adv.add_argument("--norm", choices=("batch", "instance", "none"))
-    adv.add_argument(
-        "--dropout",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="dropout in the generator (pix2pix default: on)",
-    )
-    adv.add_argument(
-        "--scale-lr",
-        dest="scale_lr",
-        action="store_true",
-        default=None,
-        help="under torchrun: multiply the learning rate by the number of processes",
-    )
-    adv.add_argument(
-        "--sync-batchnorm",
-        dest="sync_batchnorm",
-        action="store_true",
-        default=None,
-        help="under torchrun on CUDA: batch-norm statistics over all processes",
-    )
-    adv.add_argument("--preprocess", choices=PREPROCESS_MODES)
-    adv.add_argument("--load-size", type=int)
-    adv.add_argument("--seed", type=int)
-    adv.add_argument("--sample-every", type=int)
-    adv.add_argument("--checkpoint-every", type=int)
-    adv.add_argument("--num-workers", type=int)
+    _add_settings(p, adv)
     adv.add_argument(
         "--leave-core-for-ui",
         action="store_true",
         help="use one CPU core less (on machines with 4 or more cores), as the app does",
     )
     return p
+
+
+def _add_settings(basic, advanced) -> None:
+    """One option per user setting (``options.SETTINGS``); unset options leave the preset's value."""
+    quick = {family: defaults(family, DEFAULT_PRESET) for family in options.FAMILIES}
+    for setting in options.SETTINGS:
+        flags = [setting.flag] + [f"--{alias}" for alias, name in options.ALIASES.items() if name == setting.name]
+        kwargs = {"dest": setting.name, "default": None, "help": _help(setting, quick)}
+        if setting.type is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        else:
+            kwargs["type"] = setting.type
+            if setting.choices:
+                kwargs["choices"] = setting.choices
+        (basic if setting.basic else advanced).add_argument(*flags, **kwargs)
+
+
+def _help(setting: options.Setting, quick: dict) -> str:
+    """The setting's help, its range, and its default under the default preset for each family it has."""
+    text = setting.help
+    if len(setting.families) == 1:
+        text += f" ({setting.families[0]} only)"
+    if setting.type in (int, float) and (setting.low is not None or setting.high is not None):
+        text += f"; {setting.range_text()}"
+    values = {family: quick[family][setting.name] for family in setting.families}
+    if len(set(map(str, values.values()))) == 1:
+        shown = str(next(iter(values.values())))
+    else:
+        shown = ", ".join(f"{family} {value}" for family, value in values.items())
+    return f"{text}; default ({DEFAULT_PRESET} preset): {shown}".replace("%", "%%")
 
 
 class _Progress:
@@ -195,7 +156,7 @@ class _Progress:
 
 
 def _overrides(args) -> dict:
-    return {k: getattr(args, k) for k in OVERRIDES if getattr(args, k, None) is not None}
+    return {s.name: getattr(args, s.name) for s in options.SETTINGS if getattr(args, s.name, None) is not None}
 
 
 def _new_trainer(args, library: ModelLibrary, **kwargs) -> Trainer:
@@ -242,11 +203,6 @@ def _pause_on_signal(control: TrainingControl):
         control.stop()
 
     return handler
-
-
-def resume_command(name: str) -> str:
-    """The command that continues model ``name``, quoted so that pasting it runs nothing else."""
-    return f"gan-studio-train --resume {shlex.quote(name)}"
 
 
 def _default_name(library: ModelLibrary, base: str) -> str:

@@ -13,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .cli import EXIT_OK, EXIT_PAUSED, EXIT_USAGE
+from .cli_common import EXIT_OK, EXIT_PAUSED, EXIT_USAGE
 from .config import NORM_CHOICES, OUTPUT_FORMATS, PRECISIONS, ConvertConfig
 from .convert.batch import BatchFinished, BatchJob, BatchStarted, FileDone
 from .convert.model_file import translator_for_model

@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from .cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, resume_command
+from .cli_common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, resume_command
 from .errors import GanStudioError
 from .store import DiskError, ModelLibrary
 

@@ -12,13 +12,17 @@ import json
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+from . import options
 from .errors import ConfigError
-from .models.losses import GAN_MODES
-from .models.networks import DISCRIMINATORS, INIT_TYPES, NORMS, parse_generator, size_multiple
-
-PREPROCESS_MODES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
-OPTIMIZERS = ("adam", "rmsprop", "sgd")
-DIRECTIONS = ("AtoB", "BtoA")
+from .options import (  # noqa: F401 (the allowed values, re-exported where callers always found them)
+    DIRECTIONS,
+    LR_POLICIES,
+    MAX_WIDTH,
+    OPTIMIZERS,
+    PRECISIONS,
+    PREPROCESS_MODES,
+    size_multiple,
+)
 
 
 def _choice(name: str, value, allowed) -> None:
@@ -34,7 +38,14 @@ def _at_least(name: str, value, minimum) -> None:
 class _JsonConfig:
     """JSON round-trip with type checks, shared by every config dataclass."""
 
+    section: ClassVar[str] = ""
+
     def validate(self):
+        """Each field that is a user setting is checked against ``options.SETTINGS``."""
+        for f in fields(self):
+            setting = options.BY_NAME.get(f.name)
+            if setting is not None and setting.section == self.section:
+                setting.check(getattr(self, f.name))
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,9 +85,6 @@ def _coerce(name: str, value, expected: type):
     raise ConfigError(f"{name} must be {expected.__name__}, got {value!r}")
 
 
-MAX_WIDTH = 256  # ngf/ndf: the papers use 64; 256 already makes a U-Net of 0.9 billion weights
-
-
 @dataclass
 class ModelConfig(_JsonConfig):
     """Settings shared by both families; the subclasses set each paper's defaults."""
@@ -102,33 +110,13 @@ class ModelConfig(_JsonConfig):
     optimizer_D: str = "adam"
     momentum: float = 0.9  # for sgd (and rmsprop)
 
+    section: ClassVar[str] = "model"
+
     def validate(self):
-        parse_generator(self.netG)
-        _choice("optimizer_G", self.optimizer_G, OPTIMIZERS)
-        _choice("optimizer_D", self.optimizer_D, OPTIMIZERS)
-        if not 0 <= self.momentum < 1:
-            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
-        _choice("netD", self.netD, DISCRIMINATORS)
-        _choice("norm", self.norm, NORMS)
-        _choice("init_type", self.init_type, INIT_TYPES)
-        _choice("gan_mode", self.gan_mode, GAN_MODES)
-        for name, most in (
-            ("input_nc", 4),
-            ("output_nc", 4),
-            ("ngf", MAX_WIDTH),
-            ("ndf", MAX_WIDTH),
-            ("n_layers_D", 8),
-        ):
-            _at_least(name, getattr(self, name), 1)
-            if getattr(self, name) > most:  # a bound, so that no file can ask for an unbounded network
-                raise ConfigError(f"{name} must be at most {most}, got {getattr(self, name)}")
-        if not 0 < self.lr < 1:
-            raise ConfigError(f"lr must be between 0 and 1, got {self.lr}")
-        for name in ("beta1", "beta2"):
-            if not 0 <= getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
-        for name in ("init_gain", "lambda_gp"):
-            _at_least(name, getattr(self, name), 0)
+        super().validate()
+        for name in ("input_nc", "output_nc"):  # not user settings: fixed by the data (RGB)
+            if not 1 <= getattr(self, name) <= 4:
+                raise ConfigError(f"{name} must be in [1, 4], got {getattr(self, name)}")
         return self
 
     @property
@@ -142,8 +130,6 @@ class ModelConfig(_JsonConfig):
     @classmethod
     def from_dict(cls, data: dict[str, Any]):
         # ModelConfig.from_dict picks the family's class from the "family" key.
-        from .models.registry import config_class
-
         if not isinstance(data, dict):
             raise ConfigError(f"the model configuration must be a JSON object, got {type(data).__name__}")
         data = dict(data)
@@ -167,11 +153,6 @@ class Pix2PixConfig(ModelConfig):
     gan_mode: str = "vanilla"
     lambda_L1: float = 100.0
 
-    def validate(self):
-        super().validate()
-        _at_least("lambda_L1", self.lambda_L1, 0)
-        return self
-
 
 @dataclass
 class CycleGANConfig(ModelConfig):
@@ -189,8 +170,6 @@ class CycleGANConfig(ModelConfig):
 
     def validate(self):
         super().validate()
-        for name in ("lambda_A", "lambda_B", "lambda_identity", "pool_size"):
-            _at_least(name, getattr(self, name), 0)
         if self.lambda_identity > 0 and self.input_nc != self.output_nc:
             raise ConfigError(
                 f"the identity loss needs as many input as output channels "
@@ -216,11 +195,10 @@ class DataConfig(_JsonConfig):
     flip: bool = True
     direction: str = "AtoB"
 
+    section: ClassVar[str] = "data"
+
     def validate(self):
-        _choice("preprocess", self.preprocess, PREPROCESS_MODES)
-        _choice("direction", self.direction, DIRECTIONS)
-        _at_least("crop_size", self.crop_size, 1)
-        _at_least("load_size", self.load_size, 1)
+        super().validate()
         if "crop" in self.preprocess and self.load_size < self.crop_size and self.preprocess != "crop":
             raise ConfigError(f"load_size ({self.load_size}) must be at least crop_size ({self.crop_size})")
         return self
@@ -247,24 +225,27 @@ class DataConfig(_JsonConfig):
             )
 
 
-LR_POLICIES = ("linear", "step", "cosine", "constant")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # auto: bf16 where the hardware is fast at it
-
-
 @dataclass
 class TrainConfig(_JsonConfig):
     """How long and how a run trains; everything counted in iterations (one batch each).
 
     lr_policy "linear" is the papers' schedule: constant, then a linear decay
     to zero over the last (1 - lr_decay_start) of the run. "step" divides the
-    rate by 10 every lr_step_iters; "cosine" anneals to zero.
+    rate by 10 every lr_step_iters; "cosine" anneals to zero; "plateau"
+    multiplies it by plateau_factor when the held-out L1 (or, without held-out
+    pairs, the generator's training loss) has not improved for
+    plateau_patience sample points.
     """
+
+    section: ClassVar[str] = "train"
 
     iterations: int = 2000
     batch_size: int = 1
     lr_policy: str = "linear"
     lr_decay_start: float = 0.5
     lr_step_iters: int = 0  # 0: a third of the run
+    plateau_patience: int = 5
+    plateau_factor: float = 0.2  # with patience 5: the reference implementation's plateau policy
     seed: int = 0
     precision: str = "auto"
     sample_every: int = 100
@@ -278,29 +259,16 @@ class TrainConfig(_JsonConfig):
     scale_lr: bool = False  # multiply lr by the number of processes (the linear scaling rule)
     sync_batchnorm: bool = False  # batch-norm statistics over all processes (CUDA; instance norm needs none)
 
-    def validate(self):
-        _choice("lr_policy", self.lr_policy, LR_POLICIES)
-        _choice("precision", self.precision, PRECISIONS)
-        for name in (
-            "iterations",
-            "batch_size",
-            "sample_every",
-            "checkpoint_every",
-            "keep_checkpoints",
-            "preview_count",
-        ):
-            _at_least(name, getattr(self, name), 1)
-        for name in ("lr_step_iters", "max_val_items", "seed"):
-            _at_least(name, getattr(self, name), 0)
-        _at_least("num_workers", self.num_workers, -1)
-        for name in ("lr_decay_start", "val_fraction"):
-            if not 0 <= getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
-        return self
-
 
 OUTPUT_FORMATS = ("same", "png", "jpeg", "webp")
 NORM_CHOICES = ("auto", "image", "running")
+CONFIG_CLASSES: dict[str, type[ModelConfig]] = {"pix2pix": Pix2PixConfig, "cyclegan": CycleGANConfig}
+
+
+def config_class(family: str) -> type[ModelConfig]:
+    if family not in CONFIG_CLASSES:
+        raise ConfigError(f"model family {family!r} is not known: choose one of {', '.join(CONFIG_CLASSES)}")
+    return CONFIG_CLASSES[family]
 
 
 @dataclass

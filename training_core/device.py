@@ -8,8 +8,6 @@ import torch
 
 from .errors import ConfigError
 
-DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
-
 
 def _mps_available() -> bool:
     mps = getattr(torch.backends, "mps", None)
@@ -95,6 +93,11 @@ def bf16_is_fast(device: torch.device) -> bool:
         except (AttributeError, RuntimeError):
             return False
     return False
+
+
+def autocast_dtype(precision: str) -> torch.dtype | None:
+    """The autocast dtype of a resolved precision; None for fp32 (no autocast)."""
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 
 def duration(seconds: float) -> str:
     """Seconds as h:mm:ss; "…" while unknown (no rate measured yet)."""
@@ -28,3 +30,29 @@ def display_path(path) -> str:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:  # a surrogate that is no escaped byte (a broken Windows name)
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def ago(stamp: str, now: datetime | None = None) -> str:
+    """An ISO time stamp as "5 minutes ago", "yesterday at 14:05" or "on 3 Nov at 09:12" (local time)."""
+    try:
+        then = datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return "at an unknown time"
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=timezone.utc)
+    now = now or datetime.now(timezone.utc)
+    seconds = (now - then).total_seconds()
+    local = then.astimezone()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        minutes = int(seconds // 60)
+        return f"{minutes} minute{'s' * (minutes != 1)} ago"
+    if seconds < 12 * 3600:
+        hours = int(seconds // 3600)
+        return f"{hours} hour{'s' * (hours != 1)} ago"
+    if local.date() == now.astimezone().date():
+        return f"today at {local:%H:%M}"
+    if (now.astimezone().date() - local.date()).days == 1:
+        return f"yesterday at {local:%H:%M}"
+    return f"on {local.day} {local:%b %Y} at {local:%H:%M}"

@@ -7,11 +7,10 @@ Run lengths given in epochs become iterations once the dataset size is known.
 from __future__ import annotations
 
 import math
-from dataclasses import fields
 
-from .config import DataConfig, ModelConfig, TrainConfig
+from . import options
+from .config import DataConfig, ModelConfig, TrainConfig, config_class
 from .errors import ConfigError
-from .models.registry import config_class
 
 PRESETS = {
     "quick": {
@@ -41,37 +40,44 @@ PRESETS = {
 DEFAULT_PRESET = "quick"
 
 
-def _route(overrides: dict, cls) -> dict:
-    names = {f.name for f in fields(cls)}
-    return {k: v for k, v in overrides.items() if k in names}
+def _route(values: dict, section: str) -> dict:
+    return {k: v for k, v in values.items() if options.BY_NAME[k].section == section}
 
 
 def resolve(
     family: str, preset: str = DEFAULT_PRESET, train_count: int = 1, overrides: dict | None = None
 ) -> tuple[ModelConfig, DataConfig, TrainConfig]:
-    """The three configs for ``family`` from ``preset``, with ``overrides`` (any config's field names).
+    """The three configs for ``family`` from ``preset``, with ``overrides`` (names from ``options.SETTINGS``).
 
-    ``size`` is accepted as a shortcut: crop to it, loading at the preset's load/crop ratio.
+    A crop size given without a load size loads at the preset's load/crop ratio.
     """
     if preset not in PRESETS:
         raise ConfigError(f"preset {preset!r} is not known: choose one of {', '.join(PRESETS)}")
     p = PRESETS[preset]
-    overrides = dict(overrides or {})
     model_cls = config_class(family)
-    known = {f.name for cls in (model_cls, DataConfig, TrainConfig) for f in fields(cls)} | {"size"}
-    unknown = sorted(set(overrides) - known)
+    overrides = {options.ALIASES.get(k, k): v for k, v in (overrides or {}).items()}
+    unknown = sorted(set(overrides) - {s.name for s in options.SETTINGS})
     if unknown:
         raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+    other_family = sorted(k for k in overrides if family not in options.BY_NAME[k].families)
+    if other_family:
+        raise ConfigError(f"{', '.join(other_family)} do(es) not apply to {family}")
     data = {**p["data"]}
-    if "size" in overrides:
-        size = overrides.pop("size")
-        data.update(crop_size=size, load_size=round(size * p["data"]["load_size"] / p["data"]["crop_size"]))
+    if "crop_size" in overrides and "load_size" not in overrides:
+        ratio = p["data"]["load_size"] / p["data"]["crop_size"]
+        data["load_size"] = round(overrides["crop_size"] * ratio)
     train = {**p["train"]}
     if "epochs" in p:
         batch = overrides.get("batch_size", 1)
         train["iterations"] = p["epochs"] * max(1, math.ceil(train_count / batch))
-    model_cfg = model_cls(**{**p[family], **_route(overrides, model_cls)}).validate()
-    data_cfg = DataConfig(**{**data, **_route(overrides, DataConfig)}).validate()
-    train_cfg = TrainConfig(**{**train, **_route(overrides, TrainConfig)}).validate()
+    model_cfg = model_cls(**{**p[family], **_route(overrides, "model")}).validate()
+    data_cfg = DataConfig(**{**data, **_route(overrides, "data")}).validate()
+    train_cfg = TrainConfig(**{**train, **_route(overrides, "train")}).validate()
     data_cfg.check_networks(model_cfg)
     return model_cfg, data_cfg, train_cfg
+
+
+def defaults(family: str, preset: str = DEFAULT_PRESET, train_count: int = 1) -> dict:
+    """Every setting's value for ``family`` under ``preset``, by setting name."""
+    configs = dict(zip(("model", "data", "train"), resolve(family, preset, train_count)))
+    return {s.name: getattr(configs[s.section], s.name) for s in options.for_family(family)}

@@ -54,11 +54,15 @@ class DiskError(LibraryError):
     """The library's disk is full, read-only or not writable: nothing was changed."""
 
 
+def home_override() -> Path | None:
+    """``$GAN_STUDIO_HOME``: one folder for the library, settings and logs (tests, portable installs)."""
+    override = os.environ.get("GAN_STUDIO_HOME")
+    return Path(override).expanduser() if override else None
+
+
 def data_home() -> Path:
     """Root of models and the demo project (``GAN_STUDIO_HOME`` overrides, e.g. for tests)."""
-    override = os.environ.get("GAN_STUDIO_HOME")
-    root = Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR))
-    return root.expanduser()
+    return home_override() or Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR)).expanduser()
 
 
 def demo_dir(kind: str = "shapes") -> Path:

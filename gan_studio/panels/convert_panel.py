@@ -26,12 +26,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from training_core.config import ConvertConfig
 from training_core.humanize import display_path, duration
 
 from ..widgets.compare_view import CompareView
 from ..workers.tasks import run_task
 
 log = logging.getLogger(__name__)
+NO_MODEL = "No trained model yet: train one on the Train tab, or import one on the Models tab."
 STATUS_LABELS = {"converted": "Converted", "skipped": "Skipped", "failed": "Failed", "": "Waiting"}
 TILE_CHOICES = [("Automatic", 0), ("256 px", 256), ("512 px", 512), ("1024 px", 1024), ("2048 px", 2048)]
 SCALE_CHOICES = [
@@ -183,6 +185,7 @@ class ConvertPanel(QWidget):
             self.preview.ready.connect(self._preview_ready)
             self.preview.failed.connect(self._preview_failed)
         self.refresh_models()
+        self.refresh_files()  # the folder of the last session, listed again
 
     def refresh_models(self) -> None:
         if self.library is None:
@@ -309,7 +312,6 @@ class ConvertPanel(QWidget):
 
     # -- batch ---------------------------------------------------------------------------------
     def _config(self):
-        from training_core.config import ConvertConfig
 
         return ConvertConfig(
             direction=self.direction.currentData(),
@@ -373,17 +375,14 @@ class ConvertPanel(QWidget):
 
     def shutdown(self) -> None:
         """Cancel a conversion and wait for the image in flight, keeping the window painted meanwhile."""
-        from PySide6.QtWidgets import QApplication
-
+        self._save()  # the folders and choices, for the next session
         if self.preview is not None:
             self.preview.close()
             self.preview = None
         session = self.session
         if session is not None:
             session.cancel()
-            while session.is_running():
-                QApplication.processEvents()
-                session.wait(50)
+            session.wait_ended()
 
     def _on_started(self, event) -> None:
         self.progress.setRange(0, max(1, event.total))
@@ -458,7 +457,9 @@ class ConvertPanel(QWidget):
         entry = self._entry(self.model.currentData())
         self.direction.setEnabled(not busy and entry is not None and entry.family == "cyclegan")
         if not ready:
-            self.state.setText("No trained model yet: train one on the Train tab, or import one on the Models tab.")
+            self.state.setText(NO_MODEL)
+        elif self.state.text() == NO_MODEL:
+            self.state.setText("")
 
     # -- settings --------------------------------------------------------------------------------
     def _save(self) -> None:
@@ -474,12 +475,12 @@ class ConvertPanel(QWidget):
         s.setValue("convert/scale", self.scale.currentData())
 
     def _restore(self) -> None:
-        s = self.settings
+        s, default = self.settings, ConvertConfig()
         self.input_edit.setText(s.value("convert/input", ""))
         self.output_edit.setText(s.value("convert/output", ""))
-        self.format.setCurrentIndex(max(0, self.format.findData(s.value("convert/format", "same"))))
-        self.quality.setValue(int(s.value("convert/quality", 95)))
-        self.recursive.setChecked(str(s.value("convert/recursive", "false")).lower() == "true")
-        self.skip_existing.setChecked(str(s.value("convert/skip_existing", "true")).lower() == "true")
-        self.tile.setCurrentIndex(max(0, self.tile.findData(int(s.value("convert/tile", 0)))))
-        self.scale.setCurrentIndex(max(0, self.scale.findData(s.value("convert/scale", "full"))))
+        self.format.setCurrentIndex(max(0, self.format.findData(s.value("convert/format", default.format))))
+        self.quality.setValue(int(s.value("convert/quality", default.quality)))
+        self.recursive.setChecked(str(s.value("convert/recursive", default.recursive)).lower() == "true")
+        self.skip_existing.setChecked(str(s.value("convert/skip_existing", default.skip_existing)).lower() == "true")
+        self.tile.setCurrentIndex(max(0, self.tile.findData(int(s.value("convert/tile", default.tile)))))
+        self.scale.setCurrentIndex(max(0, self.scale.findData(s.value("convert/scale", default.scale))))

@@ -4,128 +4,30 @@ from __future__ import annotations
 
 import html
 import logging
-from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
-    QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QSplitter,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from training_core.errors import GanStudioError
 from training_core.humanize import duration
 
 from ..widgets.compare_view import CompareView
 from ..widgets.loss_chart import LossChart
+from ..widgets.resume_card import ResumeCard
+from .run_setup import RunSetup
 
 log = logging.getLogger(__name__)
-FAMILY_LABELS = {"pix2pix": "pix2pix (paired)", "cyclegan": "CycleGAN (unpaired)"}
-GENERATORS = ["unet_256", "unet_128", "resnet_9blocks", "resnet_6blocks"]
-
-
-def _spin(low: int, high: int, step: int = 1) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(low, high)
-    box.setSingleStep(step)
-    box.setGroupSeparatorShown(True)
-    return box
-
-
-class AdvancedSettings(QWidget):
-    """Network and optimisation settings; filled from the preset, editable by the user."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.netG = QComboBox()
-        self.netG.setEditable(True)
-        self.netG.addItems(GENERATORS)
-        self.ngf, self.ndf = _spin(1, 256), _spin(1, 256)  # config.MAX_WIDTH (config imports torch: not here)
-        self.netD = QComboBox()
-        for label, value in (
-            ("PatchGAN 70x70", "basic"),
-            ("PatchGAN, n layers", "n_layers"),
-            ("Pixel (1x1)", "pixel"),
-            ("Image-level (one score)", "image"),
-        ):
-            self.netD.addItem(label, value)
-        self.optimizer_G, self.optimizer_D = QComboBox(), QComboBox()
-        for combo in (self.optimizer_G, self.optimizer_D):
-            for label, value in (("Adam", "adam"), ("RMSprop", "rmsprop"), ("SGD with momentum", "sgd")):
-                combo.addItem(label, value)
-        self.size = _spin(16, 4096, 16)
-        self.batch_size = _spin(1, 256)
-        self.lr = QDoubleSpinBox()
-        self.lr.setDecimals(6)
-        self.lr.setRange(1e-6, 0.1)
-        self.lr.setSingleStep(1e-4)
-        self.lr_policy = QComboBox()
-        self.precision = QComboBox()
-        self.device = QComboBox()
-        self.sample_every, self.checkpoint_every = _spin(1, 1_000_000), _spin(1, 10_000_000)
-        form = QFormLayout(self)
-        form.addRow("Generator", self.netG)
-        form.addRow("Generator width (ngf)", self.ngf)
-        form.addRow("Discriminator", self.netD)
-        form.addRow("Discriminator width (ndf)", self.ndf)
-        form.addRow("Training size (px)", self.size)
-        form.addRow("Batch size", self.batch_size)
-        form.addRow("Learning rate", self.lr)
-        form.addRow("Learning-rate schedule", self.lr_policy)
-        form.addRow("Generator optimizer", self.optimizer_G)
-        form.addRow("Discriminator optimizer", self.optimizer_D)
-        form.addRow("Precision", self.precision)
-        form.addRow("Device", self.device)
-        form.addRow("Samples every (iterations)", self.sample_every)
-        form.addRow("Checkpoint every (iterations)", self.checkpoint_every)
-
-    def fill_choices(self, lr_policies, precisions, devices) -> None:
-        for combo, values in ((self.lr_policy, lr_policies), (self.precision, precisions), (self.device, devices)):
-            combo.clear()
-            combo.addItems(list(values))
-
-    def load(self, model_cfg, data_cfg, train_cfg) -> None:
-        self.netG.setCurrentText(model_cfg.netG)
-        self.ngf.setValue(model_cfg.ngf)
-        self.ndf.setValue(model_cfg.ndf)
-        self.netD.setCurrentIndex(max(0, self.netD.findData(model_cfg.netD)))
-        self.optimizer_G.setCurrentIndex(max(0, self.optimizer_G.findData(model_cfg.optimizer_G)))
-        self.optimizer_D.setCurrentIndex(max(0, self.optimizer_D.findData(model_cfg.optimizer_D)))
-        self.size.setValue(data_cfg.crop_size)
-        self.batch_size.setValue(train_cfg.batch_size)
-        self.lr.setValue(model_cfg.lr)
-        self.lr_policy.setCurrentText(train_cfg.lr_policy)
-        self.precision.setCurrentText(train_cfg.precision)
-        self.sample_every.setValue(train_cfg.sample_every)
-        self.checkpoint_every.setValue(train_cfg.checkpoint_every)
-
-    def overrides(self) -> dict:
-        return {
-            "netG": self.netG.currentText().strip(),
-            "ngf": self.ngf.value(),
-            "ndf": self.ndf.value(),
-            "netD": self.netD.currentData(),
-            "optimizer_G": self.optimizer_G.currentData(),
-            "optimizer_D": self.optimizer_D.currentData(),
-            "size": self.size.value(),
-            "batch_size": self.batch_size.value(),
-            "lr": self.lr.value(),
-            "lr_policy": self.lr_policy.currentText(),
-            "precision": self.precision.currentText(),
-            "sample_every": self.sample_every.value(),
-            "checkpoint_every": self.checkpoint_every.value(),
-        }
+RESUMABLE = ("paused", "interrupted", "failed")
 
 
 class TrainPanel(QWidget):
@@ -149,38 +51,12 @@ class TrainPanel(QWidget):
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("QLabel { background: #e8f1fb; color: #1b3a5c; padding: 8px; border-radius: 4px; }")
         self.banner.hide()
-        self.name = QLineEdit()
-        self.name.setPlaceholderText("Name of the new model")
-        self.family = QComboBox()
-        self.preset = QComboBox()
-        self.preset_about = QLabel()
-        self.preset_about.setWordWrap(True)
-        self.preset_about.setStyleSheet("QLabel { color: palette(mid); }")
-        self.iterations = _spin(1, 100_000_000, 100)
-        self.advanced = AdvancedSettings()
-        self.advanced.hide()
-        self.advanced_toggle = QToolButton()
-        self.advanced_toggle.setText("Advanced settings")
-        self.advanced_toggle.setCheckable(True)
-        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
-        self.advanced_toggle.toggled.connect(self._toggle_advanced)
-        self.family.currentIndexChanged.connect(self._load_preset)
-        self.preset.currentIndexChanged.connect(self._load_preset)
-
-        form = QFormLayout()
-        form.addRow("Model name", self.name)
-        form.addRow("Model family", self.family)
-        form.addRow("Preset", self.preset)
-        form.addRow("", self.preset_about)
-        form.addRow("Iterations", self.iterations)
-        setup = QGroupBox("New model")
-        setup_layout = QVBoxLayout(setup)
-        setup_layout.addLayout(form)
-        setup_layout.addWidget(self.advanced_toggle)
-        setup_layout.addWidget(self.advanced)
-        setup_layout.addStretch(1)
-        self.setup_box = setup
+        self.setup = RunSetup(settings)
+        self.setup.error.connect(self.show_error)
+        self.resume_card = ResumeCard()
+        self.resume_card.resume_requested.connect(lambda key: self.resume_model(key))
+        self.resume_card.discard_requested.connect(self._discard)
+        self.library = None
 
         self.start_button = QPushButton("Start")
         self.start_button.setDefault(True)
@@ -196,6 +72,10 @@ class TrainPanel(QWidget):
         self.progress.setFormat("%v / %m iterations")
         self.rate = QLabel(" ")
         self.validation = QLabel(" ")
+        self.validation.setToolTip(
+            "Scores of the model on pairs it never trains on. Difference: mean absolute error (0 is identical). "
+            "PSNR: signal-to-noise in decibels; above 20 dB is close. SSIM: structural similarity, 0 to 1."
+        )
         for label in (self.rate, self.validation):
             label.setWordWrap(True)
         self.error = QLabel()
@@ -207,7 +87,8 @@ class TrainPanel(QWidget):
         left = QVBoxLayout()
         left.addWidget(self.dataset_label)
         left.addWidget(self.banner)
-        left.addWidget(setup, 1)
+        left.addWidget(self.resume_card)
+        left.addWidget(self.setup, 1)
         left.addLayout(buttons)
         left.addWidget(self.progress)
         left.addWidget(self.rate)
@@ -242,22 +123,19 @@ class TrainPanel(QWidget):
 
     # -- inputs ----------------------------------------------------------------------------
     def set_engine_ready(self) -> None:
-        from training_core.config import LR_POLICIES, PRECISIONS
-        from training_core.device import DEVICE_CHOICES
-        from training_core.presets import DEFAULT_PRESET, PRESETS
-
-        self._loading_preset = True
-        self.advanced.fill_choices(LR_POLICIES, PRECISIONS, DEVICE_CHOICES)
-        self.advanced.device.setCurrentText(self.settings.value("train/device", "auto"))
-        self.preset.clear()
-        for name in PRESETS:
-            self.preset.addItem(name.capitalize(), name)
-        self.preset.setCurrentIndex(max(0, self.preset.findData(self.settings.value("train/preset", DEFAULT_PRESET))))
-        self._presets = PRESETS
         self.engine_ready = True
-        self._loading_preset = False
-        self._fill_families()
         self._update_controls()
+
+    def set_library(self, library) -> None:
+        self.library = library
+        self.refresh_unfinished()
+
+    def refresh_unfinished(self) -> None:
+        """The resume card shows the latest unfinished model, unless a run is going."""
+        if self.library is None:
+            return
+        unfinished = [e for e in self.library.list() if e.state in RESUMABLE and e.record is not None]
+        self.resume_card.show_runs([] if self.session else unfinished)
 
     def set_report(self, report, demo: str | None = None) -> None:
         self.report = report
@@ -277,50 +155,12 @@ class TrainPanel(QWidget):
                 "versions. Press <b>Start</b> and watch the samples learn to paint within "
                 "minutes, even on a laptop CPU."
             )
-        names = {"shapes": "Demo shapes", "landscapes": "Demo landscapes"}
-        self.name.setText(f"{names.get(demo) or report.root.name} {datetime.now():%Y-%m-%d %H.%M}")
-        self._fill_families()
+        if not self.session:
+            self.setup.set_report(report, demo)
         self._update_controls()
 
     def set_direction(self, direction: str) -> None:
         self.direction = direction
-
-    def _fill_families(self) -> None:
-        if not self.engine_ready or self.report is None:
-            return
-        from training_core.models.registry import family_for_layout
-
-        self._loading_preset = True
-        self.family.clear()
-        allowed = ["cyclegan"] if self.report.layout == "unpaired" else ["pix2pix", "cyclegan"]
-        for family in allowed:
-            self.family.addItem(FAMILY_LABELS[family], family)
-        self.family.setCurrentIndex(self.family.findData(family_for_layout(self.report.layout)))
-        self._loading_preset = False
-        self._load_preset()
-
-    def _load_preset(self) -> None:
-        if self._loading_preset or not self.engine_ready or self.report is None or self.family.count() == 0:
-            return
-        from training_core.errors import GanStudioError
-        from training_core.presets import resolve
-
-        preset = self.preset.currentData()
-        self.preset_about.setText(self._presets[preset]["about"])
-        train = self.report.splits["train"]
-        # Epoch-based presets count what one epoch iterates, as the engine does.
-        count = max(len(train.domain_a), len(train.domain_b)) if self.report.layout == "unpaired" else train.count()
-        try:
-            model_cfg, data_cfg, train_cfg = resolve(self.family.currentData(), preset, count)
-        except GanStudioError as exc:
-            self.show_error(str(exc))
-            return
-        self.advanced.load(model_cfg, data_cfg, train_cfg)
-        self.iterations.setValue(train_cfg.iterations)
-
-    def _toggle_advanced(self, shown: bool) -> None:
-        self.advanced.setVisible(shown)
-        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     # -- running ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -329,15 +169,13 @@ class TrainPanel(QWidget):
         from training_core.store import ModelLibrary
         from training_core.train.trainer import Trainer
 
-        report, name = self.report, self.name.text().strip()
-        family, preset = self.family.currentData(), self.preset.currentData()
-        overrides = {**self.advanced.overrides(), "iterations": self.iterations.value(), "direction": self.direction}
-        device = self.advanced.device.currentText()
-        self.settings.setValue("train/preset", preset)
-        self.settings.setValue("train/device", device)
+        report, name = self.report, self.setup.name.text().strip()
+        family, preset = self.setup.family.currentData(), self.setup.preset.currentData()
+        overrides = {**self.setup.overrides(), "direction": self.direction}
+        device = self.setup.device.currentText()
+        self.setup.remember()
         self._run_family = family
-        self.chart.clear()
-        self.samples.set_images(None, None)
+        self._clear_feedback()
 
         def make_trainer(**kwargs):
             return Trainer.create(
@@ -362,10 +200,18 @@ class TrainPanel(QWidget):
         from training_core.store import ModelLibrary
         from training_core.train.trainer import Trainer
 
-        entry = ModelLibrary().get(key)
+        try:
+            entry = ModelLibrary().get(key)
+        except GanStudioError as exc:  # deleted or damaged since the list was read
+            self.show_error(str(exc))
+            self.refresh_unfinished()
+            return
         self._run_family = entry.family
+        self._clear_feedback()
+        if entry.record is not None:
+            self.setup.show_model(entry)
         self._load_history(entry)
-        device = self.advanced.device.currentText() or "auto"
+        device = self.setup.device.currentText() or "auto"
 
         def make_trainer(**kwargs):
             return Trainer.reopen(
@@ -377,7 +223,6 @@ class TrainPanel(QWidget):
     def _run(self, make_trainer, message: str) -> None:
         from ..workers.training_worker import TrainingSession
 
-        self.error.hide()
         self.session = TrainingSession(make_trainer, self)
         w = self.session.worker
         w.started.connect(self._on_started)
@@ -417,6 +262,7 @@ class TrainPanel(QWidget):
 
     # -- engine events -------------------------------------------------------------------------
     def _on_started(self, event) -> None:
+        self._run_family = event.family or self._run_family
         self.progress.setRange(0, event.total_iterations)
         self.progress.setValue(event.iteration)
         notes = " ".join(event.notes)
@@ -447,8 +293,8 @@ class TrainPanel(QWidget):
 
     def _on_validation(self, event) -> None:
         self.validation.setText(
-            f"Validation on {event.count} held-out pairs: L1 {event.l1:.4f} · "
-            f"PSNR {event.psnr:.2f} dB · SSIM {event.ssim:.3f}"
+            f"On {event.count} held-out pairs: difference {event.l1:.3f} (lower is better) · "
+            f"PSNR {event.psnr:.1f} dB (higher is better) · SSIM {event.ssim:.2f} (1 is a perfect match)"
         )
         log.info(
             "iteration %d: validation L1 %.4f, PSNR %.2f dB, SSIM %.3f",
@@ -487,6 +333,9 @@ class TrainPanel(QWidget):
         self.session = None
         self.paused = False
         self._update_controls()
+        self.refresh_unfinished()
+        if self.report is not None:
+            self.setup.set_report(self.report)  # the form is for a new model again
         self.run_changed.emit()
 
     def show_error(self, text: str) -> None:
@@ -496,8 +345,41 @@ class TrainPanel(QWidget):
 
     # -- helpers -----------------------------------------------------------------------------
     def _family_of_run(self) -> str:
-        trainer = self.session.worker.trainer if self.session else None
-        return trainer.family if trainer else (self._run_family or self.family.currentData())
+        return self._run_family or self.setup.family.currentData()
+
+    def _clear_feedback(self) -> None:
+        """A new run starts with no texts, curves or samples of the last one."""
+        self.error.hide()
+        self.rate.setText(" ")
+        self.validation.setText(" ")
+        self.samples_caption.setText(" ")
+        self.progress.reset()
+        self.chart.clear()
+        self.samples.set_images(None, None)
+
+    def _discard(self, key: str) -> None:
+        from training_core.store import ModelLibrary
+
+        try:
+            entry = ModelLibrary().get(key)
+        except GanStudioError:
+            self.refresh_unfinished()
+            return
+        answer = QMessageBox.question(
+            self,
+            "Discard unfinished model",
+            f"Delete the unfinished model “{entry.name}” and its checkpoints? This cannot be undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            ModelLibrary().delete(key)
+        except GanStudioError as exc:
+            self.show_error(str(exc))
+        self.refresh_unfinished()
+        self.run_changed.emit()
 
     def _load_history(self, entry) -> None:
         """Show what the model already did: its loss curve and latest samples."""
@@ -524,4 +406,7 @@ class TrainPanel(QWidget):
         self.pause_button.setEnabled(running)
         self.pause_button.setText("Resume" if running and self.paused else "Pause")
         self.stop_button.setEnabled(running)
-        self.setup_box.setEnabled(not running)
+        self.setup.setEnabled(not running)
+        self.resume_card.set_busy(running)
+        if running:
+            self.resume_card.hide()

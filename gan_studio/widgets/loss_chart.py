@@ -1,12 +1,49 @@
-"""Live loss curves (QtCharts): one line per loss, x = iteration, thinned so long runs stay fast."""
+"""Live loss curves (QtCharts), readable by an artist: plain names, two scales, smoothing.
+
+The losses that say how far the output is from what it should be (L1,
+cycle, identity) are tens of times larger than the adversarial ones, so they
+get the left axis and the adversarial ones the right: neither flattens the
+other. Curves are smoothed (an exponential moving average, as TensorBoard
+does) and thinned so long runs stay fast. Hovering a curve says what it
+means and what good looks like.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QCursor, QPainter
+from PySide6.QtWidgets import QToolTip
 
 MAX_POINTS = 1500  # per series; older points are thinned to every second one beyond this
+SMOOTHING = 0.8  # weight of the past in the displayed curve; the raw values are kept
+
+# loss key -> (plain name, what it means and what good looks like)
+LOSS_NAMES = {
+    "G_L1": ("Difference from target", "How far the outputs are from the target images (L1). Should fall steadily."),
+    "G_GAN": (
+        "Generator vs critic",
+        "How well the generator fools the critic. A level or slowly rising line is normal: the two compete.",
+    ),
+    "D_real": (
+        "Critic on real pairs",
+        "The critic's error on real images. Near 0 for long means the critic wins too easily.",
+    ),
+    "D_fake": ("Critic on generated", "The critic's error on generated images. Should hover, not reach 0."),
+    "G_A": ("A→B vs critic", "How well A→B fools its critic. Level is normal."),
+    "G_B": ("B→A vs critic", "How well B→A fools its critic. Level is normal."),
+    "D_A": ("Critic of B images", "The B critic's error. Should hover, not reach 0."),
+    "D_B": ("Critic of A images", "The A critic's error. Should hover, not reach 0."),
+    "cycle_A": ("A→B→A round trip", "How much an A image changes when translated there and back. Should fall."),
+    "cycle_B": ("B→A→B round trip", "How much a B image changes when translated there and back. Should fall."),
+    "idt_A": ("B kept by A→B", "How much A→B changes images that are already B. Should stay low."),
+    "idt_B": ("A kept by B→A", "How much B→A changes images that are already A. Should stay low."),
+}
+DIFFERENCE_KEYS = ("G_L1", "cycle_A", "cycle_B", "idt_A", "idt_B")
+
+
+def plain_name(key: str) -> str:
+    return LOSS_NAMES.get(key, (key, ""))[0]
 
 
 class LossChart(QChartView):
@@ -16,22 +53,27 @@ class LossChart(QChartView):
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.chart_.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
         self.chart_.setMargins(self.chart_.margins() * 0)
-        self.x_axis, self.y_axis = QValueAxis(), QValueAxis()
+        self.x_axis, self.y_axis, self.adversarial_axis = QValueAxis(), QValueAxis(), QValueAxis()
         self.x_axis.setTitleText("iteration")
         self.x_axis.setLabelFormat("%d")
-        self.y_axis.setTitleText("loss")
+        self.y_axis.setTitleText("difference")
+        self.adversarial_axis.setTitleText("generator vs critic")
         self.chart_.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
         self.chart_.addAxis(self.y_axis, Qt.AlignmentFlag.AlignLeft)
-        self.setMinimumHeight(180)
+        self.chart_.addAxis(self.adversarial_axis, Qt.AlignmentFlag.AlignRight)
+        self.setToolTip("Hover a curve for what it means. Left axis: differences; right axis: the contest.")
+        self.setMinimumHeight(200)
         self.clear()
 
     def clear(self) -> None:
         self.chart_.removeAllSeries()
         self.series: dict[str, QLineSeries] = {}
-        self.points: dict[str, list[QPointF]] = {}
+        self.points: dict[str, list[QPointF]] = {}  # smoothed, as drawn
+        self._smoothed: dict[str, float] = {}
         self.x_axis.setRange(0, 10)
         self.x_axis.applyNiceNumbers()
         self.y_axis.setRange(0, 1)
+        self.adversarial_axis.setRange(0, 1)
 
     def add(self, iteration: int, losses: dict[str, float]) -> None:
         self.add_many([(iteration, losses)])
@@ -40,38 +82,53 @@ class LossChart(QChartView):
         """Append (iteration, losses) records, redrawing each series once (a resumed run's history)."""
         changed = set()
         for iteration, losses in records:
-            for name, value in losses.items():
-                self._append(name, iteration, value)
-                changed.add(name)
-        for name in changed:
-            self.series[name].replace(self.points[name])
+            for key, value in losses.items():
+                self._append(key, iteration, value)
+                changed.add(key)
+        for key in changed:
+            self.series[key].replace(self.points[key])
         if changed:
             self._fit()
 
-    def _append(self, name: str, iteration: int, value: float) -> None:
-        if name not in self.series:
+    def axis_of(self, key: str) -> QValueAxis:
+        return self.y_axis if key in DIFFERENCE_KEYS else self.adversarial_axis
+
+    def _append(self, key: str, iteration: int, value: float) -> None:
+        if key not in self.series:
             series = QLineSeries()
-            series.setName(name)
+            series.setName(plain_name(key))
             self.chart_.addSeries(series)
             series.attachAxis(self.x_axis)
-            series.attachAxis(self.y_axis)
-            self.series[name], self.points[name] = series, []
-        points = self.points[name]
-        points.append(QPointF(iteration, value))
+            series.attachAxis(self.axis_of(key))
+            series.hovered.connect(lambda _point, on, key=key: self._explain(key, on))
+            self.series[key], self.points[key] = series, []
+        previous = self._smoothed.get(key, value)
+        smoothed = self._smoothed[key] = SMOOTHING * previous + (1 - SMOOTHING) * value
+        points = self.points[key]
+        points.append(QPointF(iteration, smoothed))
         if len(points) > MAX_POINTS:
             points[:] = points[::2]
 
-    def _fit(self) -> None:
-        xs = [p.x() for pts in self.points.values() for p in pts[-1:]]
-        ys = [p.y() for pts in self.points.values() for p in pts]
-        if not ys:
-            return
-        self.x_axis.setRange(0, max(10.0, max(xs)))
-        self.x_axis.applyNiceNumbers()  # round tick labels for an integer axis
-        # Robust top: the largest recent value, so one early spike does not flatten the curves.
-        recent = sorted(p.y() for pts in self.points.values() for p in pts[-200:])
-        top = recent[int(0.98 * (len(recent) - 1))] if recent else max(ys)
-        self.y_axis.setRange(min(0.0, min(ys)), max(top * 1.1, 1e-3))
+    def _explain(self, key: str, on: bool) -> None:
+        name, meaning = LOSS_NAMES.get(key, (key, ""))
+        if on:
+            QToolTip.showText(QCursor.pos(), f"<b>{name}</b> ({key})<br>{meaning}", self)
+        else:
+            QToolTip.hideText()
 
-    def point_count(self, name: str) -> int:
-        return len(self.points.get(name, []))
+    def _fit(self) -> None:
+        last = [pts[-1].x() for pts in self.points.values() if pts]
+        if not last:
+            return
+        self.x_axis.setRange(0, max(10.0, max(last)))
+        self.x_axis.applyNiceNumbers()  # round tick labels for an integer axis
+        for axis in (self.y_axis, self.adversarial_axis):
+            # Robust top: the largest recent value, so one early spike does not flatten the curves.
+            recent = sorted(p.y() for key, pts in self.points.items() if self.axis_of(key) is axis for p in pts[-200:])
+            if recent:
+                top = recent[int(0.98 * (len(recent) - 1))]
+                axis.setRange(min(0.0, recent[0]), max(top * 1.1, 1e-3))
+                axis.applyNiceNumbers()
+
+    def point_count(self, key: str) -> int:
+        return len(self.points.get(key, []))

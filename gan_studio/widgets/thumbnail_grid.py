@@ -34,17 +34,25 @@ class ThumbnailModel(QAbstractListModel):
         self.wide = False  # pairs (two files, or one A|B file) get tiles twice as wide
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(2)
-        self._placeholder = QPixmap(THUMB_HEIGHT, THUMB_HEIGHT)
-        self._placeholder.fill(QColor(128, 128, 128, 40))
+        self._placeholder = self._blank(THUMB_HEIGHT)
 
     def set_items(self, items: list[tuple[str, tuple[Path, ...]]], wide: bool = False) -> None:
         self.beginResetModel()
         self.items = items
         self.wide = wide
+        # The view sizes every tile like the first one it asks about (uniform sizes), which is
+        # usually this placeholder: it must have the tile's shape, or pairs show only their middle.
+        self._placeholder = self._blank(2 * THUMB_HEIGHT if wide else THUMB_HEIGHT)
         self._cache.clear()
         self._pending.clear()
         self._generation += 1
         self.endResetModel()
+
+    @staticmethod
+    def _blank(width: int) -> QPixmap:
+        pixmap = QPixmap(width, THUMB_HEIGHT)
+        pixmap.fill(QColor(128, 128, 128, 40))
+        return pixmap
 
     def rowCount(self, parent=QModelIndex()):  # noqa: B008 (Qt's own signature)
         return 0 if parent.isValid() else len(self.items)

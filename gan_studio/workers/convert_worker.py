@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 from collections.abc import Callable
@@ -75,7 +76,7 @@ class PreviewService(QObject):
         self._latest = 0
         self._closed = False
         self._translators: dict = {}
-        self.computed: list[int] = []  # request ids actually translated (for tests and diagnostics)
+        self.computed: collections.deque[int] = collections.deque(maxlen=64)  # the last ids translated
         self._thread = threading.Thread(target=self._loop, name="preview", daemon=True)
         self._thread.start()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QEventLoop, QObject, QThread, Signal
 
 
 class ThreadSession(QObject):
@@ -18,6 +18,7 @@ class ThreadSession(QObject):
         self.thread.started.connect(worker.run)
         worker.done.connect(self.thread.quit)
         self.thread.finished.connect(self._ended)
+        self.has_ended = False
 
     def start(self) -> None:
         self.thread.start()
@@ -28,7 +29,17 @@ class ThreadSession(QObject):
     def wait(self, timeout_ms: int) -> bool:
         return self.thread.wait(timeout_ms)
 
+    def wait_ended(self) -> None:
+        """Wait until the thread has ended and its last signals have been handled, keeping the
+        window painted meanwhile (an event loop that the ``ended`` signal quits; no polling)."""
+        if self.has_ended:
+            return
+        loop = QEventLoop()
+        self.ended.connect(loop.quit)
+        loop.exec()  # ``ended`` is delivered on this (the GUI) thread, so it cannot come before exec
+
     def _ended(self) -> None:
+        self.has_ended = True
         self.worker.deleteLater()
         self.ended.emit()
         self.deleteLater()  # the panel forgets the session now; Qt frees it and its thread

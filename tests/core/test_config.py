@@ -44,9 +44,9 @@ def test_ints_are_accepted_for_floats_but_strings_are_not():
     [
         ({"family": "pix2pix", "netG": "unet_250"}, "netG 'unet_250' is not valid"),
         ({"family": "pix2pix", "norm": "layer"}, "norm 'layer' is not valid: choose one of batch, instance, none"),
-        ({"family": "pix2pix", "ngf": 0}, "ngf must be at least 1"),
-        ({"family": "pix2pix", "lr": 2.0}, "lr must be between 0 and 1"),
-        ({"family": "pix2pix", "lambda_L1": -1.0}, "lambda_L1 must be at least 0"),
+        ({"family": "pix2pix", "ngf": 0}, r"ngf must be in \[1, 256\], got 0"),
+        ({"family": "pix2pix", "lr": 2.0}, r"lr must be in \(0, 1\), got 2.0"),
+        ({"family": "pix2pix", "lambda_L1": -1.0}, r"lambda_L1 must be in \[0, 10000\], got -1.0"),
         ({"family": "pix2pix", "colour": 3}, "unknown Pix2PixConfig setting.*colour"),
         ({"family": "cyclegan", "lambda_L1": 3.0}, "unknown CycleGANConfig setting.*lambda_L1"),
         ({"family": "cyclegan", "output_nc": 1}, "identity loss needs as many input as output channels"),

@@ -292,11 +292,20 @@ def test_forced_layouts(tmp_path):
 
 def test_aligned_halves_must_be_big_enough(tmp_path):
     make(tmp_path, numbered(3), shapes_and_outlines)
-    Image.new("RGB", (14, 20)).save(tmp_path / "narrow.png")  # 14 wide: halves are 7 px
+    Image.new("RGB", (40, 60)).save(tmp_path / "narrow.png")  # 40 wide: halves are 20 px
     report = discover(tmp_path, layout=ALIGNED)
     assert rejected_by_name(report) == {"narrow.png": "too small"}
-    assert "7x20" in report.rejected[0].detail
+    assert "20x60" in report.rejected[0].detail and "below 32 px" in report.rejected[0].detail
     assert discover(tmp_path, layout=SINGLE).rejected == []  # whole image is fine
+
+
+def test_images_too_small_to_learn_from_are_rejected_with_the_rule(tmp_path):
+    make(tmp_path, numbered(3), shapes_and_outlines)
+    Image.new("RGB", (20, 10)).save(tmp_path / "tiny.png")
+    Image.new("RGB", (32, 32)).save(tmp_path / "smallest.png")
+    report = discover(tmp_path, layout=SINGLE)
+    assert rejected_by_name(report) == {"tiny.png": "too small"}
+    assert report.rejected[0].detail == "20x10, shorter side below 32 px"
 
 
 # --- bad files ---------------------------------------------------------------------------------
@@ -361,16 +370,16 @@ def test_unusable_folders_raise_clear_errors(tmp_path):
 
 def test_report_warnings_summary_and_json(tmp_path):
     make(tmp_path, numbered(3), shapes_and_outlines)
-    shapes_and_outlines(5, 40, 24).save(tmp_path / "wide.png")
+    shapes_and_outlines(5, 40, 36).save(tmp_path / "wide.png")
     calls = []
     report = discover(tmp_path, layout=ALIGNED, progress=lambda done, total: calls.append((done, total)))
     assert isinstance(report, DatasetReport)
     assert sorted(calls) == [(i, 4) for i in range(1, 5)]
     warnings = " | ".join(report.warnings)
     assert "only 4 usable" in warnings
-    assert "mixed sizes" in warnings and "64x32" in warnings and "80x24" in warnings
+    assert "mixed sizes" in warnings and "64x32" in warnings and "80x36" in warnings
     assert "validation" in warnings
-    assert report.sizes == {"64x32": 3, "80x24": 1}
+    assert report.sizes == {"64x32": 3, "80x36": 1}
 
     data = json.loads(json.dumps(report.to_dict()))
     assert data["layout"] == "aligned" and data["root"] == str(tmp_path)

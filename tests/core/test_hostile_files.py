@@ -43,7 +43,7 @@ def _translator(seed=0):
     return Translator(define_G(3, 3, 4, "resnet_1blocks", "instance"), 4, options=TranslateOptions(tile=512))
 
 
-def _img(path, w=40, h=30, seed=0):
+def _img(path, w=40, h=32, seed=0):
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.random.default_rng(seed).integers(0, 255, (h, w, 3), dtype=np.uint8)).save(path)
     return path

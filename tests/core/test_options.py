@@ -69,6 +69,7 @@ def test_image_discriminator_size_check():
         DataConfig(preprocess="crop", crop_size=16).check_networks(CycleGANConfig(netD="image"))
 
 
+@pytest.mark.slow  # learns to a quality: the full run (CI) has it, the fast loop not
 def test_landscape_demo_is_unpaired_and_a_short_cyclegan_run_moves_red_towards_blue(tmp_path):
     from PIL import Image
 

@@ -65,3 +65,35 @@ def test_ssim_matches_the_reference_implementation():
 def test_ssim_on_images_smaller_than_the_window():
     x = torch.rand(1, 3, 6, 9) * 2 - 1
     assert metrics.ssim(x, x).item() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_plateau_cuts_the_rate_after_patience_checks_without_improvement():
+    from training_core.train.schedule import Plateau
+
+    cfg = TrainConfig(iterations=100, lr_policy="plateau", plateau_patience=2, plateau_factor=0.5)
+    plateau = Plateau(cfg)
+    for value in (1.0, 0.9, 0.8):  # improving: no cut
+        plateau.observe(value)
+    assert plateau.scale == 1.0
+    for value in (0.8, 0.795, 0.81):  # under 1% better is no improvement: the third check cuts
+        plateau.observe(value)
+    assert plateau.scale == 0.5 and plateau.bad == 0
+    plateau.observe(float("nan"))  # a diverged check neither counts nor cuts
+    assert plateau.scale == 0.5 and plateau.bad == 0
+    assert lr_factor(50, cfg) == 1.0  # the schedule itself is flat; the plateau's scale multiplies it
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.Adam([param], lr=1.0)
+    sched = make_scheduler(opt, cfg, plateau)
+    opt.step()
+    sched.step()
+    assert opt.param_groups[0]["lr"] == 0.5
+
+
+def test_plateau_watches_the_mean_training_loss_between_checks():
+    from training_core.train.schedule import Plateau
+
+    plateau = Plateau(TrainConfig(lr_policy="plateau"))
+    for value in (torch.tensor(2.0), torch.tensor(4.0)):
+        plateau.add_loss(value)
+    assert plateau.take_mean_loss() == 3.0
+    assert plateau.take_mean_loss() == 0.0 and plateau.loss_count == 0

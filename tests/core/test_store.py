@@ -88,7 +88,7 @@ def _good_record(lib):
         ({"data": [1, 2]}, '"data" is [1, 2], not an object'),
         ({"iterations": -3}, '"iterations" is negative'),
         ({"family": "stylegan"}, "\"family\" is 'stylegan'"),
-        ({"model": {"ngf": 4096}}, "ngf must be at most 256"),
+        ({"model": {"ngf": 4096}}, r"ngf must be in \[1, 256\], got 4096"),
         ({"format_version": 99}, "newer GAN Studio"),
     ],
 )

@@ -59,6 +59,20 @@ def test_a_resumed_cuda_run_matches_an_uninterrupted_one_within_float_tolerance(
     _check_resume(tmp_path, family, overrides, make_report, "cuda")  # cuDNN's kernels are not deterministic
 
 
+@pytest.mark.parametrize(
+    "family,overrides,make_report",
+    [
+        ("pix2pix", TINY_PIX2PIX, paired_report),  # watches the held-out L1
+        ("cyclegan", TINY_CYCLEGAN, unpaired_report),  # watches the training loss: its window is saved too
+    ],
+)
+def test_a_resumed_plateau_run_is_bit_identical_and_keeps_the_policys_memory(tmp_path, family, overrides, make_report):
+    settings = dict(overrides, lr_policy="plateau", plateau_patience=1, plateau_factor=0.5, sample_every=2)
+    straight, second = _check_resume(tmp_path, family, settings, make_report, "cpu")
+    assert straight.plateau.state_dict() == second.plateau.state_dict()
+    assert straight.plateau.best < float("inf")
+
+
 def _check_resume(tmp_path, family, overrides, make_report, device):
     report = make_report(tmp_path / "data")
     library = ModelLibrary(tmp_path / "models")
@@ -92,6 +106,7 @@ def _check_resume(tmp_path, family, overrides, make_report, device):
         far = [k for k in a if a[k].is_floating_point() and not torch.allclose(a[k], b[k], rtol=1e-3, atol=1e-3)]
         assert not far, far
     assert library.get("halves").record.iterations == 10
+    return straight, second
 
 
 def test_pause_takes_effect_within_one_iteration_checkpoints_and_resumes(tmp_path):

@@ -35,3 +35,8 @@ def unpaired_report(folder, count=6):
         pair.crop((0, 0, 32, 32)).save(folder / "data" / "trainA" / f"outline{i}.png")
         pair.crop((32, 0, 64, 32)).save(folder / "data" / "trainB" / f"painting{i}.png")
     return discover(folder / "data")
+
+
+def train_step(model) -> dict[str, float]:
+    """One optimisation step on the model's current input, its losses read back as numbers."""
+    return {k: float(v) for k, v in model.step().items()}

@@ -3,7 +3,7 @@ import pytest
 from gan_studio.main_window import MainWindow
 from gan_studio.settings import open_settings
 
-TINY_SETTINGS = {"netG": "unet_32", "ngf": 8, "ndf": 8, "size": 32, "sample_every": 2, "checkpoint_every": 1000}
+TINY_SETTINGS = {"netG": "unet_32", "ngf": 8, "ndf": 8, "crop_size": 32, "sample_every": 2, "checkpoint_every": 1000}
 
 
 @pytest.fixture
@@ -12,8 +12,7 @@ def make_window(qtbot):
     windows = []
 
     def make(wait_for_engine: bool = True) -> MainWindow:
-        window = MainWindow(open_settings())
-        qtbot.addWidget(window)
+        window = MainWindow(open_settings())  # not qtbot.addWidget: its close would ask about a running run
         window.show()
         window.start_engine_loading()
         if wait_for_engine:
@@ -24,16 +23,17 @@ def make_window(qtbot):
     yield make
     for window in windows:
         window.shutdown_training()
+        window.close()
+        window.deleteLater()
 
 
 def set_tiny(panel, iterations: int) -> None:
-    """Tiny networks through the real Advanced widgets, so a run takes a second."""
-    adv = panel.advanced
-    adv.netG.setCurrentText(TINY_SETTINGS["netG"])
-    adv.ngf.setValue(TINY_SETTINGS["ngf"])
-    adv.ndf.setValue(TINY_SETTINGS["ndf"])
-    adv.size.setValue(TINY_SETTINGS["size"])
-    adv.sample_every.setValue(TINY_SETTINGS["sample_every"])
-    adv.checkpoint_every.setValue(TINY_SETTINGS["checkpoint_every"])
-    adv.device.setCurrentText("cpu")
-    panel.iterations.setValue(iterations)
+    """Tiny networks through the real settings widgets, so a run takes a second."""
+    from gan_studio.widgets.settings_form import set_value
+
+    setup = panel.setup
+    for name, value in TINY_SETTINGS.items():
+        form = setup.basic if name in setup.basic.editors else setup.advanced
+        set_value(form.editor(name), value)
+    setup.device.setCurrentText("cpu")
+    setup.iterations.setValue(iterations)

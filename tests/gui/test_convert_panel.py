@@ -145,3 +145,25 @@ def test_hostile_names_and_files_show_escaped_and_preview(panel, qtbot, tmp_path
     assert rows["caf\\xe9.png"][0] == "Converted"
     assert rows["evil.jpg"][1].startswith("unsupported format: EPS")
     assert rows["pipe.png"][1].startswith("not a file: a named pipe")
+
+
+def test_a_relaunch_lists_the_last_folders_files_again(make_window, qtbot, tmp_path):
+    _model(tmp_path)
+    src = _photos(tmp_path / "photos")
+    first = make_window()
+    first.convert_panel.set_input_folder(src)
+    qtbot.waitUntil(lambda: first.convert_panel.files.topLevelItemCount() == 3, timeout=10_000)
+    first.close()  # saves the settings
+
+    panel = make_window().convert_panel
+    qtbot.waitUntil(lambda: panel.files.topLevelItemCount() == 3, timeout=10_000)
+    assert panel.input_edit.text() == str(src)
+
+
+def test_the_no_model_note_goes_once_a_model_exists(make_window, qtbot, tmp_path):
+    window = make_window()
+    panel = window.convert_panel
+    assert panel.state.text().startswith("No trained model yet")
+    _model(tmp_path)
+    panel.refresh_models()
+    assert panel.model.count() == 1 and panel.state.text() == ""

@@ -29,7 +29,7 @@ def test_opening_a_dataset_shows_report_thumbnails_and_preview(make_window, qtbo
     qtbot.waitUntil(panel.preview.has_image, timeout=10_000)
     # The train panel learned about the dataset and may start.
     assert window.train_panel.report is panel.report
-    assert window.train_panel.family.currentData() == "pix2pix"
+    assert window.train_panel.setup.family.currentData() == "pix2pix"
     assert window.train_panel.start_button.isEnabled()
 
 
@@ -79,7 +79,7 @@ def test_many_images_load_lazily(make_window, qtbot, tmp_path):
     window = make_window()
     folder = tmp_path / "many"
     folder.mkdir()
-    tile = Image.new("RGB", (24, 24), (90, 120, 200))
+    tile = Image.new("RGB", (32, 32), (90, 120, 200))
     for i in range(600):
         tile.save(folder / f"{i}.png")
     panel = window.dataset_panel

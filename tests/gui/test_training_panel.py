@@ -20,7 +20,7 @@ def _training(make_window, qtbot, tmp_path, name: str, past: int = 3):
     _open(window, qtbot, paired_report(tmp_path / "data").root)
     panel = window.train_panel
     set_tiny(panel, iterations=100_000)
-    panel.name.setText(name)
+    panel.setup.name.setText(name)
     panel.start_button.click()
     qtbot.waitUntil(lambda: panel.progress.value() >= past, timeout=60_000)
     return window, panel
@@ -31,14 +31,14 @@ def test_training_shows_losses_samples_and_validation(make_window, qtbot, tmp_pa
     _open(window, qtbot, paired_report(tmp_path / "data").root)
     panel = window.train_panel
     set_tiny(panel, iterations=6)
-    panel.name.setText("Tiny run")
+    panel.setup.name.setText("Tiny run")
     panel.start_button.click()
     assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
     qtbot.waitUntil(lambda: panel.session is None, timeout=60_000)
     assert panel.progress.value() == 6 and panel.progress.maximum() == 6
     assert panel.chart.point_count("G_L1") >= 1
     assert panel.samples.after is not None
-    assert "Validation on 2 held-out pairs" in panel.validation.text()
+    assert "On 2 held-out pairs: difference" in panel.validation.text()
     assert panel.error.isHidden()
     assert panel.start_button.isEnabled()
     entry = ModelLibrary().get("Tiny run")
@@ -89,38 +89,72 @@ def test_gpu_style_failure_is_shown_in_words(make_window, qtbot, tmp_path, monke
     assert ModelLibrary().list()[0].state == "failed"  # and resumable
 
 
-@pytest.mark.parametrize("state", ["interrupted", "paused"])
-def test_a_restarted_window_offers_and_resumes_an_unfinished_run(make_window, qtbot, tmp_path, state):
+def _night_run(tmp_path, state: str, **settings):
+    """A model stopped at iteration 12 of 15, left paused or (as after a crash) interrupted."""
     report = paired_report(tmp_path / "data")
     library = ModelLibrary()
     control = TrainingControl()
 
-    def stop_at_2(event):
-        if isinstance(event, StepMetrics) and event.iteration == 2:
+    def stop_at_12(event):
+        if isinstance(event, StepMetrics) and event.iteration == 12:
             control.stop()
 
-    overrides = dict(netG="unet_32", ngf=8, ndf=8, size=32, iterations=5, sample_every=2)
-    Trainer.create(report, "Night run", overrides=overrides, library=library, control=control, on_event=stop_at_2).run()
+    overrides = dict(netG="unet_32", ngf=8, ndf=8, crop_size=32, iterations=15, sample_every=4, **settings)
+    Trainer.create(
+        report, "Night run", overrides=overrides, library=library, control=control, on_event=stop_at_12
+    ).run()
     if state == "interrupted":  # as if the app had crashed: the state says running, nobody holds the lock
         library.update(library.get("Night run"), state="running")
+    return library
 
+
+@pytest.mark.parametrize("state", ["interrupted", "paused"])
+def test_a_restarted_window_shows_the_unfinished_run_on_the_train_tab_and_resumes_it(
+    make_window, qtbot, tmp_path, state
+):
+    _night_run(tmp_path, state, gan_mode="lsgan", n_layers_D=2, netD="n_layers")
     window = make_window()
-    models = window.models_panel
-    qtbot.waitUntil(lambda: models.tree.topLevelItemCount() == 1, timeout=10_000)
-    item = models.tree.topLevelItem(0)
-    assert item.text(2) == state.capitalize()
-    if state == "interrupted":
-        assert window.tabs.currentWidget() is models  # the app points the user at it
-    item.setSelected(True)
-    assert models.resume_button.isEnabled() and models.resume_button.text() == "Resume"
-    models.resume_button.click()
     panel = window.train_panel
-    assert window.tabs.currentWidget() is panel
-    assert panel.chart.point_count("G_L1") == 0 or panel.session is not None
+    card = panel.resume_card
+    qtbot.waitUntil(lambda: card.isVisibleTo(window), timeout=10_000)
+    assert window.tabs.currentWidget() is panel  # the first thing a returning user sees
+    assert "Night run" in card.title.text()
+    assert (
+        f"{state.capitalize()} at iteration 12 of 15" in card.detail.text() and "stopped just now" in card.detail.text()
+    )
+    assert card.thumbnail.pixmap() is not None and not card.thumbnail.pixmap().isNull()  # its latest sample
+
+    card.resume_button.click()
+    # While it runs, the greyed form shows this model: its name and its own settings, not the last preset's.
+    assert panel.setup.name.text() == "Night run" and not panel.setup.isEnabled()
+    advanced = panel.setup.advanced
+    assert advanced.editor("gan_mode").currentData() == "lsgan" and advanced.editor("n_layers_D").value() == 2
+    assert panel.setup.iterations.value() == 15
+    assert card.isHidden()
+    assert panel.chart.point_count("G_L1") == 1  # the history before the stop (iteration 10): the curve continues
     qtbot.waitUntil(lambda: panel.session is None, timeout=60_000)
     entry = ModelLibrary().get("Night run")
-    assert entry.state == "finished" and entry.record.iterations == 5
-    assert panel.progress.value() == 5
+    assert entry.state == "finished" and entry.record.iterations == 15
+    assert panel.progress.value() == 15
+    xs = [p.x() for p in panel.chart.points["G_L1"]]
+    assert xs[0] == 10 and xs == sorted(xs) and xs[-1] == 15
+    assert card.isHidden()  # nothing unfinished is left
+
+
+def test_discarding_an_unfinished_run_asks_then_deletes_it(make_window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    _night_run(tmp_path, "paused")
+    window = make_window()
+    models, card = window.models_panel, window.train_panel.resume_card
+    qtbot.waitUntil(lambda: models.tree.topLevelItemCount() == 1 and card.isVisibleTo(window), timeout=10_000)
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: answers.pop(0))
+    card.discard_button.click()  # cancelled: nothing happens
+    assert ModelLibrary().get("Night run").state == "paused" and card.isVisibleTo(window)
+    card.discard_button.click()
+    assert not ModelLibrary().list() and card.isHidden()
+    qtbot.waitUntil(lambda: models.tree.topLevelItemCount() == 0, timeout=10_000)
 
 
 def test_first_run_offers_the_demo_project(make_window, qtbot):

@@ -32,6 +32,7 @@ from ..data.images import iter_image_files, load_rgb
 from ..errors import GanStudioError, ImageLoadError
 from ..fsutil import atomic_path, atomic_write_text, remove_stale_temp_files
 from ..humanize import display_path
+from ..rate import RateMeter
 from ..runlock import FolderLock
 from ..store import now_iso
 from .ledger import LEDGER_NAME, OutputLedger
@@ -182,7 +183,7 @@ class BatchJob:
             raise
         self.guard = OutputGuard(self.input_dir, self.config.recursive)
         self._output_real = os.path.realpath(self.output_dir)
-        self._times: deque[float] = deque(maxlen=20)
+        self._rate = RateMeter(window=20)
         self._done = 0
         self._lock_results = threading.Lock()  # results arrive from the encoder threads too
         self._report_written = 0.0
@@ -428,10 +429,8 @@ class BatchJob:
             self._done += 1
             now = time.perf_counter()
             if status == "converted":
-                self._times.append(now)
-            rate = (len(self._times) - 1) / (self._times[-1] - self._times[0]) if len(self._times) > 1 else 0.0
-            left = max(0, total - self._done)
-            eta = left / rate if rate else float("inf")
+                self._rate.tick(now)
+            rate, eta = self._rate.rate, self._rate.eta(max(0, total - self._done))
             event = FileDone(src, dst, status, detail, self._done, total, rate, eta)
             if now - self._report_written >= REPORT_EVERY_S:
                 self._report_written = now

@@ -22,6 +22,7 @@ from PIL import Image
 from torch import nn
 
 from ..data.transforms import to_image, to_tensor
+from ..device import autocast_dtype
 from .norm import inference_copy, stat_norms
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ class Translator:
         self.net = inference_copy(generator, self.options.norm).to(self.device, memory_format=torch.channels_last)
         self._norms = stat_norms(self.net)
         self._fingerprint: str | None = None
-        self._amp = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.options.precision)
+        self._amp = autocast_dtype(self.options.precision)
         self.tile = self._auto_tile() if not self.options.tile else max(self.multiple, self.options.tile)
         self.tile = _round_up(self.tile, self.multiple) if self.tile % self.multiple else self.tile
 

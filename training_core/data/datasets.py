@@ -18,6 +18,7 @@ from torch.utils.data import Dataset, default_collate
 
 from ..config import DataConfig
 from ..errors import ImageLoadError
+from ..streams import Stream, stream
 from .images import load_rgb
 from .transforms import apply_transform, random_params, split_aligned, to_tensor
 
@@ -40,7 +41,7 @@ class _SeededDataset(Dataset):
         return self.epoch, int(key), int(key)
 
     def _rng(self, epoch: int, index: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, epoch, index])
+        return stream(self.seed, Stream.AUGMENT, epoch, index)
 
     def _prepare(self, img, rng):
         params = random_params(img.size, self.cfg, rng)

@@ -26,8 +26,8 @@ from ..errors import DatasetError, ImageLoadError
 from ..humanize import display_path
 from .images import (
     DEFAULT_MAX_PIXELS,
-    DEFAULT_MIN_SIDE,
     IMAGE_EXTENSIONS,
+    TRAIN_MIN_SIDE,
     iter_image_files,
     load_rgb,
     natural_key,
@@ -278,7 +278,7 @@ def discover(
     folder: str | os.PathLike,
     layout: str | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
-    min_side: int = DEFAULT_MIN_SIDE,
+    min_side: int = TRAIN_MIN_SIDE,
     verify: bool = True,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,

@@ -53,8 +53,11 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", 
 # 100 megapixels is far beyond anything a GAN trains on (a 12000x8000 scan),
 # yet one RGB copy of it is only 300 MB, so a few in flight cannot swap.
 DEFAULT_MAX_PIXELS = 100_000_000
-# Below 8 px there is nothing to learn from and the networks' downsampling breaks.
+# Below 8 px the networks' downsampling breaks.
 DEFAULT_MIN_SIDE = 8
+# Training images (each half of a pair) must have a shorter side of at least this: the smallest
+# generator (unet_32) takes 32 px, and smaller pictures, blown up to the training size, are all blur.
+TRAIN_MIN_SIDE = 32
 
 _EXIF_ORIENTATION = 0x0112
 _WHITE = (255, 255, 255)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
+from ..device import autocast_dtype
 
 FUSED_OPTIMIZER_DEVICES = ("cpu", "cuda")
 
@@ -45,7 +46,7 @@ class GANModel(ABC):
         self.nets: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         # Mixed precision: bf16 needs no loss scaling; fp16 does, or small gradients vanish.
-        self._amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+        self._amp_dtype = autocast_dtype(precision)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=precision == "fp16")
 
     # -- building -----------------------------------------------------------
@@ -102,10 +103,6 @@ class GANModel(ABC):
         self.real_A = batch["A"].to(self.device, non_blocking=True)
         self.real_B = batch["B"].to(self.device, non_blocking=True)
 
-    def train_step(self) -> dict[str, float]:
-        """One optimisation step of every net on the current input; returns the losses."""
-        return {k: float(v) for k, v in self.step().items()}
-
     @abstractmethod
     def step(self) -> dict[str, torch.Tensor]:
         """The step itself; the losses stay on the device, so nothing waits for it to finish."""
@@ -124,10 +121,6 @@ class GANModel(ABC):
             return net(images.to(self.device))
         finally:
             net.train(was_training)
-
-    @abstractmethod
-    def preview(self) -> dict[str, torch.Tensor]:
-        """The current batch's input, output and target (for sample strips), on the CPU."""
 
     def train(self, mode: bool = True) -> None:
         for net in self.nets.values():

@@ -100,14 +100,6 @@ class CycleGANModel(GANModel):
             raise ValueError(f"direction must be AtoB or BtoA, got {direction!r}")
         return self.plain("G_A" if direction == "AtoB" else "G_B")
 
-    def preview(self) -> dict[str, torch.Tensor]:
-        # An unpaired model has no target: show the reconstruction, which should match the input.
-        return {
-            "input": self.real_A.detach().cpu(),
-            "output": self.fake_B.detach().cpu(),
-            "target": self.rec_A.detach().cpu(),
-        }
-
     def extra_state(self) -> dict:
         return {"fake_A_pool": self.fake_A_pool.state_dict(), "fake_B_pool": self.fake_B_pool.state_dict()}
 

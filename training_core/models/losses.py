@@ -8,8 +8,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-
-GAN_MODES = ("vanilla", "lsgan", "wgangp")
+from ..options import GAN_MODES
 
 
 class GANLoss(nn.Module):

@@ -10,20 +10,12 @@ One deliberate difference: with ``norm="none"`` convolutions keep their bias
 from __future__ import annotations
 
 import functools
-import math
-import re
 
 import torch
 from torch import nn
 
 from ..errors import ConfigError
-
-NORMS = ("batch", "instance", "none")
-INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
-DISCRIMINATORS = ("basic", "n_layers", "pixel", "image")
-_UNET = re.compile(r"^unet_(\d+)$")
-_RESNET = re.compile(r"^resnet_(\d+)blocks$")
-GENERATOR_EXAMPLES = "unet_256, unet_128, resnet_9blocks, resnet_6blocks"
+from ..options import DISCRIMINATORS, INIT_TYPES, NORMS, parse_generator, size_multiple  # noqa: F401
 
 
 def norm_layer_factory(norm: str):
@@ -61,32 +53,6 @@ def _conv_bias(norm: str) -> bool:
 
 # Bounds on what any file may ask us to build: far beyond the papers (unet_256, resnet_9blocks),
 # and small enough that a tampered model file cannot make the app allocate without bound.
-MAX_UNET_SIZE = 2048
-MAX_RESNET_BLOCKS = 64
-
-
-def parse_generator(name: str) -> tuple[str, int]:
-    """Split a generator name into its kind and size: ``unet_256`` -> ("unet", 8 downsamplings)."""
-    if not isinstance(name, str):
-        raise ConfigError(f"netG must be a generator name, got {type(name).__name__}")
-    if (m := _UNET.match(name)) and len(m.group(1)) <= 5:
-        size = int(m.group(1))
-        if 32 <= size <= MAX_UNET_SIZE and size & (size - 1) == 0:
-            return "unet", int(math.log2(size))
-    elif (m := _RESNET.match(name)) and len(m.group(1)) <= 3 and 1 <= int(m.group(1)) <= MAX_RESNET_BLOCKS:
-        return "resnet", int(m.group(1))
-    raise ConfigError(
-        f"netG {name!r} is not valid: choose one of {GENERATOR_EXAMPLES} "
-        f"(or unet_<power of two from 32 to {MAX_UNET_SIZE}>, resnet_<1 to {MAX_RESNET_BLOCKS}>blocks)"
-    )
-
-
-def size_multiple(netG: str) -> int:
-    """The multiple that a generator needs its input width and height to be."""
-    kind, n = parse_generator(netG)
-    return 2**n if kind == "unet" else 4
-
-
 class UnetSkipConnectionBlock(nn.Module):
     """One level of the U-Net: down, the inner levels, up, and the skip concatenation."""
 

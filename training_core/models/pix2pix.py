@@ -80,10 +80,3 @@ class Pix2PixModel(GANModel):
         if direction != "AtoB":
             raise ValueError("a pix2pix model translates in the direction it was trained in (AtoB of its data)")
         return self.plain("G")
-
-    def preview(self) -> dict[str, torch.Tensor]:
-        return {
-            "input": self.real_A.detach().cpu(),
-            "output": self.fake_B.detach().cpu(),
-            "target": self.real_B.detach().cpu(),
-        }

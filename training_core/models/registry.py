@@ -21,18 +21,9 @@ def _lookup(family: str):
         raise ConfigError(f"model family {family!r} is not known: choose one of {', '.join(FAMILIES)}") from None
 
 
-def config_class(family: str) -> type[ModelConfig]:
-    return _lookup(family)[0]
-
-
 def model_class(family: str) -> type[GANModel]:
     return _lookup(family)[1]
 
 
 def build_model(config: ModelConfig, device="cpu", seed: int = 0, precision: str = "fp32") -> GANModel:
     return model_class(config.family)(config, device=device, seed=seed, precision=precision)
-
-
-def family_for_layout(layout: str) -> str:
-    """Paired data (aligned or A/B folders) trains pix2pix; unpaired data trains CycleGAN."""
-    return "cyclegan" if layout == "unpaired" else "pix2pix"

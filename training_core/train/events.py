@@ -15,6 +15,7 @@ class Started:
     device: str  # e.g. "CUDA: NVIDIA H100" or "CPU, 2 threads"
     resumed: bool
     notes: tuple[str, ...] = ()  # e.g. "the latest checkpoint was damaged; resumed from ..."
+    family: str = ""  # pix2pix or cyclegan
 
 
 @dataclass(frozen=True)

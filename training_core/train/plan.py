@@ -10,13 +10,13 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from ..config import TrainConfig
 from ..data.discover import DatasetReport
 from ..errors import ConfigError
 from ..fsutil import atomic_write_text
 from ..humanize import display_path
+from ..presets import defaults, resolve
+from ..streams import Stream, stream
 
 MIN_ITEMS_FOR_HOLDOUT = 10
 
@@ -31,6 +31,11 @@ class DataPlan:
     train_b: list = field(default_factory=list)
     preview: list = field(default_factory=list)  # the fixed sample-strip items
     val_source: str = ""  # "val/ folder", "held out", or "none"
+
+    @property
+    def epoch_items(self) -> int:
+        """What one epoch iterates: the training pairs (after any hold-out), or the larger domain."""
+        return len(self.train) or max(len(self.train_a), len(self.train_b))
 
     def save(self, path: Path) -> None:
         atomic_write_text(path, json.dumps(asdict(self), indent=1))
@@ -73,7 +78,7 @@ def make_plan(report: DatasetReport, family: str, cfg: TrainConfig) -> DataPlan:
     elif len(train) >= MIN_ITEMS_FOR_HOLDOUT and cfg.val_fraction > 0:
         # A small seeded hold-out, so the metrics measure images the model never trained on.
         k = min(cfg.max_val_items, max(1, round(cfg.val_fraction * len(train))))
-        held = set(np.random.default_rng([cfg.seed, 1]).choice(len(train), size=k, replace=False).tolist())
+        held = set(stream(cfg.seed, Stream.HOLDOUT).choice(len(train), size=k, replace=False).tolist())
         val = [item for i, item in enumerate(train) if i in held]
         train = [item for i, item in enumerate(train) if i not in held]
         plan.val_source = "held out"
@@ -96,3 +101,11 @@ def _empty_domain(report: DatasetReport, domain: str) -> str:
         f"domain {domain} of {display_path(report.root)} has no usable training image, so CycleGAN cannot "
         f"learn the translation. Rejected: {listed or 'none found'}{more}. Replace those files, then start again"
     )
+
+
+def preset_settings(report: DatasetReport, family: str, preset: str) -> dict:
+    """Every setting's value for a new ``family`` run on ``report`` under ``preset``.
+
+    Presets that count epochs need the epoch's length, which the hold-out decides."""
+    _, _, train_cfg = resolve(family, preset)
+    return defaults(family, preset, make_plan(report, family, train_cfg).epoch_items)

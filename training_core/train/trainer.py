@@ -9,7 +9,6 @@ never stopped.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import logging
 import os
@@ -30,10 +29,13 @@ from ..device import configure_cpu_threads, describe_device, pick_device, resolv
 from ..errors import ConfigError, GanStudioError
 from ..fsutil import explain_write_error
 from ..models.export import model_generators, save_generators
-from ..models.registry import build_model, family_for_layout
+from ..models.registry import build_model
+from ..options import family_for_layout
 from ..presets import DEFAULT_PRESET, resolve
+from ..rate import RateMeter
 from ..runlock import RunInUse
 from ..store import DiskError, ModelEntry, ModelLibrary
+from ..streams import Stream, stream
 from . import distributed, metrics, rng
 from .control import TrainingControl
 from .events import (
@@ -52,7 +54,7 @@ from .plan import make_plan
 from .recorder import LibraryRecorder
 from .run_dir import RunFolder
 from .samples import sample_strip
-from .schedule import make_scheduler
+from .schedule import Plateau, make_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,7 @@ class RunSampler(torch.utils.data.Sampler):
     def __iter__(self):
         epoch, start, turn = self.epoch, self.position, 0
         while True:
-            order = np.random.default_rng([self.seed, epoch]).permutation(self.size)
+            order = stream(self.seed, Stream.EPOCH_ORDER, epoch).permutation(self.size)
             for position in range(start, self.size):
                 if turn % self.world == self.rank:
                     yield epoch, position, int(order[position])
@@ -131,7 +133,7 @@ class Trainer:
         self._window_n = 0
         self._loss_n = 0
         self._last_report = 0.0
-        self._timer: collections.deque = collections.deque(maxlen=50)  # recent step times, for it/s
+        self._rate = RateMeter(window=50)
 
     # -- creating and reopening runs -------------------------------------------------
     @classmethod
@@ -167,7 +169,7 @@ class Trainer:
         family = family or family_for_layout(report.layout)
         model_cfg, data_cfg, train_cfg = resolve(family, preset, report.count("train"), overrides)
         plan = make_plan(report, family, train_cfg)
-        train_count = len(plan.train) or max(len(plan.train_a), len(plan.train_b))
+        train_count = plan.epoch_items
         model_cfg, data_cfg, train_cfg = resolve(family, preset, train_count, overrides)
         entry = library.create(
             name,
@@ -253,7 +255,7 @@ class Trainer:
             return self._fail(str(exc), exc)
         total = self.train_cfg.iterations
         device = f"{describe_device(self.device)}, {self.precision}"
-        self._emit(Started(self.iteration, total, device, self.iteration > 0, notes))
+        self._emit(Started(self.iteration, total, device, self.iteration > 0, notes, self.family))
         batches = self._batches()
         while self.iteration < total:
             if self.dist is not None:
@@ -315,7 +317,10 @@ class Trainer:
             model_cfg = dataclasses.replace(model_cfg, lr=model_cfg.lr * self.dist.world)
         self.model = build_model(model_cfg, self.device, self.train_cfg.seed, self.precision)
         self.model.train()
-        self.schedulers = {name: make_scheduler(opt, self.train_cfg) for name, opt in self.model.optimizers.items()}
+        self.plateau = Plateau(self.train_cfg) if self.train_cfg.lr_policy == "plateau" else None
+        self.schedulers = {
+            name: make_scheduler(opt, self.train_cfg, self.plateau) for name, opt in self.model.optimizers.items()
+        }
         notes = self._distributed_notes()
         if not self.run_folder.checkpoints():
             rng.seed_everything(self.train_cfg.seed)
@@ -327,6 +332,8 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         for name, scheduler in self.schedulers.items():
             scheduler.load_state_dict(state["schedulers"][name])
+        if self.plateau is not None and "plateau" in state:  # absent when the policy was changed on resume
+            self.plateau.load_state_dict(state["plateau"])
         self.iteration = int(state["iteration"])
         self.epoch = int(state["data_state"]["epoch"])
         self.position = int(state["data_state"]["position"])
@@ -380,9 +387,8 @@ class Trainer:
         """Report, log, sample and checkpoint as due; losses stay on the device until they are read."""
         cfg, it = self.train_cfg, self.iteration
         now = time.perf_counter()
-        self._timer.append(now)
-        rate = (len(self._timer) - 1) / (self._timer[-1] - self._timer[0]) if len(self._timer) > 1 else 0.0
-        eta = (cfg.iterations - it) / rate if rate else float("inf")
+        self._rate.tick(now)
+        rate, eta = self._rate.rate, self._rate.eta(cfg.iterations - it)
         lr = self.model.optimizers["G"].param_groups[0]["lr"]
         for sums in (self._loss_sums, self._window_sums):
             for name, value in losses.items():
@@ -405,8 +411,12 @@ class Trainer:
             reported = {k: float(v) / self._window_n for k, v in self._window_sums.items()}
             self._window_sums, self._window_n, self._last_report = {}, 0, now
         self._emit(StepMetrics(it, cfg.iterations, self.epoch, reported, lr, rate, eta))
+        if self.plateau is not None:
+            self.plateau.add_loss(sum(v for k, v in losses.items() if not k.startswith("D")))
         if due:
-            self._samples()
+            held_out_l1 = self._samples()
+            if self.plateau is not None:
+                self._observe_plateau(held_out_l1)
         if it % cfg.checkpoint_every == 0 and it < cfg.iterations:
             self._checkpoint("interval")
 
@@ -414,7 +424,7 @@ class Trainer:
         """One image prepared like training data, but with a fixed crop and no flip."""
         cfg = dataclasses.replace(self.data_cfg, flip=False)
         img = load_rgb(path)
-        params = random_params(img.size, cfg, np.random.default_rng([self.train_cfg.seed, 7, index]))
+        params = random_params(img.size, cfg, stream(self.train_cfg.seed, Stream.PREVIEW, index))
         return to_tensor(apply_transform(img, params, cfg, self.model_cfg.size_multiple))
 
     def _pairs(self, items: list) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -422,10 +432,20 @@ class Trainer:
         ds = PairedDataset(items, cfg, self.model_cfg.size_multiple, self.train_cfg.seed)
         return [(s["A"], s["B"]) for s in (ds[i] for i in range(len(ds)))]
 
-    def _samples(self) -> None:
-        """The fixed preview strip and, for paired data, validation metrics (rank 0 only)."""
+    def _observe_plateau(self, held_out_l1: float | None) -> None:
+        """The plateau policy watches the held-out L1 where there is one, else the training loss."""
+        window = self.plateau.take_mean_loss()
+        value = held_out_l1 if held_out_l1 is not None else window
+        if self.dist is not None:  # rank 0's value (it alone validates): every process cuts the rate together
+            value = distributed.share(value, self.dist)
+        self.plateau.observe(value)
+
+    def _samples(self) -> float | None:
+        """The fixed preview strip and, for paired data, validation metrics (rank 0 only).
+
+        Returns the held-out L1, where there are held-out pairs."""
         if not self.is_main:
-            return
+            return None
         rows = []
         if self.family == "pix2pix":
             for a, b in self._pairs(self.plan.preview):
@@ -441,10 +461,9 @@ class Trainer:
         # Also as the model's sample.png, which the Models view reads at any moment.
         path = self.run_folder.save_sample(strip, self.iteration, also=self.entry.sample_path)
         self._emit(SampleImages(self.iteration, strip, path))
-        if self.plan.val:
-            self._validate()
+        return self._validate() if self.plan.val else None
 
-    def _validate(self) -> None:
+    def _validate(self) -> float:
         if self._val_cache is None:
             self._val_cache = self._pairs(self.plan.val)
         scores = {"l1": [], "psnr": [], "ssim": []}
@@ -455,6 +474,7 @@ class Trainer:
         means = {k: float(np.mean(v)) for k, v in scores.items()}
         self._log({"iteration": self.iteration, "val": means})
         self._emit(ValidationMetrics(self.iteration, means["l1"], means["psnr"], means["ssim"], len(self._val_cache)))
+        return means["l1"]
 
     # -- saving ---------------------------------------------------------------------------
     def _checkpoint(self, reason: str):
@@ -466,6 +486,7 @@ class Trainer:
                 "data_state": {"epoch": self.epoch, "position": self.position},
                 "model": self.model.state_dict(),
                 "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
+                **({"plateau": self.plateau.state_dict()} if self.plateau is not None else {}),
                 "rng": rng.capture(),
                 # The settings live in model.json alone (the generator file's copy is derived from them).
             },
@@ -496,7 +517,7 @@ class Trainer:
         self._emit(Paused(self.iteration))
         if not self.control.wait_while_paused():
             return False
-        self._timer.clear()  # the pause is not training time
+        self._rate.reset()  # the pause is not training time
         self._emit(Resumed(self.iteration))
         return True
 

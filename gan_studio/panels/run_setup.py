@@ -1,0 +1,151 @@
+"""The Train tab's "New model" form: name, family, preset, and every setting from the engine's list.
+
+Choices come from the engine (``training_core.options``, ``presets``, the
+data plan): which families a dataset layout allows, what a preset sets and
+how long an epoch is are asked of it, never worked out here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+)
+
+from training_core import options
+from training_core.presets import DEFAULT_PRESET, PRESETS
+
+from ..widgets.settings_form import SettingsForm
+
+FAMILY_LABELS = {"pix2pix": "pix2pix (paired)", "cyclegan": "CycleGAN (unpaired)"}
+DEMO_NAMES = {"shapes": "Demo shapes", "landscapes": "Demo landscapes"}
+# Set elsewhere in the app: the direction on the Dataset tab, next to the pictures it flips.
+SET_ELSEWHERE = ("direction",)
+
+
+class RunSetup(QGroupBox):
+    """What the next run will be. ``error`` reports settings that the engine refuses."""
+
+    error = Signal(str)
+
+    def __init__(self, settings, parent=None):
+        super().__init__("New model", parent)
+        self.settings = settings
+        self.report = None
+        self._filling = False
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("Name of the new model")
+        self.family = QComboBox()
+        self.preset = QComboBox()
+        for name, preset in PRESETS.items():
+            self.preset.addItem(name.capitalize(), name)
+            self.preset.setItemData(self.preset.count() - 1, preset["about"], Qt.ItemDataRole.ToolTipRole)
+        self.preset.setCurrentIndex(max(0, self.preset.findData(settings.value("train/preset", DEFAULT_PRESET))))
+        self.preset_about = QLabel()
+        self.preset_about.setWordWrap(True)
+        self.preset_about.setStyleSheet("QLabel { color: palette(mid); }")
+        shown = [s for s in options.SETTINGS if s.name not in SET_ELSEWHERE]
+        self.basic = SettingsForm(tuple(s for s in shown if s.basic))
+        self.advanced = SettingsForm(tuple(s for s in shown if not s.basic), headings=True)
+        self.device = QComboBox()
+        self.device.addItems(list(options.DEVICE_CHOICES))
+        self.device.setCurrentText(settings.value("train/device", "auto"))
+        self.device.setToolTip("auto: a CUDA or Apple GPU when there is one, else the CPU")
+        self.basic.form.addRow("Device", self.device)
+        self.iterations = self.basic.editor("iterations")
+
+        scroll = QScrollArea()
+        scroll.setWidget(self.advanced)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumHeight(240)
+        scroll.hide()
+        self.advanced_area = scroll
+        self.advanced_toggle = QToolButton()
+        self.advanced_toggle.setText("Advanced settings")
+        self.advanced_toggle.setCheckable(True)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_toggle.toggled.connect(self._toggle_advanced)
+        self.family.currentIndexChanged.connect(self._load_preset)
+        self.preset.currentIndexChanged.connect(self._load_preset)
+
+        form = QFormLayout()
+        form.addRow("Model name", self.name)
+        form.addRow("Model family", self.family)
+        form.addRow("Preset", self.preset)
+        form.addRow("", self.preset_about)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.basic)
+        layout.addWidget(self.advanced_toggle)
+        layout.addWidget(scroll, 1)
+        layout.addStretch(0)
+
+    # -- what the form shows ---------------------------------------------------------------------
+    def set_report(self, report, demo: str | None = None) -> None:
+        self.report = report
+        self.name.setText(f"{DEMO_NAMES.get(demo) or report.root.name} {datetime.now():%Y-%m-%d %H.%M}")
+        self._filling = True
+        self.family.clear()
+        for family in options.families_for_layout(report.layout):
+            self.family.addItem(FAMILY_LABELS[family], family)
+        self.family.setCurrentIndex(self.family.findData(options.family_for_layout(report.layout)))
+        self._filling = False
+        self._load_preset()
+
+    def show_model(self, entry) -> None:
+        """A model's own name and settings (while it resumes): what it really trains with."""
+        record = entry.record
+        self.name.setText(entry.name)
+        self._filling = True
+        self.family.clear()
+        self.family.addItem(FAMILY_LABELS.get(record.family, record.family), record.family)
+        index = self.preset.findData(record.preset)
+        if index >= 0:
+            self.preset.setCurrentIndex(index)
+        self._filling = False
+        values = {**record.model, **record.data, **(record.train or {})}
+        values["iterations"] = record.total_iterations
+        for form in (self.basic, self.advanced):
+            form.set_family(record.family)
+            form.load(values)
+
+    def _load_preset(self) -> None:
+        if self._filling or self.report is None or self.family.count() == 0:
+            return
+        from training_core.errors import GanStudioError
+        from training_core.train.plan import preset_settings
+
+        preset = self.preset.currentData()
+        family = self.family.currentData()
+        self.preset_about.setText(PRESETS[preset]["about"])
+        try:
+            values = preset_settings(self.report, family, preset)
+        except GanStudioError as exc:
+            self.error.emit(str(exc))
+            return
+        for form in (self.basic, self.advanced):
+            form.set_family(family)
+            form.load(values)
+
+    def _toggle_advanced(self, shown: bool) -> None:
+        self.advanced_area.setVisible(shown)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+
+    # -- what the next run gets ------------------------------------------------------------------
+    def overrides(self) -> dict:
+        """The settings the user changed from the preset's, and the run's length."""
+        return {**self.basic.changed(), **self.advanced.changed(), "iterations": self.iterations.value()}
+
+    def remember(self) -> None:
+        self.settings.setValue("train/preset", self.preset.currentData())
+        self.settings.setValue("train/device", self.device.currentText())

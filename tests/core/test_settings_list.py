@@ -1,0 +1,158 @@
+"""The one list of settings: configs, presets and the CLI all derive from it, and it loads no torch."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import pytest
+
+from training_core import options
+from training_core.cli import _overrides, _train_parser
+from training_core.config import CONFIG_CLASSES, DataConfig, TrainConfig
+from training_core.errors import ConfigError
+from training_core.presets import PRESETS, defaults, resolve
+
+NOT_SETTINGS = {"input_nc", "output_nc"}  # fixed by the data (RGB), not chosen by a user
+SECTIONS = {"data": DataConfig, "train": TrainConfig}
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["training_core.config", "training_core.presets", "training_core.options", "training_core.cli_models"],
+)
+def test_settings_and_configuration_load_without_torch(module):
+    code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'numpy')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_models_list_runs_without_torch():
+    code = (
+        "import sys; from training_core.cli_models import models_main; rc = models_main(['list']); "
+        "print(rc, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "0 False"
+
+
+@pytest.mark.parametrize("family", options.FAMILIES)
+def test_every_config_field_is_a_setting_of_its_family_and_no_setting_is_orphaned(family):
+    classes = {"model": CONFIG_CLASSES[family], **SECTIONS}
+    fields = {(section, f.name) for section, cls in classes.items() for f in dataclasses.fields(cls)}
+    fields = {(section, name) for section, name in fields if name not in NOT_SETTINGS}
+    listed = {(s.section, s.name) for s in options.for_family(family)}
+    assert listed == fields
+
+
+def test_the_cli_offers_exactly_the_settings():
+    parser = _train_parser()
+    dests = {a.dest for a in parser._actions}
+    assert {s.name for s in options.SETTINGS} <= dests
+    not_settings = dests - {s.name for s in options.SETTINGS}
+    assert not_settings == {
+        "help",
+        "data_dir",
+        "data",
+        "demo",
+        "resume",
+        "name",
+        "family",
+        "preset",
+        "device",
+        "leave_core_for_ui",
+    }
+    help_text = parser.format_help()
+    for setting in options.SETTINGS:
+        assert setting.flag in help_text
+
+
+# A value other than every preset's for each setting, for each type.
+def _other_value(setting, family):
+    current = defaults(family)[setting.name]
+    if setting.type is bool:
+        return not current
+    if setting.choices:
+        return next(c for c in setting.choices if c != current)
+    if setting.name == "netG":
+        return "unet_64" if family == "pix2pix" else "resnet_3blocks"
+    if setting.type is int:
+        return int(setting.high) if current != setting.high else int(setting.high) - 1
+    return round((setting.low + setting.high) / 2 if setting.high < 100 else setting.high / 3, 3)
+
+
+@pytest.mark.parametrize("family", options.FAMILIES)
+def test_each_setting_given_on_the_command_line_reaches_its_config(family):
+    settings = [s for s in options.for_family(family) if s.name not in ("crop_size", "load_size", "preprocess")]
+    argv = ["--family", family]
+    wanted = {}
+    for s in settings:
+        value = _other_value(s, family)
+        wanted[s.name] = value
+        if s.type is bool:
+            argv.append(s.flag if value else "--no-" + s.flag[2:])
+        else:
+            argv += [s.flag, str(value)]
+    args = _train_parser().parse_args(argv)
+    assert _overrides(args) == wanted
+    # The values are each valid alone; the configs take them all (crop sizes are checked separately).
+    model, data, train = resolve(family, "quick", 10, {**wanted, "netD": "pixel"} if "netD" in wanted else wanted)
+    configs = {"model": model, "data": data, "train": train}
+    for s in settings:
+        if s.name != "netD":
+            assert getattr(configs[s.section], s.name) == wanted[s.name], s.name
+
+
+def test_size_is_the_crop_size_and_scales_the_load_size_by_the_presets_ratio():
+    args = _train_parser().parse_args(["--size", "256"])
+    assert _overrides(args) == {"crop_size": 256}
+    _, data, _ = resolve("pix2pix", "quick", 10, _overrides(args))
+    assert (data.crop_size, data.load_size) == (256, round(256 * 143 / 128))
+    _, data, _ = resolve("pix2pix", "quick", 10, {"crop_size": 256, "load_size": 300})
+    assert data.load_size == 300
+
+
+def test_a_setting_of_the_other_family_is_refused_by_name():
+    with pytest.raises(ConfigError, match="pool_size do\\(es\\) not apply to pix2pix"):
+        resolve("pix2pix", "quick", 10, {"pool_size": 10})
+    with pytest.raises(ConfigError, match="unknown setting.*colour"):
+        resolve("pix2pix", "quick", 10, {"colour": 1})
+
+
+@pytest.mark.parametrize("setting", [s for s in options.SETTINGS if s.type in (int, float)], ids=lambda s: s.name)
+def test_numbers_outside_their_range_are_refused_naming_the_setting(setting):
+    family = setting.families[0]
+    too_high = setting.high + (1 if setting.type is int else 0.5) if setting.high is not None else None
+    too_low = setting.low - (1 if setting.type is int else 0.5) if setting.low is not None else None
+    for value in (too_high, too_low):
+        if value is None:
+            continue
+        others = {"load_size": 286, "preprocess": "crop"} if setting.name == "crop_size" else {}
+        with pytest.raises(ConfigError, match=f"^{setting.name} must be"):
+            resolve(family, "quick", 10, {setting.name: setting.type(value), **others})
+
+
+def test_presets_name_only_settings():
+    for preset in PRESETS.values():
+        for part in ("pix2pix", "cyclegan", "data", "train"):
+            assert set(preset[part]) <= set(options.BY_NAME), part
+
+
+def test_model_json_of_0_1_still_reads(tmp_path):
+    """Existing model folders keep working: a 0.1 record's configs load through the new list."""
+    from training_core.record import read_record
+
+    record = read_record(
+        {
+            "name": "old",
+            "family": "pix2pix",
+            "state": "stopped",
+            "model": {"family": "pix2pix", "netG": "unet_128", "ngf": 32, "ndf": 32},
+            "data": {"preprocess": "resize_and_crop", "load_size": 143, "crop_size": 128, "flip": True},
+            "train": {"iterations": 2000, "lr_policy": "linear", "sample_every": 100},
+        }
+    )
+    assert record.state == "paused"
+    assert record.model_config().netG == "unet_128"
+    assert record.train_config().plateau_patience == 5
+    json.dumps(record.to_dict())
