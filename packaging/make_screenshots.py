@@ -68,8 +68,14 @@ def main() -> int:
     shot("dataset")
 
     window.tabs.setCurrentWidget(train)
-    train.iterations.setValue(args.iterations)
+    train.setup.iterations.setValue(args.iterations)
     train.start()
+    # Stopped half-way, as a closed app or a crash would leave it: the card that offers to resume.
+    wait(lambda: train.progress.value() >= args.iterations // 2, timeout=3600)
+    train.stop()
+    wait(lambda: train.session is None and train.resume_card.isVisible(), timeout=600)
+    shot("resume")
+    train.resume_card.resume_button.click()
     wait(lambda: train.session is None, timeout=3600)
     shot("train")
 
