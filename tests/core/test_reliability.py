@@ -190,7 +190,9 @@ def test_a_full_disk_while_checkpointing_reports_and_keeps_the_last_checkpoint(t
     assert Trainer.reopen("full", library=library).run().completed
 
 
-def test_the_dataset_folder_disappearing_mid_training_saves_and_explains(tmp_path):
+@pytest.mark.parametrize("workers", [0, 4])  # with loader processes (as beside a GPU) batches are read ahead,
+def test_the_dataset_folder_disappearing_mid_training_saves_and_explains(tmp_path, workers):
+    """...so the first read to fail can be a held-out image's, at the first sample point."""
     import shutil
 
     report = paired_report(tmp_path / "data", train=12, val=2)
@@ -204,7 +206,7 @@ def test_the_dataset_folder_disappearing_mid_training_saves_and_explains(tmp_pat
     result = Trainer.create(
         report,
         "gone",
-        overrides=dict(TINY_PIX2PIX, iterations=200, batch_size=4, sample_every=1000),
+        overrides=dict(TINY_PIX2PIX, iterations=200, batch_size=4, sample_every=1000, num_workers=workers),
         library=library,
         control=control,
         on_event=vanish,

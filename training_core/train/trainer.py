@@ -26,7 +26,7 @@ from ..data.discover import DatasetReport
 from ..data.images import load_rgb
 from ..data.transforms import apply_transform, random_params, to_tensor
 from ..device import configure_cpu_threads, describe_device, pick_device, resolve_precision
-from ..errors import ConfigError, GanStudioError
+from ..errors import ConfigError, DatasetError, GanStudioError, ImageLoadError
 from ..fsutil import explain_write_error
 from ..models.export import model_generators, save_generators
 from ..models.registry import build_model
@@ -270,15 +270,7 @@ class Trainer:
             try:
                 batch = next(batches)
             except Exception as exc:
-                # Nothing was trained on this batch yet: the state is consistent, so save it.
-                self._checkpoint("data error")
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                return self._fail(
-                    f"Cannot read the training data at iteration {self.iteration}: {reason}. "
-                    "Put a readable copy of the file back (the run keeps its file list), then "
-                    "resume: training was saved.",
-                    exc,
-                )
+                return self._data_failure(exc)  # nothing was trained on this batch yet
             try:
                 self.model.set_input(batch)
                 losses = self.model.step()
@@ -293,8 +285,22 @@ class Trainer:
                     exc,
                 )
             self.iteration += 1
-            self._after_step(losses)
+            try:
+                self._after_step(losses)
+            except (ImageLoadError, DatasetError) as exc:  # a preview or held-out image is gone
+                return self._data_failure(exc)  # the step is complete: the state is consistent
         return self._end(completed=True)
+
+    def _data_failure(self, exc: Exception) -> Event:
+        """A file of the run cannot be read: save the (consistent) state, and say what to do."""
+        self._checkpoint("data error")
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return self._fail(
+            f"Cannot read the training data at iteration {self.iteration}: {reason}. "
+            "Put a readable copy of the file back (the run keeps its file list), then "
+            "resume: training was saved.",
+            exc,
+        )
 
     def _setup(self) -> tuple[str, ...]:
         self.device = pick_device(self.device_preference)
