@@ -8,6 +8,8 @@ import logging
 import os
 import sys
 
+from training_core.store import data_home, home_override
+
 from . import APP_ID, APP_NAME, __version__
 
 
@@ -41,8 +43,6 @@ def _log_to_file() -> None:
     from pathlib import Path
 
     import platformdirs
-
-    from training_core.store import home_override
 
     home = home_override()
     folder = home / "logs" if home else Path(platformdirs.user_log_dir(APP_NAME, APP_NAME))
@@ -89,8 +89,6 @@ def main(argv=None) -> int:
     _log_to_file()
     import qasync
     from PySide6.QtCore import QTimer
-
-    from training_core.store import data_home
 
     from .main_window import MainWindow
     from .quit_signals import quit_on_signals

@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from training_core.store import data_home
+
 from . import APP_ID, APP_NAME
 from .assets import resource_path
 
@@ -112,8 +114,6 @@ def _windows_shortcut() -> Path:
 
 def install_windows() -> list[Path]:
     from PIL import Image
-
-    from training_core.store import data_home
 
     launcher = launcher_path()
     icon = data_home() / "gan-studio.ico"

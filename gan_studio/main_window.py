@@ -9,6 +9,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget
 
+from training_core.data.demo import make_demo_dataset
+from training_core.data.demo_landscapes import make_landscape_demo
+from training_core.store import ModelLibrary, demo_dir
+
 from . import APP_NAME, __version__
 from .panels.convert_panel import ConvertPanel
 from .panels.dataset_panel import DatasetPanel
@@ -86,8 +90,6 @@ class MainWindow(QMainWindow):
         run_task(load_engine, owner=self, on_result=self._engine_ready, on_error=self._engine_failed)
 
     def _engine_ready(self, device: str) -> None:
-        from training_core.store import ModelLibrary
-
         self.busy.hide()
         self.device_label.setText(device)
         log.info("engine ready; training will run on %s", device)
@@ -116,10 +118,6 @@ class MainWindow(QMainWindow):
 
     def open_demo(self, replace: bool = False, kind: str = "shapes") -> None:
         """A built-in demo project, made on first use, opened and ready to train."""
-        from training_core.data.demo import make_demo_dataset
-        from training_core.data.demo_landscapes import make_landscape_demo
-        from training_core.store import demo_dir
-
         if replace:
             self.dataset_panel.current_folder = None
         make = make_demo_dataset if kind == "shapes" else make_landscape_demo

@@ -10,12 +10,11 @@ import logging
 import signal
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 from . import options
 from .cli_common import EXIT_FAILED, EXIT_OK, EXIT_PAUSED, EXIT_USAGE, resume_command
-from .data.demo import make_demo_dataset
+from .data.demo import DEMO_NAMES, make_demo_dataset
 from .data.demo_landscapes import make_landscape_demo
 from .data.discover import discover
 from .device import pick_device
@@ -175,8 +174,7 @@ def _new_trainer(args, library: ModelLibrary, **kwargs) -> Trainer:
     overrides = _overrides(args)
     if args.demo and "iterations" not in overrides:
         overrides["iterations"] = DEMO_ITERATIONS
-    demo_names = {"shapes": "Demo shapes", "landscapes": "Demo landscapes"}
-    name = args.name or _default_name(library, demo_names.get(args.demo) or Path(folder).name)
+    name = args.name or library.new_name(DEMO_NAMES.get(args.demo) or Path(folder).name)
     return Trainer.create(
         report,
         name,
@@ -203,15 +201,6 @@ def _pause_on_signal(control: TrainingControl):
         control.stop()
 
     return handler
-
-
-def _default_name(library: ModelLibrary, base: str) -> str:
-    base = f"{base} {datetime.now():%Y-%m-%d %H.%M}"
-    taken = {e.name.casefold() for e in library.list()}
-    name, n = base, 2
-    while name.casefold() in taken:
-        name, n = f"{base} ({n})", n + 1
-    return name
 
 
 def train_main(argv=None) -> int:

@@ -187,6 +187,15 @@ class ModelLibrary:
             if removed:
                 log.info("removed %d temporary files left by an interrupted process in %s", removed, folder)
 
+    def new_name(self, base: str) -> str:
+        """A free name for a new model: ``base`` and the time, with (2), (3)... if that is taken."""
+        base = f"{base} {datetime.now():%Y-%m-%d %H.%M}"
+        taken = {e.name.casefold() for e in self.list()}
+        name, n = base, 2
+        while name.casefold() in taken:
+            name, n = f"{base} ({n})", n + 1
+        return name
+
     def list(self) -> list[ModelEntry]:
         """Every model folder, newest first; damaged ones too (state "damaged"), so that they can be removed."""
         if not self.root.is_dir():

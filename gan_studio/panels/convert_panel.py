@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from training_core.config import ConvertConfig
+from training_core.data.images import iter_image_files
 from training_core.humanize import display_path, duration
 
 from ..widgets.compare_view import CompareView
@@ -239,8 +240,6 @@ class ConvertPanel(QWidget):
         self.refresh_files()
 
     def refresh_files(self) -> None:
-        from training_core.data.images import iter_image_files
-
         folder = Path(self.input_edit.text().strip())
         if not folder.is_dir():
             self.files.clear()

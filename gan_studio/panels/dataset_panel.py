@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from training_core.data.discover import discover
 from training_core.humanize import display_path
 
 from ..widgets.image_view import ImageView
@@ -131,8 +132,6 @@ class DatasetPanel(QWidget):
 
     def open_folder(self, folder) -> None:
         """Discover ``folder`` in the background; the report arrives through ``opened``."""
-        from training_core.data.discover import discover
-
         folder = Path(folder)
         self.cancel_scan()  # a folder still being checked is no longer wanted
         self.current_folder = folder

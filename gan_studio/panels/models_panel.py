@@ -21,6 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from training_core.convert.onnx_extras import missing_extras
+from training_core.errors import GanStudioError
+
 from ..workers.tasks import run_task
 
 STATE_LABELS = {
@@ -73,8 +76,6 @@ class ModelsPanel(QWidget):
         self._watcher.directoryChanged.connect(self._library_changed_on_disk)
         self._refresh_soon = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
         self._refresh_soon.timeout.connect(self._refresh_from_disk)
-        from training_core.convert.onnx_extras import missing_extras  # no torch: a look at the packages only
-
         self._onnx_missing = missing_extras()
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(COLUMNS)
@@ -248,8 +249,6 @@ class ModelsPanel(QWidget):
         key = self.selected_id()
         if key is None:
             return
-        from training_core.errors import GanStudioError
-
         entry = self.library.get(key)
         name, ok = QInputDialog.getText(self, "Rename model", "New name:", text=entry.name)
         if ok and name.strip() and name.strip() != entry.name:
@@ -264,8 +263,6 @@ class ModelsPanel(QWidget):
         key = self.selected_id()
         if key is None:
             return
-        from training_core.errors import GanStudioError
-
         entry = self.library.get(key)
         answer = QMessageBox.question(
             self,

@@ -7,8 +7,6 @@ how long an epoch is are asked of it, never worked out here.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -22,12 +20,15 @@ from PySide6.QtWidgets import (
 )
 
 from training_core import options
+from training_core.data.demo import DEMO_NAMES
+from training_core.errors import GanStudioError
 from training_core.presets import DEFAULT_PRESET, PRESETS
+from training_core.store import ModelLibrary
+from training_core.train.plan import preset_settings
 
 from ..widgets.settings_form import SettingsForm
 
 FAMILY_LABELS = {"pix2pix": "pix2pix (paired)", "cyclegan": "CycleGAN (unpaired)"}
-DEMO_NAMES = {"shapes": "Demo shapes", "landscapes": "Demo landscapes"}
 # Set elsewhere in the app: the direction on the Dataset tab, next to the pictures it flips.
 SET_ELSEWHERE = ("direction",)
 
@@ -93,7 +94,7 @@ class RunSetup(QGroupBox):
     # -- what the form shows ---------------------------------------------------------------------
     def set_report(self, report, demo: str | None = None) -> None:
         self.report = report
-        self.name.setText(f"{DEMO_NAMES.get(demo) or report.root.name} {datetime.now():%Y-%m-%d %H.%M}")
+        self.name.setText(ModelLibrary().new_name(DEMO_NAMES.get(demo) or report.root.name))
         self._filling = True
         self.family.clear()
         for family in options.families_for_layout(report.layout):
@@ -122,9 +123,6 @@ class RunSetup(QGroupBox):
     def _load_preset(self) -> None:
         if self._filling or self.report is None or self.family.count() == 0:
             return
-        from training_core.errors import GanStudioError
-        from training_core.train.plan import preset_settings
-
         preset = self.preset.currentData()
         family = self.family.currentData()
         self.preset_about.setText(PRESETS[preset]["about"])

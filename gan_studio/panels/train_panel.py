@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from training_core.errors import GanStudioError
 from training_core.humanize import duration
+from training_core.store import ModelLibrary
 
 from ..widgets.compare_view import CompareView
 from ..widgets.loss_chart import LossChart
@@ -38,6 +39,7 @@ class TrainPanel(QWidget):
         super().__init__(parent)
         self.settings = settings
         self.report = None
+        self._demo: str | None = None
         self.session = None
         self.engine_ready = False
         self.direction = "AtoB"
@@ -138,7 +140,7 @@ class TrainPanel(QWidget):
         self.resume_card.show_runs([] if self.session else unfinished)
 
     def set_report(self, report, demo: str | None = None) -> None:
-        self.report = report
+        self.report, self._demo = report, demo
         parts = ", ".join(f"{s}: {p.count()}" for s, p in report.splits.items())
         self.dataset_label.setText(
             f"Dataset: <b>{html.escape(report.root.name)}</b> ({html.escape(report.layout)}; {html.escape(parts)})"
@@ -166,7 +168,6 @@ class TrainPanel(QWidget):
     def start(self) -> None:
         if self.session or not self.engine_ready or self.report is None:
             return
-        from training_core.store import ModelLibrary
         from training_core.train.trainer import Trainer
 
         report, name = self.report, self.setup.name.text().strip()
@@ -197,7 +198,6 @@ class TrainPanel(QWidget):
         if self.session:
             self.show_error("A training run is already going; stop it before resuming another model.")
             return
-        from training_core.store import ModelLibrary
         from training_core.train.trainer import Trainer
 
         try:
@@ -334,8 +334,8 @@ class TrainPanel(QWidget):
         self.paused = False
         self._update_controls()
         self.refresh_unfinished()
-        if self.report is not None:
-            self.setup.set_report(self.report)  # the form is for a new model again
+        if self.report is not None:  # the form is for a new model again, on the dataset open now
+            self.setup.set_report(self.report, self._demo)
         self.run_changed.emit()
 
     def show_error(self, text: str) -> None:
@@ -358,8 +358,6 @@ class TrainPanel(QWidget):
         self.samples.set_images(None, None)
 
     def _discard(self, key: str) -> None:
-        from training_core.store import ModelLibrary
-
         try:
             entry = ModelLibrary().get(key)
         except GanStudioError:

@@ -57,7 +57,7 @@ class LossChart(QChartView):
         self.x_axis.setTitleText("iteration")
         self.x_axis.setLabelFormat("%d")
         self.y_axis.setTitleText("difference")
-        self.adversarial_axis.setTitleText("generator vs critic")
+        self.adversarial_axis.setTitleText("contest")
         self.chart_.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
         self.chart_.addAxis(self.y_axis, Qt.AlignmentFlag.AlignLeft)
         self.chart_.addAxis(self.adversarial_axis, Qt.AlignmentFlag.AlignRight)

@@ -32,7 +32,8 @@ class ResumeCard(QFrame):
         self.model_id = ""
         self.thumbnail = QLabel()
         self.thumbnail.setFixedHeight(THUMBNAIL_HEIGHT)
-        self.thumbnail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.thumbnail.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.thumbnail.setToolTip("The latest samples: input | output | target")
         self.title = QLabel()
         self.title.setWordWrap(True)
         self.detail = QLabel()
@@ -48,14 +49,12 @@ class ResumeCard(QFrame):
         buttons.addWidget(self.resume_button)
         buttons.addWidget(self.discard_button)
         buttons.addStretch(1)
-        text = QVBoxLayout()
-        text.addWidget(self.title)
-        text.addWidget(self.detail)
-        text.addLayout(buttons)
-        text.addWidget(self.others)
-        layout = QHBoxLayout(self)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.detail)
         layout.addWidget(self.thumbnail)
-        layout.addLayout(text, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.others)
         self.hide()
 
     def show_runs(self, entries: list, now: datetime | None = None) -> None:
@@ -78,12 +77,13 @@ class ResumeCard(QFrame):
             f"{len(entries) - 1} more unfinished model(s) on the Models tab." if len(entries) > 1 else ""
         )
         self.others.setVisible(len(entries) > 1)
-        pixmap = QPixmap(str(entry.sample_path)) if entry.sample_path.exists() else QPixmap()
-        self.thumbnail.setVisible(not pixmap.isNull())
-        if not pixmap.isNull():
-            self.thumbnail.setPixmap(
-                pixmap.scaledToHeight(THUMBNAIL_HEIGHT, Qt.TransformationMode.SmoothTransformation)
-            )
+        strip = QPixmap(str(entry.sample_path)) if entry.sample_path.exists() else QPixmap()
+        self.thumbnail.setVisible(not strip.isNull())
+        if not strip.isNull():
+            # The strip's first row (input | output | target, square tiles): big enough to recognise.
+            row = strip.copy(0, 0, strip.width(), min(strip.height(), strip.width() // 3))
+            smooth = Qt.TransformationMode.SmoothTransformation
+            self.thumbnail.setPixmap(row.scaledToHeight(THUMBNAIL_HEIGHT, smooth))
         self.show()
 
     def set_busy(self, busy: bool) -> None:

@@ -8,13 +8,15 @@ import threading
 from collections.abc import Callable
 
 from PIL import Image
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 from training_core.convert.batch import BatchFinished, BatchStarted, FileDone
+from training_core.data.images import load_rgb
 from training_core.errors import GanStudioError
 
 from .images import to_qimage
 from .session import ThreadSession
+from .tasks import run_task
 
 log = logging.getLogger(__name__)
 PREVIEW_SIDE = 1024  # previews translate a downscaled copy: seconds, not minutes, on a CPU
@@ -63,63 +65,61 @@ class ConvertSession(ThreadSession):
 
 
 class PreviewService(QObject):
-    """Translates one image at a time on a background thread; a newer request replaces a waiting one,
-    and the result of a request that is no longer the newest is dropped, so the GUI never waits."""
+    """Translates one image at a time in the background (a pool of one thread, through ``run_task``,
+    the app's one mechanism for short background work). A request that is no longer the newest when
+    its turn comes is skipped, and a result that is no longer the newest is dropped, so the GUI
+    never waits and a quick series of clicks costs one or two translations, not all of them."""
 
     ready = Signal(int, object, object, object)  # request id, before QImage, after QImage, labels
     failed = Signal(int, str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._cond = threading.Condition()
-        self._pending: tuple | None = None
-        self._latest = 0
-        self._closed = False
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)  # one at a time: the translators' cache is used by one thread
+        self._latest = 0  # written on the GUI thread; the worker reads it (an int: atomic) to skip old work
         self._translators: dict = {}
         self.computed: collections.deque[int] = collections.deque(maxlen=64)  # the last ids translated
-        self._thread = threading.Thread(target=self._loop, name="preview", daemon=True)
-        self._thread.start()
 
     def request(self, path, translators: list[tuple[object, str, Callable]]) -> int:
         """Preview ``path``: ``translators`` are (cache key, label, factory) for one or two models."""
-        with self._cond:
-            self._latest += 1
-            self._pending = (self._latest, path, translators)
-            self._cond.notify()
-            return self._latest
+        self._latest += 1
+        request_id = self._latest
+        run_task(
+            self._work,
+            request_id,
+            path,
+            translators,
+            pool=self._pool,
+            owner=self,
+            on_result=self._done,
+            on_error=lambda exc: self._failed(request_id, exc),
+        )
+        return request_id
 
     def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
+        """Drop the waiting requests and forget the models once the running one (if any) ends."""
+        self._latest += 1
+        self._pool.clear()
+        self._pool.waitForDone()
+        self._translators.clear()
 
-    def _loop(self) -> None:
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: self._pending is not None or self._closed)
-                if self._closed:
-                    return
-                request, self._pending = self._pending, None
-            request_id, path, translators = request
-            try:
-                before, after, labels = self._translate(path, translators)
-            except Exception as exc:
-                if request_id == self._latest:
-                    self._emit(self.failed, request_id, str(exc))
-                continue
-            self.computed.append(request_id)
-            if request_id == self._latest:  # a newer selection came meanwhile: drop this one
-                self._emit(self.ready, request_id, before, after, labels)
+    def _work(self, request_id: int, path, translators):
+        if request_id != self._latest:
+            return None  # a newer request came while this one waited
+        before, after, labels = self._translate(path, translators)
+        self.computed.append(request_id)
+        return request_id, before, after, labels
 
-    def _emit(self, signal, *args) -> None:
-        try:
-            signal.emit(*args)
-        except RuntimeError:  # the panel is gone
-            pass
+    def _done(self, result) -> None:
+        if result is not None and result[0] == self._latest:
+            self.ready.emit(*result)
+
+    def _failed(self, request_id: int, exc: Exception) -> None:
+        if request_id == self._latest:
+            self.failed.emit(request_id, str(exc))
 
     def _translate(self, path, translators):
-        from training_core.data.images import load_rgb
-
         image = load_rgb(path, draft_size=(PREVIEW_SIDE, PREVIEW_SIDE))
         image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
         outputs = []

@@ -5,6 +5,8 @@ from __future__ import annotations
 from PIL import Image
 from PySide6.QtGui import QImage
 
+from training_core.data.images import load_rgb
+
 
 def to_qimage(img: Image.Image) -> QImage:
     rgb = img.convert("RGB")
@@ -15,8 +17,6 @@ def to_qimage(img: Image.Image) -> QImage:
 
 def load_fitted(paths: tuple, width: int, height: int) -> QImage:
     """One image, or several side by side (a pair), scaled to fit ``width`` x ``height``."""
-    from training_core.data.images import load_rgb
-
     tile_w = (width - 2 * (len(paths) - 1)) // len(paths)
     tiles = []
     for path in paths:

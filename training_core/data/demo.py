@@ -19,6 +19,8 @@ from ..fsutil import atomic_path
 PAINT = {"circle": (214, 64, 56), "square": (52, 101, 196), "triangle": (232, 178, 42)}
 SKY, SAND = np.array([150, 200, 235]), np.array([236, 214, 170])
 
+DEMO_NAMES = {"shapes": "Demo shapes", "landscapes": "Demo landscapes"}  # new models' names, CLI and app
+
 
 def _background(size: int) -> Image.Image:
     t = np.linspace(0.0, 1.0, size)[:, None, None]
