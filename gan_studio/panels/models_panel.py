@@ -261,9 +261,17 @@ class ModelsPanel(QWidget):
 
     def delete_selected(self) -> None:
         key = self.selected_id()
-        if key is None:
+        if key is not None:
+            self.delete_model(key)
+
+    def delete_model(self, key: str) -> None:
+        """Delete a model of the library after asking (from this list, or the Train tab's resume card)."""
+        try:
+            entry = self.library.get(key)
+        except GanStudioError:  # gone or renamed meanwhile
+            self.refresh()
+            self.library_changed.emit()
             return
-        entry = self.library.get(key)
         answer = QMessageBox.question(
             self,
             "Delete model",

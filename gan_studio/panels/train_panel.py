@@ -10,7 +10,6 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -57,7 +56,6 @@ class TrainPanel(QWidget):
         self.setup.error.connect(self.show_error)
         self.resume_card = ResumeCard()
         self.resume_card.resume_requested.connect(lambda key: self.resume_model(key))
-        self.resume_card.discard_requested.connect(self._discard)
         self.library = None
 
         self.start_button = QPushButton("Start")
@@ -356,28 +354,6 @@ class TrainPanel(QWidget):
         self.progress.reset()
         self.chart.clear()
         self.samples.set_images(None, None)
-
-    def _discard(self, key: str) -> None:
-        try:
-            entry = ModelLibrary().get(key)
-        except GanStudioError:
-            self.refresh_unfinished()
-            return
-        answer = QMessageBox.question(
-            self,
-            "Discard unfinished model",
-            f"Delete the unfinished model “{entry.name}” and its checkpoints? This cannot be undone.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        if answer != QMessageBox.StandardButton.Yes:
-            return
-        try:
-            ModelLibrary().delete(key)
-        except GanStudioError as exc:
-            self.show_error(str(exc))
-        self.refresh_unfinished()
-        self.run_changed.emit()
 
     def _load_history(self, entry) -> None:
         """Show what the model already did: its loss curve and latest samples."""

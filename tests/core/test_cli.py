@@ -1,23 +1,14 @@
 import json
 
 from safetensors import safe_open
-from tiny import paired_report
+from tiny import TINY_CLI, paired_report
 
 from training_core.cli import EXIT_OK, EXIT_USAGE, train_main
 from training_core.cli_models import models_main
 from training_core.store import ModelLibrary
 
 TINY_ARGS = [
-    "--netG",
-    "unet_32",
-    "--ngf",
-    "8",
-    "--ndf",
-    "8",
-    "--preprocess",
-    "crop",
-    "--size",
-    "32",
+    *TINY_CLI,
     "--device",
     "cpu",
     "--sample-every",

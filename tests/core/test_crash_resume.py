@@ -8,7 +8,7 @@ import textwrap
 import time
 
 import pytest
-from tiny import paired_report
+from tiny import TINY_CLI, paired_report
 
 from training_core.cli import EXIT_OK, EXIT_PAUSED, train_main
 from training_core.store import ModelLibrary
@@ -17,16 +17,7 @@ from training_core.train.checkpoint import list_checkpoints
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses POSIX signals")
 
 ARGS = [
-    "--netG",
-    "unet_32",
-    "--ngf",
-    "8",
-    "--ndf",
-    "8",
-    "--preprocess",
-    "crop",
-    "--size",
-    "32",
+    *TINY_CLI,
     "--device",
     "cpu",
     "--sample-every",

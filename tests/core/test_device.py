@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from tiny import TINY_CLI
 
 from training_core.device import cpu_threads, pick_device, resolve_precision
 from training_core.errors import ConfigError
@@ -54,16 +55,7 @@ def test_training_on_a_device_that_is_not_there_creates_nothing(tmp_path, device
                 "cpu",
                 "--iterations",
                 "1",
-                "--netG",
-                "unet_32",
-                "--ngf",
-                "8",
-                "--ndf",
-                "8",
-                "--preprocess",
-                "crop",
-                "--size",
-                "32",
+                *TINY_CLI,
             ]
         )
         == 0

@@ -6,7 +6,7 @@ import ddp_worker
 import pytest
 import torch
 import torch.multiprocessing as mp
-from tiny import paired_report
+from tiny import TINY_CLI, paired_report
 
 from training_core.store import ModelLibrary
 from training_core.train.trainer import Trainer
@@ -112,16 +112,7 @@ def test_gan_studio_train_runs_under_torchrun(tmp_path):
         "torchrun",
         "--iterations",
         "3",
-        "--netG",
-        "unet_32",
-        "--ngf",
-        "8",
-        "--ndf",
-        "8",
-        "--preprocess",
-        "crop",
-        "--size",
-        "32",
+        *TINY_CLI,
         "--norm",
         "instance",
         "--no-dropout",

@@ -40,3 +40,7 @@ def unpaired_report(folder, count=6):
 def train_step(model) -> dict[str, float]:
     """One optimisation step on the model's current input, its losses read back as numbers."""
     return {k: float(v) for k, v in model.step().items()}
+
+
+# TINY_PIX2PIX's networks and size as command-line options.
+TINY_CLI = ["--netG", "unet_32", "--ngf", "8", "--ndf", "8", "--preprocess", "crop", "--size", "32"]
