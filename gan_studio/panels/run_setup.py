@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QLineEdit,
-    QScrollArea,
     QToolButton,
     QVBoxLayout,
 )
@@ -64,12 +63,7 @@ class RunSetup(QGroupBox):
         self.basic.form.addRow("Device", self.device)
         self.iterations = self.basic.editor("iterations")
 
-        scroll = QScrollArea()
-        scroll.setWidget(self.advanced)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumHeight(240)
-        scroll.hide()
-        self.advanced_area = scroll
+        self.advanced.hide()
         self.advanced_toggle = QToolButton()
         self.advanced_toggle.setText("Advanced settings")
         self.advanced_toggle.setCheckable(True)
@@ -88,8 +82,7 @@ class RunSetup(QGroupBox):
         layout.addLayout(form)
         layout.addWidget(self.basic)
         layout.addWidget(self.advanced_toggle)
-        layout.addWidget(scroll, 1)
-        layout.addStretch(0)
+        layout.addWidget(self.advanced)
 
     # -- what the form shows ---------------------------------------------------------------------
     def set_report(self, report, demo: str | None = None) -> None:
@@ -136,7 +129,7 @@ class RunSetup(QGroupBox):
             form.load(values)
 
     def _toggle_advanced(self, shown: bool) -> None:
-        self.advanced_area.setVisible(shown)
+        self.advanced.setVisible(shown)
         self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     # -- what the next run gets ------------------------------------------------------------------

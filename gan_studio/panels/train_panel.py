@@ -8,10 +8,12 @@ import logging
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -84,11 +86,21 @@ class TrainPanel(QWidget):
         self.error.setStyleSheet("QLabel { background: #fdecea; color: #8a1c12; padding: 8px; border-radius: 4px; }")
         self.error.hide()
 
+        # What to train scrolls (a card, a banner and the Advanced settings can outgrow a laptop
+        # screen: squeezed, the spin boxes became unreadable); the run's controls and feedback stay put.
+        form_column = QWidget()
+        form_layout = QVBoxLayout(form_column)
+        form_layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.dataset_label, self.banner, self.resume_card, self.setup):
+            form_layout.addWidget(widget)
+        form_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(form_column)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         left = QVBoxLayout()
-        left.addWidget(self.dataset_label)
-        left.addWidget(self.banner)
-        left.addWidget(self.resume_card)
-        left.addWidget(self.setup, 1)
+        left.addWidget(scroll, 1)
         left.addLayout(buttons)
         left.addWidget(self.progress)
         left.addWidget(self.rate)
@@ -115,8 +127,8 @@ class TrainPanel(QWidget):
         split.addWidget(left_widget)
         split.addWidget(right)
         split.setStretchFactor(1, 3)
-        split.setSizes([430, 850])
-        left_widget.setMinimumWidth(360)
+        split.setSizes([470, 810])
+        left_widget.setMinimumWidth(400)
         layout = QVBoxLayout(self)
         layout.addWidget(split)
         self._update_controls()

@@ -76,6 +76,7 @@ class SettingsForm(QWidget):
         self.settings = {s.name: s for s in settings}
         self.editors: dict[str, QWidget] = {}
         self.form = QFormLayout(self)
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # long labels above, not cut off
         self._family = "pix2pix"
         self._loaded: dict = {}
         section = None
