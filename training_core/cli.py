@@ -132,8 +132,9 @@ class _Progress:
             log.info("iteration %d: samples in %s", event.iteration, event.path)
         elif isinstance(event, ValidationMetrics):
             log.info(
-                "iteration %d: validation L1 %.4f  PSNR %.2f dB  SSIM %.4f (%d images)",
+                "iteration %d: %s L1 %.4f  PSNR %.2f dB  SSIM %.4f (%d images)",
                 event.iteration,
+                "validation" if event.kind == "pairs" else "held-out round trip",
                 event.l1,
                 event.psnr,
                 event.ssim,

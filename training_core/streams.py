@@ -18,6 +18,7 @@ class Stream(IntEnum):
     AUGMENT = 2  # an item's crop, flip and (unpaired) partner: keys (epoch, index)
     HOLDOUT = 3  # which pairs are held out for validation: no keys
     PREVIEW = 4  # the fixed crop of a preview image: keys (index,)
+    VALIDATION = 5  # the fixed crop of a held-out CycleGAN image: keys (domain, index)
 
 
 def stream(seed: int, kind: Stream, *keys: int) -> np.random.Generator:

@@ -145,9 +145,11 @@ class ModelsPanel(QWidget):
     def refresh(self) -> None:
         if self.library is None:
             return
-        selected = self.selected_id()
-        self.tree.clear()
         entries = self.library.list()
+        # Nothing chosen yet: the latest unfinished model, ready to Resume.
+        unfinished = (e.id for e in entries if e.state in ("paused", "interrupted", "failed"))
+        selected = self.selected_id() or next(unfinished, None)
+        self.tree.clear()
         self._watch(entries)
         for entry in entries:
             item = QTreeWidgetItem(_columns(entry))

@@ -302,8 +302,13 @@ class TrainPanel(QWidget):
         )
 
     def _on_validation(self, event) -> None:
+        where = (
+            f"On {event.count} held-out pairs"
+            if event.kind == "pairs"
+            else f"Round trip (there and back) of {event.count} held-out images"
+        )
         self.validation.setText(
-            f"On {event.count} held-out pairs: difference {event.l1:.3f} (lower is better) · "
+            f"{where}: difference {event.l1:.3f} (lower is better) · "
             f"PSNR {event.psnr:.1f} dB (higher is better) · SSIM {event.ssim:.2f} (1 is a perfect match)"
         )
         log.info(

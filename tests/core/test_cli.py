@@ -111,3 +111,16 @@ def test_a_log_gets_progress_lines_at_a_steady_cadence(tmp_path, caplog, monkeyp
     lines = [m for m in messages if m.startswith("iteration ") and "it/s" in m]
     assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
     assert "ETA" in lines[-1]
+
+
+def test_a_cyclegan_run_logs_its_held_out_round_trip_scores(tmp_path, caplog):
+    import logging
+
+    from tiny import unpaired_report
+
+    report = unpaired_report(tmp_path / "data", count=12)
+    caplog.set_level(logging.INFO, logger="gan_studio.cli")
+    argv = ["--data", str(report.root), "--name", "Cycle", "--iterations", "2", *TINY_CLI, "--sample-every", "2"]
+    assert train_main([*argv, "--device", "cpu"]) == EXIT_OK
+    lines = [r.getMessage() for r in caplog.records if "round trip" in r.getMessage()]
+    assert lines and lines[0].startswith("iteration 2: held-out round trip L1 ") and lines[0].endswith("(2 images)")

@@ -12,6 +12,7 @@ KEYS = {
     Stream.AUGMENT: [(epoch, index) for epoch in range(10) for index in range(10)],
     Stream.HOLDOUT: [()],
     Stream.PREVIEW: [(index,) for index in range(10)],
+    Stream.VALIDATION: [(domain, index) for domain in (0, 1) for index in range(10)],
 }
 
 

@@ -330,3 +330,22 @@ def test_samples_come_early_then_at_the_presets_cadence(tmp_path):
     )
     assert trainer.run().completed
     assert samples == [10, 25, 40, 60]  # 50 is past the first regular sample at 40
+
+
+def test_cyclegan_scores_the_round_trip_of_held_out_images_of_each_domain(tmp_path):
+    report = unpaired_report(tmp_path / "data", count=12)  # enough to hold a few out of each domain
+    library = ModelLibrary()
+    events = []
+    trainer = Trainer.create(
+        report, "cycle", overrides=dict(TINY_CYCLEGAN, iterations=4), library=library, on_event=events.append
+    )
+    plan = trainer.plan
+    assert plan.val_source == "held out" and len(plan.val_a) == len(plan.val_b) == 1
+    assert not set(plan.val_a) & set(plan.train_a) and not set(plan.val_b) & set(plan.train_b)
+    assert isinstance(trainer.run(), Finished)
+    scores = [e for e in events if isinstance(e, ValidationMetrics)]
+    assert scores and all(s.kind == "cycle" and s.count == 2 for s in scores)
+    assert all(0 <= s.l1 <= 2 and s.psnr > 0 and -1 <= s.ssim <= 1 for s in scores)
+    logged = [json.loads(line) for line in (library.get("cycle").run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["val"]["l1"] for r in logged if "val" in r] == [s.l1 for s in scores]
+    assert library.get("cycle").record.dataset["val"] == 2

@@ -123,6 +123,7 @@ def test_a_restarted_window_shows_the_unfinished_run_on_the_train_tab_and_resume
         f"{state.capitalize()} at iteration 12 of 15" in card.detail.text() and "stopped just now" in card.detail.text()
     )
     assert card.thumbnail.pixmap() is not None and not card.thumbnail.pixmap().isNull()  # its latest sample
+    assert window.models_panel.selected_id() == card.model_id  # and the Models tab has it selected
 
     card.resume_button.click()
     # While it runs, the greyed form shows this model: its name and its own settings, not the last preset's.
@@ -203,3 +204,17 @@ def test_quitting_while_paused_says_it_is_paused(make_window, qtbot, tmp_path, m
     )
     window.close()
     assert asked and asked[0].startswith("Training is paused. Quit?") and window.isVisible()
+
+
+def test_a_cyclegan_run_shows_its_held_out_round_trip_scores(make_window, qtbot, tmp_path):
+    from tiny import unpaired_report
+
+    window = make_window()
+    _open(window, qtbot, unpaired_report(tmp_path / "unpaired", count=12).root)
+    panel = window.train_panel
+    set_tiny(panel, iterations=4)
+    assert panel.setup.family.currentData() == "cyclegan"
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.session is None, timeout=60_000)
+    assert panel.error.isHidden(), panel.error.text()
+    assert panel.validation.text().startswith("Round trip (there and back) of 2 held-out images: difference")

@@ -43,11 +43,15 @@ class SampleImages:
 
 @dataclass(frozen=True)
 class ValidationMetrics:
+    """Held-out scores. ``kind`` "pairs": pix2pix outputs against their targets; "cycle": CycleGAN's
+    held-out images of both domains translated there and back, against themselves."""
+
     iteration: int
     l1: float
     psnr: float
     ssim: float
     count: int
+    kind: str = "pairs"
 
 
 @dataclass(frozen=True)

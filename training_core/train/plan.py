@@ -29,6 +29,8 @@ class DataPlan:
     val: list = field(default_factory=list)
     train_a: list = field(default_factory=list)  # CycleGAN: the two domains
     train_b: list = field(default_factory=list)
+    val_a: list = field(default_factory=list)  # CycleGAN: held-out images of each domain (cycle metrics)
+    val_b: list = field(default_factory=list)
     preview: list = field(default_factory=list)  # the fixed sample-strip items
     val_source: str = ""  # "val/ folder", "held out", or "none"
 
@@ -64,8 +66,18 @@ def make_plan(report: DatasetReport, family: str, cfg: TrainConfig) -> DataPlan:
         for name, files in (("A", plan.train_a), ("B", plan.train_b)):
             if not files:
                 raise ConfigError(_empty_domain(report, name))
+        val_split = report.splits.get("val")
+        if val_split is not None and val_split.domain_a and val_split.domain_b:
+            plan.val_a, plan.val_b = [str(p) for p in val_split.domain_a], [str(p) for p in val_split.domain_b]
+            plan.val_source = "val/ folders"
+        elif min(len(plan.train_a), len(plan.train_b)) >= MIN_ITEMS_FOR_HOLDOUT and cfg.val_fraction > 0:
+            plan.train_a, plan.val_a = _hold_out(plan.train_a, cfg, 1)
+            plan.train_b, plan.val_b = _hold_out(plan.train_b, cfg, 2)
+            plan.val_source = "held out"
+        else:
+            plan.val_source = "none"
+        plan.val_a, plan.val_b = plan.val_a[: cfg.max_val_items], plan.val_b[: cfg.max_val_items]
         plan.preview = plan.train_a[: cfg.preview_count]
-        plan.val_source = "none"
         return plan
     if report.layout not in ("aligned", "paired"):
         raise ConfigError(
@@ -76,17 +88,20 @@ def make_plan(report: DatasetReport, family: str, cfg: TrainConfig) -> DataPlan:
     if "val" in report.splits and report.splits["val"].count():
         val, plan.val_source = _paired_items(report.splits["val"]), "val/ folder"
     elif len(train) >= MIN_ITEMS_FOR_HOLDOUT and cfg.val_fraction > 0:
-        # A small seeded hold-out, so the metrics measure images the model never trained on.
-        k = min(cfg.max_val_items, max(1, round(cfg.val_fraction * len(train))))
-        held = set(stream(cfg.seed, Stream.HOLDOUT).choice(len(train), size=k, replace=False).tolist())
-        val = [item for i, item in enumerate(train) if i in held]
-        train = [item for i, item in enumerate(train) if i not in held]
+        train, val = _hold_out(train, cfg)
         plan.val_source = "held out"
     else:
         val, plan.val_source = [], "none"
     plan.train, plan.val = train, val[: cfg.max_val_items]
     plan.preview = (plan.val or plan.train)[: cfg.preview_count]
     return plan
+
+
+def _hold_out(items: list, cfg: TrainConfig, *domain: int) -> tuple[list, list]:
+    """A small seeded hold-out, so that the metrics measure images the model never trained on."""
+    k = min(cfg.max_val_items, max(1, round(cfg.val_fraction * len(items))))
+    held = set(stream(cfg.seed, Stream.HOLDOUT, *domain).choice(len(items), size=k, replace=False).tolist())
+    return [x for i, x in enumerate(items) if i not in held], [x for i, x in enumerate(items) if i in held]
 
 
 def _empty_domain(report: DatasetReport, domain: str) -> str:

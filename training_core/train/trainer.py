@@ -186,7 +186,7 @@ class Trainer:
                     "root": plan.root,
                     "layout": plan.layout,
                     "train": train_count,
-                    "val": len(plan.val),
+                    "val": len(plan.val) + len(plan.val_a) + len(plan.val_b),
                     "val_source": plan.val_source,
                     "summary": report.summary(list_rejected=False),
                 },
@@ -426,11 +426,11 @@ class Trainer:
         if it % cfg.checkpoint_every == 0 and it < cfg.iterations:
             self._checkpoint("interval")
 
-    def _prepared(self, path: str, index: int) -> torch.Tensor:
+    def _prepared(self, path: str, index: int, kind: Stream = Stream.PREVIEW, *keys: int) -> torch.Tensor:
         """One image prepared like training data, but with a fixed crop and no flip."""
         cfg = dataclasses.replace(self.data_cfg, flip=False)
         img = load_rgb(path)
-        params = random_params(img.size, cfg, stream(self.train_cfg.seed, Stream.PREVIEW, index))
+        params = random_params(img.size, cfg, stream(self.train_cfg.seed, kind, *keys, index))
         return to_tensor(apply_transform(img, params, cfg, self.model_cfg.size_multiple))
 
     def _pairs(self, items: list) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -467,20 +467,41 @@ class Trainer:
         # Also as the model's sample.png, which the Models view reads at any moment.
         path = self.run_folder.save_sample(strip, self.iteration, also=self.entry.sample_path)
         self._emit(SampleImages(self.iteration, strip, path))
-        return self._validate() if self.plan.val else None
+        return self._validate() if self.plan.val or self.plan.val_a else None
 
     def _validate(self) -> float:
-        if self._val_cache is None:
-            self._val_cache = self._pairs(self.plan.val)
+        """Held-out scores: pix2pix's output against its target; CycleGAN's round trip (there and
+        back) against the image itself, for the held-out images of both domains. Returns the L1."""
         scores = {"l1": [], "psnr": [], "ssim": []}
-        for a, b in self._val_cache:
-            out = self.model.translate(a[None]).float().cpu()
+        for out, target in self._held_out_outputs():
             for name, fn in (("l1", metrics.l1), ("psnr", metrics.psnr), ("ssim", metrics.ssim)):
-                scores[name].append(fn(out, b[None]).item())
+                scores[name].append(fn(out.float().cpu(), target[None]).item())
         means = {k: float(np.mean(v)) for k, v in scores.items()}
+        kind = "pairs" if self.family == "pix2pix" else "cycle"
+        count = len(scores["l1"])
         self._log({"iteration": self.iteration, "val": means})
-        self._emit(ValidationMetrics(self.iteration, means["l1"], means["psnr"], means["ssim"], len(self._val_cache)))
+        self._emit(ValidationMetrics(self.iteration, means["l1"], means["psnr"], means["ssim"], count, kind))
         return means["l1"]
+
+    def _held_out_outputs(self):
+        """(output, what it should be) for each held-out item, the images prepared once per run."""
+        if self.family == "pix2pix":
+            if self._val_cache is None:
+                self._val_cache = self._pairs(self.plan.val)
+            for a, b in self._val_cache:
+                yield self.model.translate(a[None]), b
+            return
+        if self._val_cache is None:
+            self._val_cache = [
+                (self._prepared(path, i, Stream.VALIDATION, side), side)
+                for side, paths in ((0, self.plan.val_a), (1, self.plan.val_b))
+                for i, path in enumerate(paths)
+            ]
+        a_to_b = self.data_cfg.direction == "AtoB"
+        for image, side in self._val_cache:
+            # The dataset's A folder is the model's A domain when trained A to B.
+            there, back = ("AtoB", "BtoA") if (side == 0) == a_to_b else ("BtoA", "AtoB")
+            yield self.model.translate(self.model.translate(image[None], there), back), image
 
     # -- saving ---------------------------------------------------------------------------
     def _checkpoint(self, reason: str):
