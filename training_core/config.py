@@ -93,6 +93,7 @@ class ModelConfig(_JsonConfig):
     input_nc: int = 3
     output_nc: int = 3
     netG: str = "unet_256"
+    upsample: str = "transpose"  # "resize": resize-convolution, free of checkerboard artifacts
     netD: str = "basic"
     n_layers_D: int = 3
     ngf: int = 64

@@ -30,6 +30,7 @@ DIRECTIONS = ("AtoB", "BtoA")
 LR_POLICIES = ("linear", "step", "cosine", "plateau", "constant")
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")  # or cuda:N
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # auto: bf16 where the hardware is fast at it
+UPSAMPLING = ("transpose", "resize")
 GENERATORS = ("unet_256", "unet_128", "resnet_9blocks", "resnet_6blocks")  # the papers'; others by pattern
 
 MAX_WIDTH = 256  # ngf/ndf: the papers use 64; 256 already makes a U-Net of 0.9 billion weights
@@ -181,6 +182,16 @@ SETTINGS: tuple[Setting, ...] = (
         "filters in the generator's first layer (papers: 64)",
         low=1,
         high=MAX_WIDTH,
+    ),
+    _s(
+        "upsample",
+        "model",
+        str,
+        "Generator upsampling",
+        "transpose: the papers' transposed convolutions (imported reference weights use them); resize: "
+        "resize then convolve, which cannot draw a checkerboard pattern (Odena et al. 2016)",
+        choices=UPSAMPLING,
+        labels=("Transposed convolution (papers)", "Resize, then convolution"),
     ),
     _s("dropout", "model", bool, "Generator dropout", "dropout in the generator (pix2pix's noise)"),
     _s(

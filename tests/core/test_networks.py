@@ -127,3 +127,36 @@ def test_unknown_norm_and_init_are_refused():
         define_D(3, 8, "basic", init_type="uniform")
     with pytest.raises(ConfigError, match="netD"):
         define_D(3, 8, "huge")
+
+
+@pytest.mark.parametrize("netG,size", [("unet_32", 32), ("unet_64", 64), ("resnet_1blocks", 20)])
+def test_resize_convolution_generators_keep_the_size_and_have_no_transposed_convolution(netG, size):
+    from training_core.models.networks import define_G
+
+    net = define_G(3, 3, 8, netG, "instance", upsample="resize")
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in net.modules())
+    x = torch.rand(2, 3, size, size, requires_grad=True) * 2 - 1
+    out = net(x)
+    assert out.shape == x.shape
+    out.mean().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
+    # The papers' transposed convolutions stay the default (what reference weights load into).
+    assert any(isinstance(m, torch.nn.ConvTranspose2d) for m in define_G(3, 3, 8, netG, "instance").modules())
+
+
+def test_a_model_trained_with_resize_convolution_converts(tmp_path):
+    from tiny import TINY_PIX2PIX, paired_report
+
+    from training_core.convert.model_file import translator_for_model
+    from training_core.store import ModelLibrary
+    from training_core.train.trainer import Trainer
+
+    library = ModelLibrary()
+    report = paired_report(tmp_path / "data")
+    Trainer.create(report, "soft", overrides=dict(TINY_PIX2PIX, iterations=2, upsample="resize"), library=library).run()
+    entry = library.get("soft")
+    assert entry.record.model["upsample"] == "resize"
+    translator = translator_for_model(entry, "AtoB", torch.device("cpu"))
+    from PIL import Image
+
+    assert translator.translate(Image.new("RGB", (40, 24), (200, 30, 30))).size == (40, 24)

@@ -54,7 +54,7 @@ def load_generators(path: Path) -> tuple[ModelConfig, dict[str, torch.nn.Module]
         nc_in, nc_out = (
             (config.input_nc, config.output_nc) if direction == "AtoB" else (config.output_nc, config.input_nc)
         )
-        net = define_G(nc_in, nc_out, config.ngf, config.netG, config.norm, config.dropout)
+        net = define_G(nc_in, nc_out, config.ngf, config.netG, config.norm, config.dropout, upsample=config.upsample)
         try:
             net.load_state_dict(state, strict=True)
         except RuntimeError as exc:

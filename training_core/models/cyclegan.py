@@ -27,7 +27,9 @@ class CycleGANModel(GANModel):
         c = self.config
 
         def generator(nc_in, nc_out):
-            return lambda: define_G(nc_in, nc_out, c.ngf, c.netG, c.norm, c.dropout, c.init_type, c.init_gain)
+            return lambda: define_G(
+                nc_in, nc_out, c.ngf, c.netG, c.norm, c.dropout, c.init_type, c.init_gain, c.upsample
+            )
 
         def discriminator(nc):
             return lambda: define_D(nc, c.ndf, c.netD, c.n_layers_D, c.norm, c.init_type, c.init_gain)

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..options import DISCRIMINATORS, INIT_TYPES, NORMS, parse_generator, size_multiple  # noqa: F401
+from ..options import DISCRIMINATORS, INIT_TYPES, NORMS, UPSAMPLING, parse_generator, size_multiple  # noqa: F401
 
 
 def norm_layer_factory(norm: str):
@@ -53,6 +53,21 @@ def _conv_bias(norm: str) -> bool:
 
 # Bounds on what any file may ask us to build: far beyond the papers (unet_256, resnet_9blocks),
 # and small enough that a tampered model file cannot make the app allocate without bound.
+def upsampling(in_nc: int, out_nc: int, bias: bool, mode: str, kernel_size: int = 4) -> nn.Module:
+    """Double the size: "transpose", the papers' transposed convolution (what reference weights
+    fit), or "resize", nearest-neighbour resize then a 3x3 convolution, which cannot make the
+    checkerboard pattern of uneven overlaps (Odena et al., Distill 2016)."""
+    if mode == "resize":
+        return nn.Sequential(
+            nn.Upsample(scale_factor=2, mode="nearest"), ReflectionPad2d(1), nn.Conv2d(in_nc, out_nc, 3, bias=bias)
+        )
+    if mode != "transpose":
+        raise ConfigError(f"upsample {mode!r} is not valid: choose one of {', '.join(UPSAMPLING)}")
+    if kernel_size == 3:  # the ResNet generator's
+        return nn.ConvTranspose2d(in_nc, out_nc, 3, stride=2, padding=1, output_padding=1, bias=bias)
+    return nn.ConvTranspose2d(in_nc, out_nc, kernel_size=4, stride=2, padding=1, bias=bias)
+
+
 class UnetSkipConnectionBlock(nn.Module):
     """One level of the U-Net: down, the inner levels, up, and the skip concatenation."""
 
@@ -66,6 +81,7 @@ class UnetSkipConnectionBlock(nn.Module):
         innermost=False,
         norm="batch",
         use_dropout=False,
+        upsample="transpose",
     ):
         super().__init__()
         self.outermost = outermost
@@ -76,13 +92,13 @@ class UnetSkipConnectionBlock(nn.Module):
         downrelu = nn.LeakyReLU(0.2, True)
         uprelu = nn.ReLU(True)
         if outermost:
-            upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1)
+            upconv = upsampling(inner_nc * 2, outer_nc, True, upsample)
             layers = [downconv, submodule, uprelu, upconv, nn.Tanh()]
         elif innermost:
-            upconv = nn.ConvTranspose2d(inner_nc, outer_nc, kernel_size=4, stride=2, padding=1, bias=bias)
+            upconv = upsampling(inner_nc, outer_nc, bias, upsample)
             layers = [downrelu, downconv, uprelu, upconv, norm_layer(outer_nc)]
         else:
-            upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1, bias=bias)
+            upconv = upsampling(inner_nc * 2, outer_nc, bias, upsample)
             layers = [downrelu, downconv, norm_layer(inner_nc), submodule, uprelu, upconv, norm_layer(outer_nc)]
             if use_dropout:
                 layers.append(nn.Dropout(0.5))
@@ -97,20 +113,19 @@ class UnetSkipConnectionBlock(nn.Module):
 class UnetGenerator(nn.Module):
     """U-Net with ``num_downs`` downsamplings; dropout (if on) in the three inner decoder levels."""
 
-    def __init__(self, input_nc, output_nc, num_downs, ngf=64, norm="batch", use_dropout=False):
+    def __init__(self, input_nc, output_nc, num_downs, ngf=64, norm="batch", use_dropout=False, upsample="transpose"):
         super().__init__()
         if num_downs < 5:
             raise ConfigError(f"a U-Net needs at least 5 downsamplings, got {num_downs}")
         self.multiple = 2**num_downs
-        block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, norm=norm, innermost=True)
+        level = functools.partial(UnetSkipConnectionBlock, norm=norm, upsample=upsample)
+        block = level(ngf * 8, ngf * 8, innermost=True)
         for _ in range(num_downs - 5):
-            block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, submodule=block, norm=norm, use_dropout=use_dropout)
-        block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block, norm=norm)
-        block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block, norm=norm)
-        block = UnetSkipConnectionBlock(ngf, ngf * 2, submodule=block, norm=norm)
-        self.model = UnetSkipConnectionBlock(
-            output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True, norm=norm
-        )
+            block = level(ngf * 8, ngf * 8, submodule=block, use_dropout=use_dropout)
+        block = level(ngf * 4, ngf * 8, submodule=block)
+        block = level(ngf * 2, ngf * 4, submodule=block)
+        block = level(ngf, ngf * 2, submodule=block)
+        self.model = level(output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True)
 
     def forward(self, x):
         h, w = x.shape[-2:]
@@ -145,7 +160,9 @@ class ResnetGenerator(nn.Module):
 
     multiple = 4
 
-    def __init__(self, input_nc, output_nc, ngf=64, norm="instance", use_dropout=False, n_blocks=9):
+    def __init__(
+        self, input_nc, output_nc, ngf=64, norm="instance", use_dropout=False, n_blocks=9, upsample="transpose"
+    ):
         super().__init__()
         norm_layer = norm_layer_factory(norm)
         bias = _conv_bias(norm)
@@ -166,9 +183,7 @@ class ResnetGenerator(nn.Module):
         for i in range(2):
             mult = 2 ** (2 - i)
             layers += [
-                nn.ConvTranspose2d(
-                    ngf * mult, ngf * mult // 2, kernel_size=3, stride=2, padding=1, output_padding=1, bias=bias
-                ),
+                upsampling(ngf * mult, ngf * mult // 2, bias, upsample, kernel_size=3),
                 norm_layer(ngf * mult // 2),
                 nn.ReLU(True),
             ]
@@ -283,14 +298,24 @@ def init_weights(net: nn.Module, init_type="normal", init_gain=0.02) -> nn.Modul
 
 
 def define_G(
-    input_nc, output_nc, ngf, netG, norm="batch", use_dropout=False, init_type="normal", init_gain=0.02
+    input_nc,
+    output_nc,
+    ngf,
+    netG,
+    norm="batch",
+    use_dropout=False,
+    init_type="normal",
+    init_gain=0.02,
+    upsample="transpose",
 ) -> nn.Module:
     kind, n = parse_generator(netG)
     norm_layer_factory(norm)  # validates the name before any layer is built
     if kind == "unet":
-        net = UnetGenerator(input_nc, output_nc, n, ngf, norm=norm, use_dropout=use_dropout)
+        net = UnetGenerator(input_nc, output_nc, n, ngf, norm=norm, use_dropout=use_dropout, upsample=upsample)
     else:
-        net = ResnetGenerator(input_nc, output_nc, ngf, norm=norm, use_dropout=use_dropout, n_blocks=n)
+        net = ResnetGenerator(
+            input_nc, output_nc, ngf, norm=norm, use_dropout=use_dropout, n_blocks=n, upsample=upsample
+        )
     return init_weights(net, init_type, init_gain)
 
 

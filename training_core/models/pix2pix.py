@@ -22,7 +22,7 @@ class Pix2PixModel(GANModel):
         self._build(
             {
                 "G": lambda: define_G(
-                    c.input_nc, c.output_nc, c.ngf, c.netG, c.norm, c.dropout, c.init_type, c.init_gain
+                    c.input_nc, c.output_nc, c.ngf, c.netG, c.norm, c.dropout, c.init_type, c.init_gain, c.upsample
                 ),
                 # The discriminator is conditional: it sees the input next to the (real or fake) output.
                 "D": lambda: define_D(
