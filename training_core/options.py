@@ -92,9 +92,6 @@ class Setting:
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
-    def label_of(self, value) -> str:
-        return dict(zip(self.choices, self.labels)).get(value, str(value))
-
     def check(self, value) -> None:
         """Refuse a value outside the allowed ones, naming the setting and what to use instead."""
         if self.choices and value not in self.choices:
@@ -541,10 +538,6 @@ ALIASES = {"size": "crop_size"}  # the CLI's and 0.1's name for the training siz
 
 def for_family(family: str) -> tuple[Setting, ...]:
     return tuple(s for s in SETTINGS if family in s.families)
-
-
-def in_section(section: str, family: str | None = None) -> tuple[Setting, ...]:
-    return tuple(s for s in SETTINGS if s.section == section and (family is None or family in s.families))
 
 
 def family_for_layout(layout: str) -> str:
