@@ -110,6 +110,7 @@ class ModelConfig(_JsonConfig):
     optimizer_G: str = "adam"  # adam (the papers), rmsprop, or sgd (with momentum)
     optimizer_D: str = "adam"
     momentum: float = 0.9  # for sgd (and rmsprop)
+    ema_decay: float = 0.0  # > 0: translate with a moving average of the generator's weights
 
     section: ClassVar[str] = "model"
 

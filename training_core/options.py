@@ -376,6 +376,18 @@ SETTINGS: tuple[Setting, ...] = (
         step=0.05,
     ),
     _s(
+        "ema_decay",
+        "model",
+        float,
+        "Generator averaging (EMA decay)",
+        "0: off (the papers); e.g. 0.999: samples, scores, the saved model and conversion use a moving average "
+        "of the generator's weights, steadier than its latest state (Yazici et al. 2019)",
+        low=0,
+        high=1,
+        high_open=True,
+        step=0.001,
+    ),
+    _s(
         "lr_policy",
         "train",
         str,

@@ -349,3 +349,34 @@ def test_cyclegan_scores_the_round_trip_of_held_out_images_of_each_domain(tmp_pa
     logged = [json.loads(line) for line in (library.get("cycle").run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["val"]["l1"] for r in logged if "val" in r] == [s.l1 for s in scores]
     assert library.get("cycle").record.dataset["val"] == 2
+
+
+@pytest.mark.parametrize(
+    "family,overrides,make_report",
+    [("pix2pix", TINY_PIX2PIX, paired_report), ("cyclegan", TINY_CYCLEGAN, unpaired_report)],
+)
+def test_a_resumed_run_with_an_averaged_generator_is_bit_identical(tmp_path, family, overrides, make_report):
+    straight, second = _check_resume(tmp_path, family, dict(overrides, ema_decay=0.9), make_report, "cpu")
+    for name, average in straight.model.averaged.items():
+        theirs = second.model.averaged[name].state_dict()
+        assert all(torch.equal(v, theirs[k]) for k, v in average.state_dict().items()), name
+
+
+def test_the_averaged_generator_is_what_translates_and_what_is_saved(tmp_path):
+    from safetensors.torch import load_file
+
+    report = paired_report(tmp_path / "data")
+    library = ModelLibrary()
+    trainer = Trainer.create(report, "ema", overrides=dict(TINY_PIX2PIX, iterations=6, ema_decay=0.5), library=library)
+    assert isinstance(trainer.run(), Finished)
+    model = trainer.model
+    live, average = model.plain("G").state_dict(), model.averaged["G"].state_dict()
+    moved = [k for k in live if live[k].is_floating_point() and not torch.equal(live[k], average[k])]
+    assert moved  # the average lags behind the latest weights
+    assert model.generator("AtoB") is model.averaged["G"]
+    saved = load_file(library.get("ema").weights_path)
+    assert all(torch.equal(saved[f"AtoB.{k}"], v) for k, v in average.items())
+    # Without averaging (the papers' way) the latest weights translate.
+    plain = Trainer.create(report, "plain", overrides=dict(TINY_PIX2PIX, iterations=1), library=library)
+    plain.run()
+    assert not plain.model.averaged and plain.model.generator("AtoB") is plain.model.plain("G")

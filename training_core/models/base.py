@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from itertools import chain
 
@@ -38,12 +39,16 @@ class GANModel(ABC):
 
     loss_names: tuple[str, ...] = ()
     directions: tuple[str, ...] = ("AtoB",)
+    generator_names: tuple[str, ...] = ("G",)  # the nets that translate (averaged when ema_decay > 0)
 
     def __init__(self, config: ModelConfig, device: str | torch.device = "cpu", seed: int = 0, precision: str = "fp32"):
         self.config = config.validate()
         self.device = torch.device(device)
         self.seed = seed
         self.nets: dict[str, nn.Module] = {}
+        # Exponential moving averages of the generators' weights (Yazici et al., ICLR 2019): what
+        # samples, validation, the saved model and conversion use when ema_decay > 0.
+        self.averaged: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         # Mixed precision: bf16 needs no loss scaling; fp16 does, or small gradients vanish.
         self._amp_dtype = autocast_dtype(precision)
@@ -57,6 +62,9 @@ class GANModel(ABC):
             torch.manual_seed(self.seed)
             for name, build in builders.items():
                 self.nets[name] = build().to(self.device)
+        if self.config.ema_decay > 0:
+            for name in self.generator_names:
+                self.averaged[name] = copy.deepcopy(self.nets[name]).requires_grad_(False)
 
     def _optimizer(self, kind: str, *names: str) -> torch.optim.Optimizer:
         """The optimizer ``kind`` (adam, rmsprop, sgd) over the named nets' parameters."""
@@ -94,8 +102,24 @@ class GANModel(ABC):
         self.scaler.step(self.optimizers[name])
 
     def _end_iteration(self) -> None:
-        """Let the fp16 loss scaler adapt, once per iteration after every optimizer stepped."""
+        """Let the fp16 loss scaler adapt and the averages follow, once per iteration after every step."""
         self.scaler.update()
+        if self.averaged:
+            self._update_averages()
+
+    @torch.no_grad()
+    def _update_averages(self) -> None:
+        weight = 1.0 - self.config.ema_decay
+        for name, average in self.averaged.items():
+            live = self.plain(name)
+            torch._foreach_lerp_(list(average.parameters()), list(live.parameters()), weight)
+            for mine, theirs in zip(average.buffers(), live.buffers()):  # batch-norm statistics: as trained
+                mine.copy_(theirs)
+
+    def translating(self, name: str) -> nn.Module:
+        """The generator ``name`` as it translates: its average where there is one."""
+        average = self.averaged.get(name)
+        return average if average is not None else self.plain(name)
 
     # -- the verbs ------------------------------------------------------------
     def set_input(self, batch: dict) -> None:
@@ -125,6 +149,8 @@ class GANModel(ABC):
     def train(self, mode: bool = True) -> None:
         for net in self.nets.values():
             net.train(mode)
+        for net in self.averaged.values():  # the average translates only: no dropout, running statistics
+            net.eval()
 
     def eval(self) -> None:
         self.train(False)
@@ -137,6 +163,7 @@ class GANModel(ABC):
             "optimizers": {n: opt.state_dict() for n, opt in self.optimizers.items()},
             "scaler": self.scaler.state_dict(),
             "extra": self.extra_state(),
+            "averaged": {n: net.state_dict() for n, net in self.averaged.items()},
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -146,6 +173,8 @@ class GANModel(ABC):
             opt.load_state_dict(_with_kernel_choice(state["optimizers"][name], opt))
         if state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
+        for name, average in self.averaged.items():
+            average.load_state_dict(state.get("averaged", {}).get(name) or self.plain(name).state_dict())
         self.load_extra_state(state.get("extra", {}))
 
     def extra_state(self) -> dict:

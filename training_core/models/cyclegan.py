@@ -21,6 +21,7 @@ class CycleGANModel(GANModel):
 
     loss_names = ("D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B")
     directions = ("AtoB", "BtoA")
+    generator_names = ("G_A", "G_B")
 
     def __init__(self, config: CycleGANConfig, device="cpu", seed: int = 0, precision: str = "fp32"):
         super().__init__(config, device, seed, precision)
@@ -100,7 +101,7 @@ class CycleGANModel(GANModel):
     def generator(self, direction: str = "AtoB") -> nn.Module:
         if direction not in self.directions:
             raise ValueError(f"direction must be AtoB or BtoA, got {direction!r}")
-        return self.plain("G_A" if direction == "AtoB" else "G_B")
+        return self.translating("G_A" if direction == "AtoB" else "G_B")
 
     def extra_state(self) -> dict:
         return {"fake_A_pool": self.fake_A_pool.state_dict(), "fake_B_pool": self.fake_B_pool.state_dict()}

@@ -79,4 +79,4 @@ class Pix2PixModel(GANModel):
     def generator(self, direction: str = "AtoB") -> nn.Module:
         if direction != "AtoB":
             raise ValueError("a pix2pix model translates in the direction it was trained in (AtoB of its data)")
-        return self.plain("G")
+        return self.translating("G")
