@@ -96,6 +96,7 @@ class ModelConfig(_JsonConfig):
     upsample: str = "transpose"  # "resize": resize-convolution, free of checkerboard artifacts
     netD: str = "basic"
     n_layers_D: int = 3
+    spectral_norm: bool = False  # spectral normalisation of the discriminators' layers
     ngf: int = 64
     ndf: int = 64
     norm: str = "batch"

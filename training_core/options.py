@@ -210,6 +210,13 @@ SETTINGS: tuple[Setting, ...] = (
         high=8,
     ),
     _s(
+        "spectral_norm",
+        "model",
+        bool,
+        "Spectral normalisation (discriminator)",
+        "hold each discriminator layer's largest singular value at 1 (Miyato et al. 2018): a steadier critic",
+    ),
+    _s(
         "ndf",
         "model",
         int,

@@ -160,3 +160,21 @@ def test_a_model_trained_with_resize_convolution_converts(tmp_path):
     from PIL import Image
 
     assert translator.translate(Image.new("RGB", (40, 24), (200, 30, 30))).size == (40, 24)
+
+
+def test_spectral_normalisation_holds_each_discriminator_layers_largest_singular_value_at_one():
+    from training_core.models.networks import define_D
+
+    net = define_D(6, 8, "basic", spectral_norm=True)
+    x = torch.rand(2, 6, 64, 64)
+    for _ in range(30):  # the power iteration converges as the critic trains
+        net(x)
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in convs)
+    net.eval()
+    for conv in convs:
+        top = torch.linalg.matrix_norm(conv.weight.flatten(1), ord=2)
+        assert top.item() == pytest.approx(1.0, abs=0.05)
+    assert not any(
+        torch.nn.utils.parametrize.is_parametrized(m) for m in define_D(6, 8, "basic").modules()
+    )  # off by default: the papers' discriminator

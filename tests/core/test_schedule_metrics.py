@@ -97,3 +97,14 @@ def test_plateau_watches_the_mean_training_loss_between_checks():
         plateau.add_loss(value)
     assert plateau.take_mean_loss() == 3.0
     assert plateau.take_mean_loss() == 0.0 and plateau.loss_count == 0
+
+
+def test_the_checkerboard_measure_sees_a_period_two_grid_and_not_a_clean_image():
+    torch.manual_seed(0)
+    smooth = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 64, 64) * 2 - 1, 5, 1, 2)  # a soft picture
+    grid = torch.ones(64, 64)
+    grid[::2, ::2] = grid[1::2, 1::2] = -1  # the pattern of uneven transposed-convolution overlaps
+    gridded = smooth + 0.1 * grid
+    assert metrics.checkerboard(smooth, smooth).item() == pytest.approx(1.0)
+    assert metrics.checkerboard(gridded, smooth).item() > 10
+    assert metrics.checkerboard(smooth, gridded).item() < 0.1

@@ -348,6 +348,7 @@ def test_cyclegan_scores_the_round_trip_of_held_out_images_of_each_domain(tmp_pa
     assert all(0 <= s.l1 <= 2 and s.psnr > 0 and -1 <= s.ssim <= 1 for s in scores)
     logged = [json.loads(line) for line in (library.get("cycle").run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["val"]["l1"] for r in logged if "val" in r] == [s.l1 for s in scores]
+    assert all(r["val"]["checkerboard"] > 0 for r in logged if "val" in r)
     assert library.get("cycle").record.dataset["val"] == 2
 
 
@@ -380,3 +381,7 @@ def test_the_averaged_generator_is_what_translates_and_what_is_saved(tmp_path):
     plain = Trainer.create(report, "plain", overrides=dict(TINY_PIX2PIX, iterations=1), library=library)
     plain.run()
     assert not plain.model.averaged and plain.model.generator("AtoB") is plain.model.plain("G")
+
+
+def test_a_resumed_run_with_a_spectrally_normalised_critic_is_bit_identical(tmp_path):
+    _check_resume(tmp_path, "pix2pix", dict(TINY_PIX2PIX, spectral_norm=True), paired_report, "cpu")

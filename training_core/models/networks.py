@@ -319,7 +319,9 @@ def define_G(
     return init_weights(net, init_type, init_gain)
 
 
-def define_D(input_nc, ndf, netD, n_layers_D=3, norm="batch", init_type="normal", init_gain=0.02) -> nn.Module:
+def define_D(
+    input_nc, ndf, netD, n_layers_D=3, norm="batch", init_type="normal", init_gain=0.02, spectral_norm=False
+) -> nn.Module:
     norm_layer_factory(norm)
     if netD == "basic":
         net = NLayerDiscriminator(input_nc, ndf, n_layers=3, norm=norm)
@@ -331,7 +333,12 @@ def define_D(input_nc, ndf, netD, n_layers_D=3, norm="batch", init_type="normal"
         net = ImageDiscriminator(input_nc, ndf, n_layers=n_layers_D, norm=norm)
     else:
         raise ConfigError(f"netD {netD!r} is not valid: choose one of {', '.join(DISCRIMINATORS)}")
-    return init_weights(net, init_type, init_gain)
+    net = init_weights(net, init_type, init_gain)
+    if spectral_norm:  # Miyato et al. 2018: each layer's largest singular value held at 1
+        for module in list(net.modules()):
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.utils.parametrizations.spectral_norm(module)
+    return net
 
 
 def count_parameters(net: nn.Module) -> int:

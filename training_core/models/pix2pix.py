@@ -26,7 +26,14 @@ class Pix2PixModel(GANModel):
                 ),
                 # The discriminator is conditional: it sees the input next to the (real or fake) output.
                 "D": lambda: define_D(
-                    c.input_nc + c.output_nc, c.ndf, c.netD, c.n_layers_D, c.norm, c.init_type, c.init_gain
+                    c.input_nc + c.output_nc,
+                    c.ndf,
+                    c.netD,
+                    c.n_layers_D,
+                    c.norm,
+                    c.init_type,
+                    c.init_gain,
+                    c.spectral_norm,
                 ),
             }
         )

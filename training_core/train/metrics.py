@@ -46,3 +46,28 @@ def ssim(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     cov = blur(x * y) - mu_x * mu_y
     s = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
     return s.flatten(1).mean(1)
+
+
+def checkerboard(output: torch.Tensor, target: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """How much more of the output's energy sits at the upsampling periods than the target's.
+
+    Transposed convolutions leave patterns that repeat every 2 and 4 pixels (Odena et al. 2016).
+    This is the share of spectral energy (of the grey image, mean removed) on the frequency rows
+    and columns of periods 2 and 4, for the output divided by that of the target: about 1 for
+    no artifacts, larger for a visible grid. NCHW in [-1, 1]; one number for the batch.
+    """
+
+    def share(images: torch.Tensor) -> torch.Tensor:
+        grey = images.float().mean(1)
+        grey = grey - grey.mean(dim=(-2, -1), keepdim=True)
+        power = torch.fft.fft2(grey).abs().pow(2)
+        h, w = power.shape[-2:]
+        mask = torch.zeros(h, w, dtype=torch.bool, device=power.device)
+        for period in (2, 4):
+            if h % period == 0:
+                mask[h // period, :] = mask[h - h // period, :] = True
+            if w % period == 0:
+                mask[:, w // period] = mask[:, w - w // period] = True
+        return (power * mask).sum() / (power.sum() + eps)
+
+    return share(output) / (share(target) + eps)

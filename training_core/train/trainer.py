@@ -449,7 +449,8 @@ class Trainer:
     def _samples(self) -> float | None:
         """The fixed preview strip and, for paired data, validation metrics (rank 0 only).
 
-        Returns the held-out L1, where there are held-out pairs."""
+        Returns the held-out L1, where there are held-out pairs. The metrics log also keeps the
+        checkerboard measure (``metrics.checkerboard``: about 1 is clean, more is a visible grid)."""
         if not self.is_main:
             return None
         rows = []
@@ -472,9 +473,10 @@ class Trainer:
     def _validate(self) -> float:
         """Held-out scores: pix2pix's output against its target; CycleGAN's round trip (there and
         back) against the image itself, for the held-out images of both domains. Returns the L1."""
-        scores = {"l1": [], "psnr": [], "ssim": []}
+        measures = {"l1": metrics.l1, "psnr": metrics.psnr, "ssim": metrics.ssim, "checkerboard": metrics.checkerboard}
+        scores = {name: [] for name in measures}
         for out, target in self._held_out_outputs():
-            for name, fn in (("l1", metrics.l1), ("psnr", metrics.psnr), ("ssim", metrics.ssim)):
+            for name, fn in measures.items():
                 scores[name].append(fn(out.float().cpu(), target[None]).item())
         means = {k: float(np.mean(v)) for k, v in scores.items()}
         kind = "pairs" if self.family == "pix2pix" else "cycle"
