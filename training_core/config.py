@@ -97,6 +97,7 @@ class ModelConfig(_JsonConfig):
     netD: str = "basic"
     n_layers_D: int = 3
     spectral_norm: bool = False  # spectral normalisation of the discriminators' layers
+    diff_augment: str = "none"  # DiffAugment policy for everything the discriminators see
     ngf: int = 64
     ndf: int = 64
     norm: str = "batch"

@@ -31,6 +31,7 @@ LR_POLICIES = ("linear", "step", "cosine", "plateau", "constant")
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")  # or cuda:N
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # auto: bf16 where the hardware is fast at it
 UPSAMPLING = ("transpose", "resize")
+AUGMENT_POLICIES = ("none", "translation", "translation,cutout", "color,translation,cutout")
 GENERATORS = ("unet_256", "unet_128", "resnet_9blocks", "resnet_6blocks")  # the papers'; others by pattern
 
 MAX_WIDTH = 256  # ngf/ndf: the papers use 64; 256 already makes a U-Net of 0.9 billion weights
@@ -215,6 +216,16 @@ SETTINGS: tuple[Setting, ...] = (
         bool,
         "Spectral normalisation (discriminator)",
         "hold each discriminator layer's largest singular value at 1 (Miyato et al. 2018): a steadier critic",
+    ),
+    _s(
+        "diff_augment",
+        "model",
+        str,
+        "Discriminator augmentation",
+        "differentiable augmentation of everything the discriminators see, real and generated alike "
+        "(Zhao et al. 2020): helps small datasets; none is the papers'",
+        choices=AUGMENT_POLICIES,
+        labels=("None (papers)", "Shifts", "Shifts and cut-outs", "Colour, shifts and cut-outs"),
     ),
     _s(
         "ndf",

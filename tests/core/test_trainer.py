@@ -385,3 +385,8 @@ def test_the_averaged_generator_is_what_translates_and_what_is_saved(tmp_path):
 
 def test_a_resumed_run_with_a_spectrally_normalised_critic_is_bit_identical(tmp_path):
     _check_resume(tmp_path, "pix2pix", dict(TINY_PIX2PIX, spectral_norm=True), paired_report, "cpu")
+
+
+def test_a_resumed_run_with_augmented_discriminators_is_bit_identical(tmp_path):
+    settings = dict(TINY_CYCLEGAN, diff_augment="color,translation,cutout")
+    _check_resume(tmp_path, "cyclegan", settings, unpaired_report, "cpu")

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ..config import CycleGANConfig
+from .augment import diff_augment
 from .base import GANModel
 from .losses import GANLoss, ImagePool, gradient_penalty
 from .networks import define_D, define_G
@@ -74,8 +75,8 @@ class CycleGANModel(GANModel):
             else:
                 losses["idt_A"] = losses["idt_B"] = torch.zeros((), device=self.device)
             # The discriminators themselves, not DDP wrappers: frozen here, nothing of theirs to synchronise.
-            losses["G_A"] = self.criterion_gan(self.plain("D_A")(fake_B), True)
-            losses["G_B"] = self.criterion_gan(self.plain("D_B")(fake_A), True)
+            losses["G_A"] = self.criterion_gan(self.plain("D_A")(diff_augment(fake_B, c.diff_augment)), True)
+            losses["G_B"] = self.criterion_gan(self.plain("D_B")(diff_augment(fake_A, c.diff_augment)), True)
             losses["cycle_A"] = self.criterion_l1(rec_A, real_A) * c.lambda_A
             losses["cycle_B"] = self.criterion_l1(rec_B, real_B) * c.lambda_B
         self._backward(sum(losses.values()))
@@ -92,7 +93,9 @@ class CycleGANModel(GANModel):
 
     def _backward_D(self, netD, real, fake) -> torch.Tensor:
         with self.autocast():
-            loss = (self.criterion_gan(netD(real), True) + self.criterion_gan(netD(fake.detach()), False)) * 0.5
+            policy = self.config.diff_augment
+            seen_real, seen_fake = diff_augment(real, policy), diff_augment(fake.detach(), policy)
+            loss = (self.criterion_gan(netD(seen_real), True) + self.criterion_gan(netD(seen_fake), False)) * 0.5
             if self.config.gan_mode == "wgangp":
                 loss = loss + gradient_penalty(netD, real, fake, self.config.lambda_gp)
         self._backward(loss)

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ..config import Pix2PixConfig
+from .augment import diff_augment
 from .base import GANModel
 from .losses import GANLoss, gradient_penalty
 from .networks import define_D, define_G
@@ -61,8 +62,9 @@ class Pix2PixModel(GANModel):
         with self.autocast():
             fake_AB = torch.cat((self.real_A, fake_B.detach()), 1)
             real_AB = torch.cat((self.real_A, self.real_B), 1)
-            loss_D_fake = self.criterion_gan(self.netD(fake_AB), False)
-            loss_D_real = self.criterion_gan(self.netD(real_AB), True)
+            # Augmented as pairs: the input and its output move together.
+            loss_D_fake = self.criterion_gan(self.netD(diff_augment(fake_AB, c.diff_augment)), False)
+            loss_D_real = self.criterion_gan(self.netD(diff_augment(real_AB, c.diff_augment)), True)
             loss_D = (loss_D_fake + loss_D_real) * 0.5
             if c.gan_mode == "wgangp":
                 loss_D = loss_D + gradient_penalty(self.netD, real_AB, fake_AB, c.lambda_gp)
@@ -74,7 +76,8 @@ class Pix2PixModel(GANModel):
         self.optimizers["G"].zero_grad(set_to_none=True)
         with self.autocast():
             # D itself, not its DDP wrapper: it is frozen here, and its gradients must not be synchronised.
-            loss_G_GAN = self.criterion_gan(self.plain("D")(torch.cat((self.real_A, fake_B), 1)), True)
+            fake_pair = diff_augment(torch.cat((self.real_A, fake_B), 1), c.diff_augment)
+            loss_G_GAN = self.criterion_gan(self.plain("D")(fake_pair), True)
             loss_G_L1 = self.criterion_l1(fake_B.float(), self.real_B) * c.lambda_L1
         self._backward(loss_G_GAN + loss_G_L1)
         self._step("G")
