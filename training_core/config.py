@@ -14,15 +14,7 @@ from typing import Any, ClassVar
 
 from . import options
 from .errors import ConfigError
-from .options import (  # noqa: F401 (the allowed values, re-exported where callers always found them)
-    DIRECTIONS,
-    LR_POLICIES,
-    MAX_WIDTH,
-    OPTIMIZERS,
-    PRECISIONS,
-    PREPROCESS_MODES,
-    size_multiple,
-)
+from .options import DIRECTIONS, PRECISIONS, size_multiple
 
 
 def _choice(name: str, value, allowed) -> None:

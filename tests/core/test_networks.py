@@ -2,14 +2,8 @@ import pytest
 import torch
 
 from training_core.errors import ConfigError
-from training_core.models.networks import (
-    count_parameters,
-    define_D,
-    define_G,
-    init_weights,
-    parse_generator,
-    size_multiple,
-)
+from training_core.models.networks import count_parameters, define_D, define_G, init_weights
+from training_core.options import parse_generator, size_multiple
 
 # Measured on the reference implementation (junyanz/pytorch-CycleGAN-and-pix2pix), ngf = ndf = 64.
 REFERENCE_COUNTS = [

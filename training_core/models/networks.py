@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..options import DISCRIMINATORS, INIT_TYPES, NORMS, UPSAMPLING, parse_generator, size_multiple  # noqa: F401
+from ..options import DISCRIMINATORS, INIT_TYPES, NORMS, UPSAMPLING, parse_generator
 
 
 def norm_layer_factory(norm: str):
