@@ -88,6 +88,7 @@ class ModelConfig(_JsonConfig):
     upsample: str = "transpose"  # "resize": resize-convolution, free of checkerboard artifacts
     netD: str = "basic"
     n_layers_D: int = 3
+    num_D: int = 1  # > 1: pix2pixHD's multi-scale discriminator
     spectral_norm: bool = False  # spectral normalisation of the discriminators' layers
     diff_augment: str = "none"  # DiffAugment policy for everything the discriminators see
     ngf: int = 64
@@ -148,6 +149,7 @@ class Pix2PixConfig(ModelConfig):
     dropout: bool = True
     gan_mode: str = "vanilla"
     lambda_L1: float = 100.0
+    lambda_feat: float = 0.0  # > 0: pix2pixHD's feature matching against the discriminator's layers
 
 
 @dataclass
@@ -213,11 +215,13 @@ class DataConfig(_JsonConfig):
         # discriminator halves the size n_layers + 1 times.
         layers = {"basic": 3, "n_layers": model.n_layers_D, "pixel": 0, "image": model.n_layers_D}[model.netD]
         smallest = (2 ** (layers + 2) if model.netD == "image" else 3 * 2**layers) if layers else 1
+        smallest <<= model.num_D - 1  # each further scale halves the image again
         if self.crop_size < smallest:
             kind = "image discriminator" if model.netD == "image" else "PatchGAN"
+            scales = f" at {model.num_D} scales" if model.num_D > 1 else ""
             raise ConfigError(
-                f"crop_size {self.crop_size} is too small for a {layers}-layer {kind}; "
-                f"use at least {smallest} or fewer discriminator layers"
+                f"crop_size {self.crop_size} is too small for a {layers}-layer {kind}{scales}; "
+                f"use at least {smallest} or fewer discriminator layers{' or scales' if scales else ''}"
             )
 
 

@@ -211,6 +211,16 @@ SETTINGS: tuple[Setting, ...] = (
         high=8,
     ),
     _s(
+        "num_D",
+        "model",
+        int,
+        "Discriminator scales",
+        "1: one discriminator (the papers); 2 or 3: pix2pixHD's multi-scale discriminator, the same design "
+        "again on the image halved at each scale, which judges the whole layout as well as the texture",
+        low=1,
+        high=4,
+    ),
+    _s(
         "spectral_norm",
         "model",
         bool,
@@ -284,6 +294,18 @@ SETTINGS: tuple[Setting, ...] = (
         low=0,
         high=10_000,
         step=10,
+        families=("pix2pix",),
+    ),
+    _s(
+        "lambda_feat",
+        "model",
+        float,
+        "Feature matching weight",
+        "0: off (pix2pix); > 0: also pull the discriminator's view of each output towards its view of the "
+        "target, layer by layer (pix2pixHD's feature matching; e.g. 10)",
+        low=0,
+        high=1000,
+        step=1,
         families=("pix2pix",),
     ),
     _s(

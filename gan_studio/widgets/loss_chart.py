@@ -21,6 +21,10 @@ SMOOTHING = 0.8  # weight of the past in the displayed curve; the raw values are
 # loss key -> (plain name, what it means and what good looks like)
 LOSS_NAMES = {
     "G_L1": ("Difference from target", "How far the outputs are from the target images (L1). Should fall steadily."),
+    "G_feat": (
+        "Critic's view of target",
+        "How differently the critic's layers see the outputs and the targets (feature matching). Should fall.",
+    ),
     "G_GAN": (
         "Generator vs critic",
         "How well the generator fools the critic. A level or slowly rising line is normal: the two compete.",
@@ -39,7 +43,7 @@ LOSS_NAMES = {
     "idt_A": ("B kept by A→B", "How much A→B changes images that are already B. Should stay low."),
     "idt_B": ("A kept by B→A", "How much B→A changes images that are already A. Should stay low."),
 }
-DIFFERENCE_KEYS = ("G_L1", "cycle_A", "cycle_B", "idt_A", "idt_B")
+DIFFERENCE_KEYS = ("G_L1", "G_feat", "cycle_A", "cycle_B", "idt_A", "idt_B")
 
 
 def plain_name(key: str) -> str:

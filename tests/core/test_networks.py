@@ -172,3 +172,33 @@ def test_spectral_normalisation_holds_each_discriminator_layers_largest_singular
     assert not any(
         torch.nn.utils.parametrize.is_parametrized(m) for m in define_D(6, 8, "basic").modules()
     )  # off by default: the papers' discriminator
+
+
+def test_a_multi_scale_discriminator_judges_the_image_at_halving_scales():
+    net = define_D(6, 8, "basic", num_D=3)
+    x = torch.rand(2, 6, 128, 128)
+    predictions = net(x)
+    assert [p.shape[-1] for p in predictions] == [14, 6, 2]  # 128, 64 and 32 px through a 70x70 PatchGAN
+    maps = net.activations(x)
+    assert len(maps) == 3 and all(len(scale) == 5 for scale in maps)  # 4 activations and the prediction
+    assert all(torch.equal(scale[-1], p) for scale, p in zip(maps, predictions))
+    # Three independently drawn discriminators, each the size of the papers' one.
+    assert count_parameters(net) == 3 * count_parameters(define_D(6, 8, "basic"))
+    # One scale is the plain network: its weights keep the reference's names.
+    assert set(define_D(6, 8, "basic", num_D=1).state_dict()) == set(define_D(6, 8, "basic").state_dict())
+
+
+@pytest.mark.parametrize("netD", ["basic", "pixel", "image"])
+def test_every_discriminator_shows_its_layers_and_ends_with_its_prediction(netD):
+    net = define_D(6, 8, netD, n_layers_D=2).eval()
+    x = torch.rand(1, 6, 64, 64)
+    maps = net.activations(x)
+    assert len(maps) >= 2 and torch.equal(maps[-1], net(x))
+
+
+def test_crop_sizes_too_small_for_the_coarsest_scale_are_refused_before_training():
+    from training_core.config import DataConfig, Pix2PixConfig
+
+    DataConfig(crop_size=64).check_networks(Pix2PixConfig(netG="unet_32", num_D=2))
+    with pytest.raises(ConfigError, match="at 3 scales.*use at least 96"):
+        DataConfig(crop_size=64).check_networks(Pix2PixConfig(netG="unet_32", num_D=3))

@@ -387,6 +387,31 @@ def test_a_resumed_run_with_a_spectrally_normalised_critic_is_bit_identical(tmp_
     _check_resume(tmp_path, "pix2pix", dict(TINY_PIX2PIX, spectral_norm=True), paired_report, "cpu")
 
 
+def test_a_resumed_run_with_multi_scale_critics_and_feature_matching_is_bit_identical(tmp_path):
+    critic = dict(netD="n_layers", n_layers_D=1, num_D=2)
+    _check_resume(tmp_path / "p", "pix2pix", dict(TINY_PIX2PIX, **critic, lambda_feat=10), paired_report, "cpu")
+    _check_resume(tmp_path / "c", "cyclegan", dict(TINY_CYCLEGAN, **critic), unpaired_report, "cpu")
+
+
+def test_the_average_warms_up_instead_of_holding_on_to_the_random_start():
+    from tiny import train_step
+
+    from training_core.config import Pix2PixConfig
+    from training_core.models.registry import build_model
+
+    model = build_model(Pix2PixConfig(netG="unet_32", ngf=8, ndf=8, ema_decay=0.999))
+    start = {k: v.clone() for k, v in model.plain("G").state_dict().items()}
+    model.set_input({"A": torch.rand(1, 3, 32, 32) * 2 - 1, "B": torch.rand(1, 3, 32, 32) * 2 - 1})
+    for _ in range(3):
+        train_step(model)
+    live, average = model.plain("G").state_dict(), model.averaged["G"].state_dict()
+    key = "model.model.0.weight"  # the first convolution
+    travelled, followed = (live[key] - start[key]).norm(), (average[key] - start[key]).norm()
+    # A fixed 0.999 would have followed 0.3% of the way; the warm-up's first decays are 0.18 to 0.31.
+    assert followed > 0.4 * travelled
+    assert model.average_updates == 3 and model.state_dict()["average_updates"] == 3
+
+
 def test_a_resumed_run_with_augmented_discriminators_is_bit_identical(tmp_path):
     settings = dict(TINY_CYCLEGAN, diff_augment="color,translation,cutout")
     _check_resume(tmp_path, "cyclegan", settings, unpaired_report, "cpu")

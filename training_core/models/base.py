@@ -49,6 +49,7 @@ class GANModel(ABC):
         # Exponential moving averages of the generators' weights (Yazici et al., ICLR 2019): what
         # samples, validation, the saved model and conversion use when ema_decay > 0.
         self.averaged: dict[str, nn.Module] = {}
+        self.average_updates = 0
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         # Mixed precision: bf16 needs no loss scaling; fp16 does, or small gradients vanish.
         self._amp_dtype = autocast_dtype(precision)
@@ -109,7 +110,11 @@ class GANModel(ABC):
 
     @torch.no_grad()
     def _update_averages(self) -> None:
-        weight = 1.0 - self.config.ema_decay
+        # Warm-up (as TensorFlow's ExponentialMovingAverage with a step count): a fixed 0.999 would
+        # still hold a third of the random initial weights after 1000 iterations.
+        self.average_updates += 1
+        decay = min(self.config.ema_decay, (1 + self.average_updates) / (10 + self.average_updates))
+        weight = 1.0 - decay
         for name, average in self.averaged.items():
             live = self.plain(name)
             torch._foreach_lerp_(list(average.parameters()), list(live.parameters()), weight)
@@ -164,6 +169,7 @@ class GANModel(ABC):
             "scaler": self.scaler.state_dict(),
             "extra": self.extra_state(),
             "averaged": {n: net.state_dict() for n, net in self.averaged.items()},
+            "average_updates": self.average_updates,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -175,6 +181,8 @@ class GANModel(ABC):
             self.scaler.load_state_dict(state["scaler"])
         for name, average in self.averaged.items():
             average.load_state_dict(state.get("averaged", {}).get(name) or self.plain(name).state_dict())
+        # Checkpoints from before the warm-up: past it.
+        self.average_updates = int(state.get("average_updates", 10**9))
         self.load_extra_state(state.get("extra", {}))
 
     def extra_state(self) -> dict:

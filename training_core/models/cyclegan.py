@@ -34,7 +34,9 @@ class CycleGANModel(GANModel):
             )
 
         def discriminator(nc):
-            return lambda: define_D(nc, c.ndf, c.netD, c.n_layers_D, c.norm, c.init_type, c.init_gain, c.spectral_norm)
+            return lambda: define_D(
+                nc, c.ndf, c.netD, c.n_layers_D, c.norm, c.init_type, c.init_gain, c.spectral_norm, c.num_D
+            )
 
         self._build(
             {

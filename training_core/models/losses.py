@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
@@ -28,7 +29,11 @@ class GANLoss(nn.Module):
         self.register_buffer("fake_label", torch.tensor(fake_label))
         self.criterion = {"vanilla": nn.BCEWithLogitsLoss(), "lsgan": nn.MSELoss()}.get(gan_mode)
 
-    def forward(self, prediction: torch.Tensor, target_is_real: bool) -> torch.Tensor:
+    def forward(self, prediction: torch.Tensor | list[torch.Tensor], target_is_real: bool) -> torch.Tensor:
+        if isinstance(prediction, list):
+            # A multi-scale discriminator's: the mean over its scales, so the adversarial term keeps the
+            # weight against the L1 and cycle terms that the papers' single discriminator has.
+            return sum(self(p, target_is_real) for p in prediction) / len(prediction)
         if self.gan_mode == "wgangp":
             return -prediction.mean() if target_is_real else prediction.mean()
         label = self.real_label if target_is_real else self.fake_label
@@ -42,9 +47,24 @@ def gradient_penalty(
     alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
     mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
     out = netD(mixed)
-    (grad,) = torch.autograd.grad(out, mixed, grad_outputs=torch.ones_like(out), create_graph=True, retain_graph=True)
+    total = sum(o.sum() for o in out) if isinstance(out, list) else out.sum()  # multi-scale: every scale's
+    (grad,) = torch.autograd.grad(total, mixed, create_graph=True, retain_graph=True)
     norms = grad.flatten(1).norm(2, dim=1)
     return ((norms - constant) ** 2).mean() * lambda_gp
+
+
+def feature_matching(fake: list, real: list) -> torch.Tensor:
+    """pix2pixHD's feature-matching loss: the mean L1 between what the discriminator's layers make of
+    generated and of real pairs, over every layer but the prediction and every scale.
+
+    ``fake`` and ``real`` are ``activations()`` of one discriminator (a list of maps per scale for a
+    multi-scale one). The real side is a fixed target: no gradient flows into it."""
+    if fake and not isinstance(fake[0], list):
+        fake, real = [fake], [real]
+    distances = [
+        F.l1_loss(f.float(), r.detach().float()) for fs, rs in zip(fake, real) for f, r in zip(fs[:-1], rs[:-1])
+    ]
+    return sum(distances) / len(distances)
 
 
 class ImagePool:

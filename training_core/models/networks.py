@@ -226,6 +226,23 @@ class NLayerDiscriminator(nn.Module):
     def forward(self, x):
         return self.model(x)
 
+    def activations(self, x) -> list[torch.Tensor]:
+        maps, prediction = _activations(self.model, x)
+        return maps + [prediction]
+
+
+def _activations(layers: nn.Sequential, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """The feature maps after each activation of ``layers`` (what pix2pixHD's feature matching
+    compares), and their output.
+
+    Every discriminator's ``activations(x)`` gives those maps with its prediction last."""
+    maps = []
+    for layer in layers:
+        x = layer(x)
+        if isinstance(layer, nn.LeakyReLU):
+            maps.append(x)
+    return maps, x
+
 
 class PixelDiscriminator(nn.Module):
     """1x1 PatchGAN: judges each pixel on its own (colour, not structure)."""
@@ -244,6 +261,10 @@ class PixelDiscriminator(nn.Module):
 
     def forward(self, x):
         return self.net(x)
+
+    def activations(self, x) -> list[torch.Tensor]:
+        maps, prediction = _activations(self.net, x)
+        return maps + [prediction]
 
 
 class ImageDiscriminator(nn.Module):
@@ -271,6 +292,38 @@ class ImageDiscriminator(nn.Module):
 
     def forward(self, x):
         return self.score(self.features(x))
+
+    def activations(self, x) -> list[torch.Tensor]:
+        maps, pooled = _activations(self.features, x)
+        return maps + [self.score(pooled)]
+
+
+class MultiscaleDiscriminator(nn.Module):
+    """pix2pixHD's discriminator (Wang et al., CVPR 2018): the same design at several scales, each
+    judging the input halved once more, so the coarse ones see the whole layout and the fine one the
+    texture. Gives one prediction per scale, finest first."""
+
+    def __init__(self, build, num_D: int):
+        super().__init__()
+        self.scales = nn.ModuleList(build() for _ in range(num_D))
+        self.downsample = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
+
+    def _inputs(self, x):
+        for i in range(len(self.scales)):
+            yield x
+            if i + 1 < len(self.scales):
+                x = self.downsample(x)
+
+    def forward(self, x) -> list[torch.Tensor]:
+        return [net(xi) for net, xi in zip(self.scales, self._inputs(x))]
+
+    def activations(self, x) -> list[list[torch.Tensor]]:
+        return [net.activations(xi) for net, xi in zip(self.scales, self._inputs(x))]
+
+
+def predictions(maps: list) -> torch.Tensor | list[torch.Tensor]:
+    """The prediction within ``activations()``: what the discriminator's forward gives for the same input."""
+    return [scale[-1] for scale in maps] if isinstance(maps[0], list) else maps[-1]
 
 
 def init_weights(net: nn.Module, init_type="normal", init_gain=0.02) -> nn.Module:
@@ -319,20 +372,36 @@ def define_G(
     return init_weights(net, init_type, init_gain)
 
 
-def define_D(
-    input_nc, ndf, netD, n_layers_D=3, norm="batch", init_type="normal", init_gain=0.02, spectral_norm=False
-) -> nn.Module:
-    norm_layer_factory(norm)
+def _discriminator(input_nc, ndf, netD, n_layers_D, norm) -> nn.Module:
     if netD == "basic":
-        net = NLayerDiscriminator(input_nc, ndf, n_layers=3, norm=norm)
-    elif netD == "n_layers":
-        net = NLayerDiscriminator(input_nc, ndf, n_layers=n_layers_D, norm=norm)
-    elif netD == "pixel":
-        net = PixelDiscriminator(input_nc, ndf, norm=norm)
-    elif netD == "image":
-        net = ImageDiscriminator(input_nc, ndf, n_layers=n_layers_D, norm=norm)
+        return NLayerDiscriminator(input_nc, ndf, n_layers=3, norm=norm)
+    if netD == "n_layers":
+        return NLayerDiscriminator(input_nc, ndf, n_layers=n_layers_D, norm=norm)
+    if netD == "pixel":
+        return PixelDiscriminator(input_nc, ndf, norm=norm)
+    if netD == "image":
+        return ImageDiscriminator(input_nc, ndf, n_layers=n_layers_D, norm=norm)
+    raise ConfigError(f"netD {netD!r} is not valid: choose one of {', '.join(DISCRIMINATORS)}")
+
+
+def define_D(
+    input_nc,
+    ndf,
+    netD,
+    n_layers_D=3,
+    norm="batch",
+    init_type="normal",
+    init_gain=0.02,
+    spectral_norm=False,
+    num_D=1,
+) -> nn.Module:
+    """A discriminator; with ``num_D`` > 1, that many of them at halving scales (its output is then a
+    list of predictions). One scale is the plain network, so its weights keep the reference's names."""
+    norm_layer_factory(norm)
+    if num_D > 1:
+        net = MultiscaleDiscriminator(lambda: _discriminator(input_nc, ndf, netD, n_layers_D, norm), num_D)
     else:
-        raise ConfigError(f"netD {netD!r} is not valid: choose one of {', '.join(DISCRIMINATORS)}")
+        net = _discriminator(input_nc, ndf, netD, n_layers_D, norm)
     net = init_weights(net, init_type, init_gain)
     if spectral_norm:  # Miyato et al. 2018: each layer's largest singular value held at 1
         for module in list(net.modules()):

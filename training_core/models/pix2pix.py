@@ -8,14 +8,14 @@ from torch import nn
 from ..config import Pix2PixConfig
 from .augment import diff_augment
 from .base import GANModel
-from .losses import GANLoss, gradient_penalty
-from .networks import define_D, define_G
+from .losses import GANLoss, feature_matching, gradient_penalty
+from .networks import define_D, define_G, predictions
 
 
 class Pix2PixModel(GANModel):
     """G: A -> B (U-Net); D judges (A, B) pairs patch by patch; loss GAN + lambda_L1 * L1."""
 
-    loss_names = ("G_GAN", "G_L1", "D_real", "D_fake")
+    loss_names = ("G_GAN", "G_L1", "D_real", "D_fake")  # and G_feat with feature matching
 
     def __init__(self, config: Pix2PixConfig, device="cpu", seed: int = 0, precision: str = "fp32"):
         super().__init__(config, device, seed, precision)
@@ -35,6 +35,7 @@ class Pix2PixModel(GANModel):
                     c.init_type,
                     c.init_gain,
                     c.spectral_norm,
+                    c.num_D,
                 ),
             }
         )
@@ -76,14 +77,27 @@ class Pix2PixModel(GANModel):
         self.optimizers["G"].zero_grad(set_to_none=True)
         with self.autocast():
             # D itself, not its DDP wrapper: it is frozen here, and its gradients must not be synchronised.
-            fake_pair = diff_augment(torch.cat((self.real_A, fake_B), 1), c.diff_augment)
-            loss_G_GAN = self.criterion_gan(self.plain("D")(fake_pair), True)
-            loss_G_L1 = self.criterion_l1(fake_B.float(), self.real_B) * c.lambda_L1
-        self._backward(loss_G_GAN + loss_G_L1)
+            netD = self.plain("D")
+            fake_pair = torch.cat((self.real_A, fake_B), 1)
+            fake_maps = netD.activations(fake_pair) if c.lambda_feat > 0 else None
+            if fake_maps is not None and c.diff_augment == "none":  # one pass gives maps and prediction
+                prediction = predictions(fake_maps)
+            else:
+                prediction = netD(diff_augment(fake_pair, c.diff_augment))
+            losses = {
+                "G_GAN": self.criterion_gan(prediction, True),
+                "G_L1": self.criterion_l1(fake_B.float(), self.real_B) * c.lambda_L1,
+            }
+            if fake_maps is not None:
+                # On the pairs as they are: augmented, the two sides would be shifted differently.
+                with torch.no_grad():
+                    real_maps = netD.activations(real_AB)
+                losses["G_feat"] = feature_matching(fake_maps, real_maps) * c.lambda_feat
+        self._backward(sum(losses.values()))
         self._step("G")
         self._end_iteration()
 
-        losses = {"G_GAN": loss_G_GAN, "G_L1": loss_G_L1, "D_real": loss_D_real, "D_fake": loss_D_fake}
+        losses.update(D_real=loss_D_real, D_fake=loss_D_fake)
         return {k: v.detach() for k, v in losses.items()}
 
     def generator(self, direction: str = "AtoB") -> nn.Module:
