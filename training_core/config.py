@@ -255,6 +255,8 @@ class TrainConfig(_JsonConfig):
     val_fraction: float = 0.1  # held out when the dataset has no val/ folder
     max_val_items: int = 50
     num_workers: int = -1  # data-loading processes; -1: none on a CPU-only machine, a few beside a GPU
+    compile: bool = False  # torch.compile the networks (CUDA graphs on CUDA)
+    deterministic: bool = False  # CUDA: deterministic kernels (a resumed run is bit-identical)
     # Under torchrun each process takes batch_size samples: the effective batch is batch_size x processes.
     scale_lr: bool = False  # multiply lr by the number of processes (the linear scaling rule)
     sync_batchnorm: bool = False  # batch-norm statistics over all processes (CUDA; instance norm needs none)

@@ -73,6 +73,19 @@ def configure_cpu_threads(leave_one_for_ui: bool = False) -> int:
     return threads
 
 
+def configure_cuda_kernels(deterministic: bool, fixed_shapes: bool) -> None:
+    """Process-wide kernel choices for a run: deterministic kernels (a resumed CUDA run is then
+    bit-identical), else cuDNN's autotuned fastest for fixed shapes. TF32 in either case: on Ampere and
+    later fp32 matrix products run on tensor cores, and the reduced mantissa is deterministic too."""
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS's fixed-order workspace
+    torch.use_deterministic_algorithms(deterministic)
+    torch.backends.cudnn.deterministic = deterministic
+    torch.backends.cudnn.benchmark = fixed_shapes and not deterministic
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+
+
 def describe_device(device: torch.device) -> str:
     """A short label for status bars and logs, e.g. "CUDA: NVIDIA H100" or "CPU, 2 threads"."""
     if device.type == "cuda":

@@ -560,6 +560,22 @@ SETTINGS: tuple[Setting, ...] = (
         step=0.05,
     ),
     _s(
+        "compile",
+        "train",
+        bool,
+        "Compile the networks (GPU)",
+        "torch.compile; on CUDA each network's step then runs as captured CUDA graphs. The first "
+        "iterations wait for compiling (a minute or more, cached for later runs); on the CPU it measured no faster",
+    ),
+    _s(
+        "deterministic",
+        "train",
+        bool,
+        "Deterministic GPU kernels",
+        "CUDA only: kernels that add in a fixed order, so a stopped and resumed run is bit-identical to an "
+        "uninterrupted one (the CPU always is); somewhat slower",
+    ),
+    _s(
         "num_workers",
         "train",
         int,

@@ -202,3 +202,19 @@ def test_crop_sizes_too_small_for_the_coarsest_scale_are_refused_before_training
     DataConfig(crop_size=64).check_networks(Pix2PixConfig(netG="unet_32", num_D=2))
     with pytest.raises(ConfigError, match="at 3 scales.*use at least 96"):
         DataConfig(crop_size=64).check_networks(Pix2PixConfig(netG="unet_32", num_D=3))
+
+
+@pytest.mark.parametrize("padding", [1, 3, (1, 2, 3, 0)])
+def test_the_fixed_order_reflection_padding_matches_pytorchs_values_and_gradients(padding):
+    from training_core.models.networks import ReflectionPad2d
+
+    pad = ReflectionPad2d(padding)
+    x = torch.rand(2, 3, 9, 11, requires_grad=True)
+    expected = pad(x)
+    weights = torch.rand_like(expected)
+    (expected * weights).sum().backward()
+    expected_grad, x.grad = x.grad, None
+    mine = pad.reflect_in_fixed_order(x)
+    (mine * weights).sum().backward()
+    assert torch.equal(mine, expected)
+    assert torch.allclose(x.grad, expected_grad, atol=1e-6)

@@ -59,6 +59,38 @@ def test_a_resumed_cuda_run_matches_an_uninterrupted_one_within_float_tolerance(
     _check_resume(tmp_path, family, overrides, make_report, "cuda")  # cuDNN's kernels are not deterministic
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize(
+    "family,overrides,make_report",
+    [
+        ("pix2pix", TINY_PIX2PIX, paired_report),
+        ("cyclegan", TINY_CYCLEGAN, unpaired_report),  # reflection padding: its fixed-order gradient
+    ],
+)
+def test_a_resumed_deterministic_cuda_run_is_bit_identical(tmp_path, family, overrides, make_report):
+    _check_resume(tmp_path, family, dict(overrides, deterministic=True), make_report, "cuda")
+    assert not torch.are_deterministic_algorithms_enabled()  # the next run chooses again
+
+
+def test_deterministic_kernels_are_a_cuda_choice_that_ends_with_its_run(tmp_path):
+    report = paired_report(tmp_path / "data")
+    seen = []
+    trainer = Trainer.create(
+        report,
+        "det",
+        overrides=dict(TINY_PIX2PIX, iterations=2, deterministic=True),
+        library=ModelLibrary(),
+        device="cpu",
+        on_event=lambda e: seen.append(torch.are_deterministic_algorithms_enabled()),
+    )
+    torch.use_deterministic_algorithms(True)  # as a last deterministic CUDA run in the app left it
+    try:
+        assert isinstance(trainer.run(), Finished)
+        assert seen and not any(seen)  # the CPU is bit-exact already: no restrictions on its kernels
+    finally:
+        torch.use_deterministic_algorithms(False)
+
+
 @pytest.mark.parametrize(
     "family,overrides,make_report",
     [
@@ -100,7 +132,7 @@ def _check_resume(tmp_path, family, overrides, make_report, device):
 
     a, b = _weights(straight), _weights(second)
     assert a.keys() == b.keys()
-    if device == "cpu":
+    if device == "cpu" or overrides.get("deterministic"):
         assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])]
     else:
         # A bias just before instance norm has no effect (the norm removes it) and a zero gradient, up

@@ -40,10 +40,23 @@ class ReflectionPad2d(nn.ReflectionPad2d):
     """
 
     def forward(self, x):
+        pad = (
+            self.reflect_in_fixed_order
+            if x.is_cuda and torch.are_deterministic_algorithms_enabled()
+            else super().forward
+        )
         if not torch.is_autocast_enabled(x.device.type):
-            return super().forward(x)
+            return pad(x)
         with torch.autocast(x.device.type, enabled=False):
-            return super().forward(x)
+            return pad(x)
+
+    def reflect_in_fixed_order(self, x):
+        """The same padding from slices, flips and concatenation: CUDA's reflection-pad gradient adds
+        with atomics (no fixed order, so PyTorch refuses it in deterministic mode); these ops' gradients
+        are sums autograd makes in a fixed order."""
+        left, right, top, bottom = self.padding
+        x = torch.cat((x[..., 1 : left + 1].flip(-1), x, x[..., -right - 1 : -1].flip(-1)), -1)
+        return torch.cat((x[..., 1 : top + 1, :].flip(-2), x, x[..., -bottom - 1 : -1, :].flip(-2)), -2)
 
 
 def _conv_bias(norm: str) -> bool:

@@ -25,7 +25,7 @@ from ..data.datasets import LoadFailure, PairedDataset, ReportingDataset, Unpair
 from ..data.discover import DatasetReport
 from ..data.images import load_rgb
 from ..data.transforms import apply_transform, random_params, to_tensor
-from ..device import configure_cpu_threads, describe_device, pick_device, resolve_precision
+from ..device import configure_cpu_threads, configure_cuda_kernels, describe_device, pick_device, resolve_precision
 from ..errors import ConfigError, DatasetError, GanStudioError, ImageLoadError
 from ..fsutil import explain_write_error
 from ..models.export import model_generators, save_generators
@@ -257,6 +257,7 @@ class Trainer:
         device = f"{describe_device(self.device)}, {self.precision}"
         self._emit(Started(self.iteration, total, device, self.iteration > 0, notes, self.family))
         batches = self._batches()
+        compiling_since = time.perf_counter() if self.model.compiled else None
         while self.iteration < total:
             if self.dist is not None:
                 # Headless multi-process runs have no pause: any process asked to pause or stop stops all.
@@ -272,10 +273,16 @@ class Trainer:
             except Exception as exc:
                 return self._data_failure(exc)  # nothing was trained on this batch yet
             try:
+                self.model.begin_step()
                 self.model.set_input(batch)
                 losses = self.model.step()
                 for scheduler in self.schedulers.values():
                     scheduler.step()
+                if compiling_since is not None:
+                    if self.device.type == "cuda":
+                        torch.cuda.synchronize()
+                    log.info("compiled the networks in %.1f s (the first step)", time.perf_counter() - compiling_since)
+                    compiling_since = None
             except torch.OutOfMemoryError as exc:
                 return self._fail(
                     f"The {self.device.type.upper()} ran out of memory at iteration "
@@ -309,8 +316,10 @@ class Trainer:
         self.precision = resolve_precision(self.train_cfg.precision, self.device)
         if self.device.type == "cpu":
             configure_cpu_threads(self.leave_core_for_ui)
-        elif self.device.type == "cuda" and "crop" in self.data_cfg.preprocess:
-            torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels once
+        # Every run sets these process-wide switches, so one run's choice does not outlive it in the app.
+        configure_cuda_kernels(
+            self.device.type == "cuda" and self.train_cfg.deterministic, "crop" in self.data_cfg.preprocess
+        )
         multiple = self.model_cfg.size_multiple
         if self.family == "pix2pix":
             self.dataset = PairedDataset(self.plan.train, self.data_cfg, multiple, self.train_cfg.seed)
@@ -323,6 +332,8 @@ class Trainer:
             model_cfg = dataclasses.replace(model_cfg, lr=model_cfg.lr * self.dist.world)
         self.model = build_model(model_cfg, self.device, self.train_cfg.seed, self.precision)
         self.model.train()
+        if self.train_cfg.compile:
+            self.model.compile()
         self.plateau = Plateau(self.train_cfg) if self.train_cfg.lr_policy == "plateau" else None
         self.schedulers = {
             name: make_scheduler(opt, self.train_cfg, self.plateau) for name, opt in self.model.optimizers.items()
