@@ -186,3 +186,32 @@ def test_reflection_padding_stays_in_bf16_under_autocast_and_copies_values_exact
         padded = ReflectionPad2d(2)(x)
     assert padded.dtype == torch.bfloat16  # PyTorch's own pad would hand back float32 here
     assert torch.equal(padded.float(), torch.nn.functional.pad(x.float(), (2, 2, 2, 2), mode="reflect"))
+
+
+@pytest.mark.parametrize("norm", ["instance", "batch"])
+def test_tiles_in_batches_give_what_tiles_one_at_a_time_give(norm):
+    x = to_tensor(_photo(384, 288))[None]
+    alone = Translator(_net(norm=norm), 4, options=TranslateOptions(tile=128))
+    assert alone.tiles_per_run == 1  # the CPU's choice: it gains nothing from batches
+    batched = Translator(_net(norm=norm), 4, options=TranslateOptions(tile=128))
+    batched.tiles_per_run = 5  # as on a GPU; 12 tiles: batches of 5, 5 and 2
+    sizes = []
+    real = batched.net.forward
+    batched.net.forward = lambda t: (sizes.append(t.shape[0]), real(t))[1]
+    assert torch.allclose(batched.translate_tensor(x), alone.translate_tensor(x), atol=1e-5)
+    assert sizes[1:] == [5, 5, 2]  # after the statistics pass
+
+
+def test_out_of_memory_with_a_batch_of_tiles_retries_one_tile_at_a_time_first():
+    t = Translator(_net(), 4, options=TranslateOptions(tile=128))
+    t.tiles_per_run = 4
+    real = t.net.forward
+
+    def forward(x):
+        if x.shape[0] > 1:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.00 GiB")
+        return real(x)
+
+    t.net.forward = forward
+    assert t.translate(_photo(300, 200)).size == (300, 200)
+    assert t.tiles_per_run == 1 and t.tile == 128  # the tiles kept their size

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MIN_TILE = 128
 MAX_TILE = 4096
+MAX_TILES_PER_RUN = 8
 MIN_SIDE = 16  # smaller inputs are mirrored up to this: a ResNet's inner reflection padding needs room
 
 
@@ -107,6 +108,9 @@ class Translator:
         self._amp = autocast_dtype(self.options.precision)
         self.tile = self._auto_tile() if not self.options.tile else max(self.multiple, self.options.tile)
         self.tile = _round_up(self.tile, self.multiple) if self.tile % self.multiple else self.tile
+        # On a GPU at these sizes each tile's pass is mostly kernel launches: several tiles in one batch
+        # cost little more than one. The CPU is bound by arithmetic, and gains nothing from batches.
+        self.tiles_per_run = self._tiles_per_run() if self.device.type in ("cuda", "mps") else 1
 
     # -- public --------------------------------------------------------------------------------
     def fingerprint(self) -> str:
@@ -149,9 +153,15 @@ class Translator:
             try:
                 return self._translate(x)
             except (torch.OutOfMemoryError, RuntimeError) as exc:
-                if not _is_oom(exc) or self.tile <= max(MIN_TILE, self.multiple):
+                if not _is_oom(exc):
                     raise
                 self._release_memory()
+                if self.tiles_per_run > 1:  # first one tile at a time, then smaller tiles
+                    log.warning("out of memory with %d tiles at once; retrying one at a time", self.tiles_per_run)
+                    self.tiles_per_run = 1
+                    continue
+                if self.tile <= max(MIN_TILE, self.multiple):
+                    raise
                 smaller = max(max(MIN_TILE, self.multiple), (self.tile // 2) // self.multiple * self.multiple)
                 log.warning("out of memory with %d px tiles; retrying with %d px tiles", self.tile, smaller)
                 self.tile = smaller
@@ -183,13 +193,17 @@ class Translator:
         out = torch.zeros(1, 3, H, W)
         weight = torch.zeros(1, 1, H, W)
         ys, xs = _tile_starts(H, tile_h, overlap), _tile_starts(W, tile_w, overlap)
-        for y in ys:
-            wy = _feather(tile_h, overlap, y == ys[0], y == ys[-1])
-            for x0 in xs:
+        places = [(y, x0) for y in ys for x0 in xs]
+        for first in range(0, len(places), self.tiles_per_run):
+            batch = places[first : first + self.tiles_per_run]
+            # The norms use the whole image's captured statistics: each tile's result is the same alone
+            # or in a batch.
+            results = self._run(torch.cat([padded[:, :, y : y + tile_h, x0 : x0 + tile_w] for y, x0 in batch]))
+            for (y, x0), result in zip(batch, results.cpu()):
+                wy = _feather(tile_h, overlap, y == ys[0], y == ys[-1])
                 wx = _feather(tile_w, overlap, x0 == xs[0], x0 == xs[-1])
                 mask = (wy[:, None] * wx[None, :])[None, None]
-                result = self._run(padded[:, :, y : y + tile_h, x0 : x0 + tile_w]).cpu()
-                out[:, :, y : y + tile_h, x0 : x0 + tile_w] += result[:, :3] * mask
+                out[:, :, y : y + tile_h, x0 : x0 + tile_w] += result[None, :3] * mask
                 weight[:, :, y : y + tile_h, x0 : x0 + tile_w] += mask
         return (out / weight.clamp_min(1e-8))[:, :, :h, :w]
 
@@ -239,6 +253,12 @@ class Translator:
         side = max(self.multiple, max(MIN_TILE, min(MAX_TILE, side)) // self.multiple * self.multiple)
         log.info("automatic tile size %d px (%.1f GB budget on %s)", side, budget / 1e9, self.device)
         return side
+
+    def _tiles_per_run(self) -> int:
+        """How many tiles fit the memory budget together (at most 8: beyond, launches are no longer the cost)."""
+        per_pixel = self._activation_bytes_per_pixel()
+        fits = int(_free_memory(self.device) / (per_pixel * self.tile * self.tile)) if per_pixel else 1
+        return max(1, min(MAX_TILES_PER_RUN, fits))
 
     @torch.inference_mode()
     def _activation_bytes_per_pixel(self) -> float:
