@@ -124,14 +124,18 @@ def test_unknown_norm_and_init_are_refused():
 
 
 @pytest.mark.parametrize("netG,size", [("unet_32", 32), ("unet_64", 64), ("resnet_1blocks", 20)])
-def test_resize_convolution_generators_keep_the_size_and_have_no_transposed_convolution(netG, size):
+def test_resize_convolution_generators_keep_the_size_and_transpose_nothing_above_the_bottleneck(netG, size):
     from training_core.models.networks import define_G
 
     net = define_G(3, 3, 8, netG, "instance", upsample="resize")
-    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in net.modules())
+    seen = []
+    for m in net.modules():
+        if isinstance(m, torch.nn.ConvTranspose2d):
+            m.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].shape[-2:]))
     x = torch.rand(2, 3, size, size, requires_grad=True) * 2 - 1
     out = net(x)
     assert out.shape == x.shape
+    assert all(shape == (1, 1) for shape in seen)  # a U-Net's 1x1 bottleneck alone: it overlaps nothing
     out.mean().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
     # The papers' transposed convolutions stay the default (what reference weights load into).
@@ -218,3 +222,18 @@ def test_the_fixed_order_reflection_padding_matches_pytorchs_values_and_gradient
     (mine * weights).sum().backward()
     assert torch.equal(mine, expected)
     assert torch.allclose(x.grad, expected_grad, atol=1e-6)
+
+
+def test_the_innermost_level_of_a_resize_unet_still_carries_the_image_in_training():
+    """Found by bench/quality.py: resizing the 1x1 bottleneck gives a constant 2x2 map, which batch norm
+    on a batch of one turns into nothing; the network then learnt without its bottleneck and translated
+    with it (white outputs in eval mode). That level keeps the transposed convolution: from 1x1 it
+    overlaps nothing, so it draws no checkerboard either."""
+    from training_core.models.networks import UnetSkipConnectionBlock
+
+    net = define_G(3, 3, 8, "unet_32", "batch", upsample="resize").train()
+    innermost = [m for m in net.modules() if isinstance(m, UnetSkipConnectionBlock)][-1]
+    seen = []
+    innermost.register_forward_hook(lambda module, inputs, output: seen.append(output[:, inputs[0].shape[1] :]))
+    net(torch.rand(1, 3, 32, 32) * 2 - 1)
+    assert seen[0].abs().mean() > 0.1  # normalised values, not float noise around zero

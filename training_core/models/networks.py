@@ -108,7 +108,10 @@ class UnetSkipConnectionBlock(nn.Module):
             upconv = upsampling(inner_nc * 2, outer_nc, True, upsample)
             layers = [downconv, submodule, uprelu, upconv, nn.Tanh()]
         elif innermost:
-            upconv = upsampling(inner_nc, outer_nc, bias, upsample)
+            # Always transposed here: resizing the 1x1 bottleneck gives a constant map, which batch norm
+            # on a batch of one erases (the net would train without its bottleneck and translate with
+            # it). From 1x1 a transposed convolution overlaps nothing: it draws no checkerboard.
+            upconv = upsampling(inner_nc, outer_nc, bias, "transpose")
             layers = [downrelu, downconv, uprelu, upconv, norm_layer(outer_nc)]
         else:
             upconv = upsampling(inner_nc * 2, outer_nc, bias, upsample)
