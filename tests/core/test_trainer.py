@@ -364,6 +364,39 @@ def test_samples_come_early_then_at_the_presets_cadence(tmp_path):
     assert samples == [10, 25, 40, 60]  # 50 is past the first regular sample at 40
 
 
+@pytest.mark.parametrize(
+    "family,overrides,make_report",
+    [
+        ("pix2pix", TINY_PIX2PIX, lambda folder: paired_report(folder, val=5)),
+        ("cyclegan", TINY_CYCLEGAN, lambda folder: unpaired_report(folder, count=30)),  # 3 held out a side
+    ],
+)
+def test_held_out_images_in_batches_score_as_one_at_a_time(tmp_path, family, overrides, make_report):
+    trainer = Trainer.create(
+        make_report(tmp_path / "data"),
+        "batches",
+        family=family,
+        overrides=dict(overrides, iterations=2),
+        library=ModelLibrary(),
+        device="cpu",
+    )
+    assert isinstance(trainer.run(), Finished)
+    passes = {1: [], 2: []}
+    real = trainer.model.translate
+    outputs = {}
+    for trainer.val_batch in passes:  # 1: the CPU's; 2: as on a GPU (16 there)
+        seen = passes[trainer.val_batch]
+        trainer.model.translate = lambda images, *direction, seen=seen: (
+            seen.append(len(images)),
+            real(images, *direction),
+        )[1]
+        outputs[trainer.val_batch] = list(trainer._held_out_outputs())
+    assert len(outputs[1]) == len(outputs[2]) >= 5
+    for (a, target_a), (b, target_b) in zip(outputs[1], outputs[2]):
+        assert torch.equal(target_a, target_b) and torch.allclose(a, b, atol=1e-5)
+    assert set(passes[1]) == {1} and max(passes[2]) == 2 and len(passes[2]) < len(passes[1])
+
+
 def test_cyclegan_scores_the_round_trip_of_held_out_images_of_each_domain(tmp_path):
     report = unpaired_report(tmp_path / "data", count=12)  # enough to hold a few out of each domain
     library = ModelLibrary()

@@ -57,6 +57,7 @@ from .samples import sample_strip
 from .schedule import Plateau, make_scheduler
 
 log = logging.getLogger(__name__)
+VAL_BATCH_ON_GPU = 16  # one pass for sixteen held-out images: a GPU at batch 1 waits on launches
 
 LOG_EVERY = 10  # iterations averaged into one metrics.jsonl line
 # Samples before the preset's cadence begins: a newcomer sees the model start to learn within a minute,
@@ -85,6 +86,19 @@ class RunSampler(torch.utils.data.Sampler):
                     yield epoch, position, int(order[position])
                 turn += 1
             epoch, start = epoch + 1, 0
+
+
+def _batches_of_a_shape(items: list, size: int, kind=lambda item: None):
+    """Runs of consecutive items (an image first) of one shape and ``kind``, at most ``size`` long."""
+    group = []
+    for item in items:
+        first = group[0] if group else None
+        if group and (len(group) == size or first[0].shape != item[0].shape or kind(first) != kind(item)):
+            yield group
+            group = []
+        group.append(item)
+    if group:
+        yield group
 
 
 def auto_workers(device) -> int:
@@ -128,6 +142,7 @@ class Trainer:
         # model.json follows the run's events; only one process writes it.
         self.recorder = LibraryRecorder(self.library, entry) if self.is_main else None
         self._val_cache: list | None = None
+        self.val_batch = 1  # held-out images per pass: more on a GPU (set in _setup)
         self._loss_sums: dict = {}  # loss tensors summed since the last metrics.jsonl line
         self._window_sums: dict = {}  # ... and since the last StepMetrics that carried losses
         self._window_n = 0
@@ -320,6 +335,7 @@ class Trainer:
         configure_cuda_kernels(
             self.device.type == "cuda" and self.train_cfg.deterministic, "crop" in self.data_cfg.preprocess
         )
+        self.val_batch = 1 if self.device.type == "cpu" else VAL_BATCH_ON_GPU
         multiple = self.model_cfg.size_multiple
         if self.family == "pix2pix":
             self.dataset = PairedDataset(self.plan.train, self.data_cfg, multiple, self.train_cfg.seed)
@@ -497,12 +513,16 @@ class Trainer:
         return means["l1"]
 
     def _held_out_outputs(self):
-        """(output, what it should be) for each held-out item, the images prepared once per run."""
+        """(output, what it should be) for each held-out item, the images prepared once per run.
+
+        Translated in batches where the device gains from them (eval mode: each image's result is
+        the same alone or in a batch), so validation stays a small share of a fast GPU run."""
         if self.family == "pix2pix":
             if self._val_cache is None:
                 self._val_cache = self._pairs(self.plan.val)
-            for a, b in self._val_cache:
-                yield self.model.translate(a[None]), b
+            for group in _batches_of_a_shape(self._val_cache, self.val_batch):
+                outputs = self.model.translate(torch.stack([a for a, _ in group]))
+                yield from ((out[None], b) for out, (_, b) in zip(outputs, group))
             return
         if self._val_cache is None:
             self._val_cache = [
@@ -511,10 +531,13 @@ class Trainer:
                 for i, path in enumerate(paths)
             ]
         a_to_b = self.data_cfg.direction == "AtoB"
-        for image, side in self._val_cache:
+        for group in _batches_of_a_shape(self._val_cache, self.val_batch, kind=lambda item: item[1]):
+            side = group[0][1]
             # The dataset's A folder is the model's A domain when trained A to B.
             there, back = ("AtoB", "BtoA") if (side == 0) == a_to_b else ("BtoA", "AtoB")
-            yield self.model.translate(self.model.translate(image[None], there), back), image
+            images = torch.stack([image for image, _ in group])
+            outputs = self.model.translate(self.model.translate(images, there), back)
+            yield from ((out[None], image) for out, image in zip(outputs, images))
 
     # -- saving ---------------------------------------------------------------------------
     def _checkpoint(self, reason: str):
