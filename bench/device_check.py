@@ -81,6 +81,7 @@ def training(device, quick: bool, figures: dict) -> None:
     steps, reps = (3, 1) if quick else (30, 3)
     precisions = ("fp32",) if quick else ("fp32", "bf16")
     for family, netG in RUNS:
+        netG = {"unet_256": f"unet_{size}"}.get(netG, netG)  # a U-Net's depth follows the image size
         base, base_mem, _ = train_rate(family, netG, size, device, plain=True, steps=steps, reps=reps)
         print(f"{family} {netG} {size}px plain loop (fp32, default Adam): {base:.2f} it/s, {base_mem:.0f} MB")
         figures[f"{family}_plain_it_s"] = base
