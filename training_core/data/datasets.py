@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from torch.utils.data import Dataset, default_collate
 
 from ..config import DataConfig
 from ..errors import ImageLoadError
 from ..streams import Stream, stream
 from .images import load_rgb
-from .transforms import apply_transform, random_params, split_aligned, to_tensor
+from .resized_cache import DEFAULT_BUDGET_BYTES, ResizedCache
+from .transforms import apply_transform, random_params, resize_step, split_aligned, to_tensor
 
 
 class _SeededDataset(Dataset):
@@ -29,6 +31,11 @@ class _SeededDataset(Dataset):
         self.multiple = multiple
         self.seed = seed
         self.epoch = 0
+        self.cache = ResizedCache(DEFAULT_BUDGET_BYTES)
+
+    def limit_cache(self, budget_bytes: int) -> None:
+        """Bytes of resized images each process keeps (0: read every file each time)."""
+        self.cache.limit(budget_bytes)
 
     def set_epoch(self, epoch: int) -> None:
         """Draw new crops and flips (and, unpaired, new partners) for the next epoch."""
@@ -43,7 +50,11 @@ class _SeededDataset(Dataset):
     def _rng(self, epoch: int, index: int) -> np.random.Generator:
         return stream(self.seed, Stream.AUGMENT, epoch, index)
 
+    def _resized(self, path) -> Image.Image:
+        return self.cache.get(str(path), lambda: (resize_step(load_rgb(path), self.cfg),))[0]
+
     def _prepare(self, img, rng):
+        # Drawing the choices from the resized size gives those of the original (see resize_step).
         params = random_params(img.size, self.cfg, rng)
         return to_tensor(apply_transform(img, params, self.cfg, self.multiple))
 
@@ -60,24 +71,33 @@ class PairedDataset(_SeededDataset):
     def __len__(self) -> int:
         return len(self.items)
 
+    def item_paths(self, index: int) -> tuple[str, str]:
+        """The files of A and B at ``index``, in the configured direction."""
+        item = self.items[index]
+        paths = (str(item), str(item)) if isinstance(item, (str, Path)) else (str(item[0]), str(item[1]))
+        return paths[::-1] if self.cfg.direction == "BtoA" else paths
+
     def load_pair(self, index: int):
         """The pair at ``index`` as (A, B) PIL images, in the configured direction."""
         item = self.items[index]
         if isinstance(item, (str, Path)):
             a, b = split_aligned(load_rgb(item))
-            paths = (str(item), str(item))
         else:
             a, b = load_rgb(item[0]), load_rgb(item[1])
             if b.size != a.size:
                 b = b.resize(a.size)  # separate files of one pair may differ slightly in size
-            paths = (str(item[0]), str(item[1]))
         if self.cfg.direction == "BtoA":
-            a, b, paths = b, a, paths[::-1]
-        return a, b, paths
+            a, b = b, a
+        return a, b, self.item_paths(index)
+
+    def _resized_pair(self, index: int) -> tuple[Image.Image, Image.Image]:
+        a, b, _ = self.load_pair(index)
+        return resize_step(a, self.cfg), resize_step(b, self.cfg)
 
     def __getitem__(self, key) -> dict:
         epoch, position, index = self._key(key)
-        a, b, (path_a, path_b) = self.load_pair(index)
+        a, b = self.cache.get(index, lambda: self._resized_pair(index))
+        path_a, path_b = self.item_paths(index)
         params = random_params(a.size, self.cfg, self._rng(epoch, index))
         return {
             "A": to_tensor(apply_transform(a, params, self.cfg, self.multiple)),
@@ -110,8 +130,8 @@ class UnpairedDataset(_SeededDataset):
         path_a = self.domain_a[index % len(self.domain_a)]
         path_b = self.domain_b[int(rng.integers(len(self.domain_b)))]
         return {
-            "A": self._prepare(load_rgb(path_a), rng),
-            "B": self._prepare(load_rgb(path_b), rng),
+            "A": self._prepare(self._resized(path_a), rng),
+            "B": self._prepare(self._resized(path_b), rng),
             "A_path": str(path_a),
             "B_path": str(path_b),
             "index": index,

@@ -54,11 +54,16 @@ def _round_to_multiple(value: int, multiple: int) -> int:
     return max(multiple, round(value / multiple) * multiple)
 
 
+def resize_step(img: Image.Image, cfg: DataConfig) -> Image.Image:
+    """The deterministic first step of ``cfg.preprocess``. ``resized_size`` of its result is
+    its own size, so random choices drawn for the resized image equal those for the original."""
+    size = resized_size(img.size, cfg)
+    return img.resize(size, RESAMPLE) if size != img.size else img
+
+
 def apply_transform(img: Image.Image, params: TransformParams, cfg: DataConfig, multiple: int) -> Image.Image:
     """Resize, crop, round to ``multiple`` and flip one image with the given choices."""
-    size = resized_size(img.size, cfg)
-    if size != img.size:
-        img = img.resize(size, RESAMPLE)
+    img = resize_step(img, cfg)
     if "crop" in cfg.preprocess:
         c = cfg.crop_size
         img = img.crop((params.crop_x, params.crop_y, params.crop_x + c, params.crop_y + c))

@@ -24,6 +24,7 @@ from ..config import TrainConfig
 from ..data.datasets import LoadFailure, PairedDataset, ReportingDataset, UnpairedDataset, collate_or_failure
 from ..data.discover import DatasetReport
 from ..data.images import load_rgb
+from ..data.resized_cache import DEFAULT_BUDGET_BYTES
 from ..data.transforms import apply_transform, random_params, to_tensor
 from ..device import configure_cpu_threads, configure_cuda_kernels, describe_device, pick_device, resolve_precision
 from ..errors import ConfigError, DatasetError, GanStudioError, ImageLoadError
@@ -394,6 +395,8 @@ class Trainer:
         cfg = self.train_cfg
         workers = cfg.num_workers if cfg.num_workers >= 0 else auto_workers(self.device)
         rank, world = (self.dist.rank, self.dist.world) if self.dist else (0, 1)
+        # Each loader process keeps its own resized images: the budget is shared among them.
+        self.dataset.limit_cache(DEFAULT_BUDGET_BYTES // max(1, workers))
         loader = DataLoader(
             ReportingDataset(self.dataset),
             batch_size=cfg.batch_size,
