@@ -126,6 +126,8 @@ def main() -> int:
     p.add_argument("--size", type=int, default=0, help="crop size (default: the preset's)")
     p.add_argument("--iterations", type=int, default=1000)
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
+    p.add_argument("--merge", type=Path, action="append", default=[], help="also tabulate runs from this --json")
     p.add_argument("--configs", default=",".join(OPTIONS), help=f"from {', '.join(OPTIONS)}, or name=k:v;k:v")
     p.add_argument("--device", default="auto")
     p.add_argument("--picture", type=Path, default=ROOT / "bench" / "quality.jpg")
@@ -143,15 +145,21 @@ def main() -> int:
     report = discover(fixed_split(people_outlines(), Path(tempfile.mkdtemp(prefix="split-"))))
     library = ModelLibrary()
     runs: dict[str, list[dict]] = {name: [] for name in configs}
+    earlier: dict[str, list[dict]] = {}
+    for path in args.merge:
+        for name, scores in json.loads(path.read_text()).items():
+            earlier.setdefault(name, []).extend(scores)
     columns = {}
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         for name, settings in configs.items():
             trainer, scores = train_once(
                 report, library, name, args.preset, settings, args.iterations, seed, args.size, args.device
             )
             runs[name].append(scores)
-            if seed == 0:
+            if seed == args.first_seed:
                 columns[name] = held_out_row_images(trainer)
+                if len(columns) == len(configs):
+                    save_picture(columns, args.picture)
             print(
                 f"seed {seed} {name:>11}: L1 {scores['l1']:.4f}  PSNR {scores['psnr']:.2f} dB  "
                 f"SSIM {scores['ssim']:.4f}  checkerboard {scores['checkerboard']:.2f}  ({scores['seconds']:.0f} s)",
@@ -159,18 +167,20 @@ def main() -> int:
             )
             if args.json:
                 args.json.write_text(json.dumps(runs, indent=1))
-    save_picture(columns, args.picture)
+    for name, scores in earlier.items():
+        runs[name] = scores + runs.get(name, [])
+    runs = {name: values for name, values in runs.items() if values}
 
-    print(f"\n{args.preset} preset, {args.iterations} iterations, {args.seeds} seeds, medians (spread = max - min):")
-    print("| configuration | held-out L1 | L1 spread | PSNR dB | SSIM | checkerboard | L1 vs paper |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"\n{args.preset} preset, {args.iterations} iterations, medians over seeds (spread = max - min):")
+    print("| configuration | seeds | held-out L1 | L1 spread | PSNR dB | SSIM | checkerboard | L1 vs paper |")
+    print("|---|---|---|---|---|---|---|---|")
     figures, base = {}, median([r["l1"] for r in runs.get("paper", runs[next(iter(runs))])])
     for name, values in runs.items():
         l1s = [r["l1"] for r in values]
         row = {k: statistics.median(r[k] for r in values) for k in ("l1", "psnr", "ssim", "checkerboard")}
         print(
-            f"| {name} | {row['l1']:.4f} | {max(l1s) - min(l1s):.4f} | {row['psnr']:.2f} | {row['ssim']:.3f} "
-            f"| {row['checkerboard']:.2f} | {row['l1'] / base:.3f} |"
+            f"| {name} | {len(values)} | {row['l1']:.4f} | {max(l1s) - min(l1s):.4f} | {row['psnr']:.2f} "
+            f"| {row['ssim']:.3f} | {row['checkerboard']:.2f} | {row['l1'] / base:.3f} |"
         )
         figures[f"{name}_l1"] = row["l1"]
         figures[f"{name}_checkerboard"] = row["checkerboard"]
