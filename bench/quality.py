@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import tempfile
@@ -50,7 +51,7 @@ def fixed_split(source: Path, into: Path) -> Path:
 def parse_configs(text: str) -> dict[str, dict]:
     """Names from OPTIONS, or name=setting:value;setting:value for a combination of one's own."""
     configs = {}
-    for item in filter(None, text.split(",")):
+    for item in filter(None, re.split(r',(?=(?:[^"]*"[^"]*")*[^"]*$)', text)):  # commas outside quotes
         if "=" not in item:
             configs[item] = OPTIONS[item]
             continue
