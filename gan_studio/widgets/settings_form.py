@@ -68,8 +68,17 @@ def get_value(editor: QWidget):
     return editor.value()
 
 
+class SectionTitle(QLabel):
+    """The bold heading above one section's settings."""
+
+    def __init__(self, section: str):
+        super().__init__(f"<b>{SECTION_TITLES[section]}</b>")
+        self.section = section
+
+
 class SettingsForm(QWidget):
-    """Editors for ``settings``, in their order, under a heading per section when ``headings``."""
+    """Editors for ``settings``, in their order, under a heading per section when ``headings``
+    (then each section's settings together, sections in the order they first appear)."""
 
     def __init__(self, settings: tuple[Setting, ...], headings: bool = False, parent=None):
         super().__init__(parent)
@@ -79,12 +88,14 @@ class SettingsForm(QWidget):
         self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # long labels above, not cut off
         self._family = "pix2pix"
         self._loaded: dict = {}
+        if headings:
+            order = list(dict.fromkeys(s.section for s in settings))
+            settings = tuple(sorted(settings, key=lambda s: order.index(s.section)))
         section = None
         for setting in settings:
             if headings and setting.section != section:
                 section = setting.section
-                title = QLabel(f"<b>{SECTION_TITLES[section]}</b>")
-                self.form.addRow(title)
+                self.form.addRow(SectionTitle(section))
             editor = self.editors[setting.name] = make_editor(setting)
             label = QLabel(setting.label)
             label.setToolTip(editor.toolTip())

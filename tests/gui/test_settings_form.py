@@ -90,3 +90,22 @@ def test_settings_changed_in_the_app_reach_the_model(make_window, qtbot, tmp_pat
     assert (record.train["lr_policy"], record.train["plateau_patience"]) == ("plateau", 3)
     # The training size was changed and the load size not: it follows at the preset's ratio.
     assert record.data["crop_size"] == 32 and record.data["load_size"] == round(32 * 143 / 128)
+
+
+def test_each_section_of_the_advanced_settings_has_one_heading(qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    from gan_studio.widgets.settings_form import SectionTitle, SettingsForm
+
+    form = SettingsForm(tuple(s for s in options.SETTINGS if not s.basic), headings=True)
+    qtbot.addWidget(form)
+    titles = [label.text() for label in form.findChildren(QLabel) if isinstance(label, SectionTitle)]
+    assert len(titles) == len(set(titles)) >= 3, titles
+    # Every setting sits under its own section's heading.
+    rows = [form.form.itemAt(i, form.form.ItemRole.SpanningRole) for i in range(form.form.rowCount())]
+    heading_rows = [i for i, item in enumerate(rows) if item is not None]
+    for name, editor in form.editors.items():
+        row, _ = form.form.getWidgetPosition(editor)
+        above = max(r for r in heading_rows if r < row)
+        section = options.BY_NAME[name].section
+        assert rows[above].widget().section == section, name
