@@ -11,8 +11,10 @@ from tiny import TINY_CLI, paired_report
 from training_core.store import ModelLibrary
 from training_core.train.trainer import Trainer
 
-# Instance norm and no dropout: then two processes with batch 1 compute what one with batch 2 does.
+# Instance norm, no dropout and no augmentation of the discriminator's inputs (drawn per process): then
+# two processes with batch 1 compute what one with batch 2 does.
 SETTINGS = dict(
+    diff_augment="none",
     netG="unet_32",
     ngf=8,
     ndf=8,
