@@ -24,8 +24,13 @@ from pathlib import Path
 
 from common import ROOT, median, people_outlines, result
 
-# Each option alone on top of the papers' configuration, then all of them together.
-OPTIONS = {
+from training_core.presets import MEASURED_BEST_PIX2PIX
+
+# The papers' configuration, spelled out: the quick and high presets now add options of their own.
+PAPERS = {"upsample": "transpose", "diff_augment": "none", "num_D": 1, "spectral_norm": False, "ema_decay": 0.0}
+# Each option alone on top of the papers' configuration, then all of them together, then the
+# presets' choice (what measured best).
+ALONE = {
     "paper": {},
     "diffaug": {"diff_augment": "color,translation,cutout"},
     "ema": {"ema_decay": 0.999},
@@ -33,7 +38,9 @@ OPTIONS = {
     "spectral": {"spectral_norm": True},
     "multiscale": {"num_D": 2, "lambda_feat": 10.0},
 }
-OPTIONS["combined"] = {k: v for settings in OPTIONS.values() for k, v in settings.items()}
+OPTIONS = {name: {**PAPERS, **settings} for name, settings in ALONE.items()}
+OPTIONS["combined"] = {k: v for settings in ALONE.values() for k, v in settings.items()}
+OPTIONS["presets"] = {**PAPERS, **MEASURED_BEST_PIX2PIX}
 HELD_OUT_EVERY = 10  # every tenth pair (in file-name order) is held out
 PICTURE_ROWS = 4
 
@@ -49,14 +56,14 @@ def fixed_split(source: Path, into: Path) -> Path:
 
 
 def parse_configs(text: str) -> dict[str, dict]:
-    """Names from OPTIONS, or name=setting:value;setting:value for a combination of one's own."""
+    """Names from OPTIONS, or name=setting:value;setting:value: the papers' configuration with those settings."""
     configs = {}
     for item in filter(None, re.split(r',(?=(?:[^"]*"[^"]*")*[^"]*$)', text)):  # commas outside quotes
         if "=" not in item:
             configs[item] = OPTIONS[item]
             continue
         name, spec = item.split("=", 1)
-        configs[name] = {k: json.loads(v) for k, v in (pair.split(":", 1) for pair in spec.split(";"))}
+        configs[name] = {**PAPERS, **{k: json.loads(v) for k, v in (pair.split(":", 1) for pair in spec.split(";"))}}
     return configs
 
 
