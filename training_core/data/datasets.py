@@ -21,7 +21,7 @@ from ..config import DataConfig
 from ..errors import ImageLoadError
 from ..streams import Stream, stream
 from .images import load_rgb
-from .resized_cache import DEFAULT_BUDGET_BYTES, ResizedCache
+from .resized_cache import ResizedCache
 from .transforms import apply_transform, random_params, resize_step, split_aligned, to_tensor
 
 
@@ -31,7 +31,7 @@ class _SeededDataset(Dataset):
         self.multiple = multiple
         self.seed = seed
         self.epoch = 0
-        self.cache = ResizedCache(DEFAULT_BUDGET_BYTES)
+        self.cache = ResizedCache()
 
     def limit_cache(self, budget_bytes: int) -> None:
         """Bytes of resized images each process keeps (0: read every file each time)."""
@@ -77,8 +77,8 @@ class PairedDataset(_SeededDataset):
         paths = (str(item), str(item)) if isinstance(item, (str, Path)) else (str(item[0]), str(item[1]))
         return paths[::-1] if self.cfg.direction == "BtoA" else paths
 
-    def load_pair(self, index: int):
-        """The pair at ``index`` as (A, B) PIL images, in the configured direction."""
+    def _resized_pair(self, index: int) -> tuple[Image.Image, Image.Image]:
+        """The pair at ``index`` read and resized, as (A, B) in the configured direction."""
         item = self.items[index]
         if isinstance(item, (str, Path)):
             a, b = split_aligned(load_rgb(item))
@@ -88,10 +88,6 @@ class PairedDataset(_SeededDataset):
                 b = b.resize(a.size)  # separate files of one pair may differ slightly in size
         if self.cfg.direction == "BtoA":
             a, b = b, a
-        return a, b, self.item_paths(index)
-
-    def _resized_pair(self, index: int) -> tuple[Image.Image, Image.Image]:
-        a, b, _ = self.load_pair(index)
         return resize_step(a, self.cfg), resize_step(b, self.cfg)
 
     def __getitem__(self, key) -> dict:
