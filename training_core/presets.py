@@ -17,7 +17,7 @@ from .errors import ConfigError
 # discriminator sees keeps it from memorising 90 pairs, and with it so held back, twice the papers'
 # learning rate lets the generator learn faster without upsetting the game (alone, on the papers'
 # configuration, the faster rate gained far less and kept the grid). Lower held-out L1 than the
-# papers' recipe on every seed, at the same cost per iteration at 128 px (16-22% more at 256 px).
+# papers' recipe on every seed, at the same cost per iteration at 128 px (6-22% more at 256 px).
 # Measured for pix2pix only; CycleGAN keeps the papers' configuration until it is measured too.
 MEASURED_BEST_PIX2PIX = {"upsample": "resize", "diff_augment": "color,translation,cutout", "lr": 4e-4}
 
