@@ -212,7 +212,7 @@ def test_events_samples_validation_and_metrics_log(tmp_path):
     assert [s.iteration for s in steps] == list(range(1, 9))
     assert set(steps[0].losses) == {"G_GAN", "G_L1", "D_real", "D_fake"}
     assert steps[-1].lr == pytest.approx(0.0, abs=1e-12)  # linear decay reaches zero at the end
-    assert steps[0].lr == pytest.approx(2e-4)
+    assert steps[0].lr == pytest.approx(trainer.model_cfg.lr)  # the preset's rate, constant in the first half
     samples = [e for e in events if isinstance(e, SampleImages)]
     assert [s.iteration for s in samples] == [4, 8]
     assert samples[0].strip.size == (3 * 32, 2 * 32)  # input | output | target, two preview rows
