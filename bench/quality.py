@@ -24,16 +24,14 @@ from pathlib import Path
 
 from common import ROOT, median, people_outlines, result
 
+from training_core.config import Pix2PixConfig
 from training_core.presets import MEASURED_BEST_PIX2PIX
 
-# The papers' configuration, spelled out: the quick and high presets now add options of their own.
+# The papers' configuration, spelled out (the settings' defaults are the papers'): the quick and
+# high presets now change some of them.
 PAPERS = {
-    "upsample": "transpose",
-    "diff_augment": "none",
-    "num_D": 1,
-    "spectral_norm": False,
-    "ema_decay": 0.0,
-    "lr": 2e-4,
+    name: getattr(Pix2PixConfig(), name)
+    for name in (*MEASURED_BEST_PIX2PIX, "num_D", "lambda_feat", "spectral_norm", "ema_decay")
 }
 # Each option alone on top of the papers' configuration, then all of them together, then the
 # presets' choice (what measured best).
