@@ -150,6 +150,7 @@ class Pix2PixConfig(ModelConfig):
     gan_mode: str = "vanilla"
     lambda_L1: float = 100.0
     lambda_feat: float = 0.0  # > 0: pix2pixHD's feature matching against the discriminator's layers
+    lambda_ssim: float = 0.0  # > 0: also (1 - SSIM) against the target, a structural reconstruction loss
 
 
 @dataclass

@@ -309,6 +309,19 @@ SETTINGS: tuple[Setting, ...] = (
         families=("pix2pix",),
     ),
     _s(
+        "lambda_ssim",
+        "model",
+        float,
+        "Structure (SSIM) weight",
+        "0: off (pix2pix); > 0: also pull the local structure of each output (brightness, contrast and "
+        "pattern in 11-pixel windows) towards the target's: (1 - SSIM) with this weight beside the L1 "
+        "(Zhao et al. 2017, with which training reaches a lower L1 too; e.g. 50)",
+        low=0,
+        high=1000,
+        step=5,
+        families=("pix2pix",),
+    ),
+    _s(
         "lambda_A",
         "model",
         float,

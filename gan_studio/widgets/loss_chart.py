@@ -25,6 +25,10 @@ LOSS_NAMES = {
         "Critic's view of target",
         "How differently the critic's layers see the outputs and the targets (feature matching). Should fall.",
     ),
+    "G_SSIM": (
+        "Structure difference",
+        "How differently the outputs and the targets are shaped in small windows (1 - SSIM). Should fall.",
+    ),
     "G_GAN": (
         "Generator vs critic",
         "How well the generator fools the critic. A level or slowly rising line is normal: the two compete.",
@@ -43,7 +47,7 @@ LOSS_NAMES = {
     "idt_A": ("B kept by A→B", "How much A→B changes images that are already B. Should stay low."),
     "idt_B": ("A kept by B→A", "How much B→A changes images that are already A. Should stay low."),
 }
-DIFFERENCE_KEYS = ("G_L1", "G_feat", "cycle_A", "cycle_B", "idt_A", "idt_B")
+DIFFERENCE_KEYS = ("G_L1", "G_feat", "G_SSIM", "cycle_A", "cycle_B", "idt_A", "idt_B")
 
 
 def plain_name(key: str) -> str:

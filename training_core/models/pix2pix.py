@@ -8,14 +8,14 @@ from torch import nn
 from ..config import Pix2PixConfig
 from .augment import diff_augment
 from .base import GANModel
-from .losses import GANLoss, feature_matching, gradient_penalty
+from .losses import GANLoss, feature_matching, gradient_penalty, structural_dissimilarity
 from .networks import define_D, define_G, predictions
 
 
 class Pix2PixModel(GANModel):
     """G: A -> B (U-Net); D judges (A, B) pairs patch by patch; loss GAN + lambda_L1 * L1."""
 
-    loss_names = ("G_GAN", "G_L1", "D_real", "D_fake")  # and G_feat with feature matching
+    loss_names = ("G_GAN", "G_L1", "D_real", "D_fake")  # and G_feat, G_SSIM where they are on
 
     def __init__(self, config: Pix2PixConfig, device="cpu", seed: int = 0, precision: str = "fp32"):
         super().__init__(config, device, seed, precision)
@@ -88,6 +88,8 @@ class Pix2PixModel(GANModel):
                 "G_GAN": self.criterion_gan(prediction, True),
                 "G_L1": self.criterion_l1(fake_B.float(), self.real_B) * c.lambda_L1,
             }
+            if c.lambda_ssim > 0:
+                losses["G_SSIM"] = structural_dissimilarity(fake_B, self.real_B) * c.lambda_ssim
             if fake_maps is not None:
                 # On the pairs as they are: augmented, the two sides would be shifted differently.
                 with torch.no_grad():

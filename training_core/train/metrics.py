@@ -17,11 +17,10 @@ def psnr(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (10 * torch.log10(1.0 / mse.clamp_min(1e-10))).clamp_max(100.0)
 
 
-def _gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+def _gaussian_taps(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
     x = torch.arange(size, dtype=torch.float64) - size // 2
     g = torch.exp(-(x**2) / (2 * sigma**2))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :]).float()
+    return (g / g.sum()).float()
 
 
 def ssim(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -34,16 +33,19 @@ def ssim(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     channels = x.shape[1]
     size = min(11, x.shape[-1], x.shape[-2])
     size -= 1 - size % 2  # odd
-    window = _gaussian_window(size).to(x.device).expand(channels, 1, size, size)
-
-    def blur(t):
-        return F.conv2d(t, window, groups=channels)
-
+    # The means, second moments and covariance in one blur: the 2-D Gaussian is separable, a pass
+    # along rows then columns (22 taps instead of 121), over the five maps stacked as channels.
+    # (This also runs in every training step where the structural loss is on.)
+    maps = torch.cat((x, y, x * x, y * y, x * y), 1)
+    taps = _gaussian_taps(size).to(x.device)
+    groups = maps.shape[1]
+    blurred = F.conv2d(maps, taps.view(1, 1, 1, size).expand(groups, -1, -1, -1), groups=groups)
+    blurred = F.conv2d(blurred, taps.view(1, 1, size, 1).expand(groups, -1, -1, -1), groups=groups)
+    mu_x, mu_y, xx, yy, xy = blurred.split(channels, 1)
     c1, c2 = 0.01**2, 0.03**2
-    mu_x, mu_y = blur(x), blur(y)
-    var_x = blur(x * x) - mu_x**2
-    var_y = blur(y * y) - mu_y**2
-    cov = blur(x * y) - mu_x * mu_y
+    var_x = xx - mu_x**2
+    var_y = yy - mu_y**2
+    cov = xy - mu_x * mu_y
     s = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
     return s.flatten(1).mean(1)
 
