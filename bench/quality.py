@@ -44,6 +44,7 @@ ALONE = {
     "spectral": {"spectral_norm": True},
     "multiscale": {"num_D": 2, "lambda_feat": 10.0},
     "lr2x": {"lr": 4e-4},  # twice the papers' learning rate
+    "ssim": {"lambda_ssim": 100.0},  # the structural loss beside the L1, with the same weight
 }
 OPTIONS = {name: {**PAPERS, **settings} for name, settings in ALONE.items()}
 OPTIONS["combined"] = {k: v for settings in ALONE.values() for k, v in settings.items()}

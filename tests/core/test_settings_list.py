@@ -172,7 +172,7 @@ PAPERS = {
 def test_the_paper_preset_keeps_the_papers_configuration(family):
     model, _, _ = resolve(family, "paper", 100)
     assert {k: getattr(model, k) for k in PAPERS} == PAPERS
-    assert getattr(model, "lambda_feat", 0.0) == 0.0
+    assert getattr(model, "lambda_feat", 0.0) == 0.0 and getattr(model, "lambda_ssim", 0.0) == 0.0
 
 
 @pytest.mark.parametrize("preset", ["quick", "high"])
@@ -182,9 +182,11 @@ def test_the_other_presets_train_pix2pix_with_the_measured_best_options(preset):
     assert model.upsample == "resize"
     assert model.diff_augment == "color,translation,cutout"
     assert model.lr == 4e-4
+    assert model.lambda_ssim == 100.0
     # Settings given by name still win over the preset's, so the papers' recipe stays one choice away.
-    model, _, _ = resolve("pix2pix", preset, 100, {"upsample": "transpose", "diff_augment": "none", "lr": 2e-4})
-    assert (model.upsample, model.diff_augment, model.lr) == ("transpose", "none", 2e-4)
+    papers = {"upsample": "transpose", "diff_augment": "none", "lr": 2e-4, "lambda_ssim": 0.0}
+    model, _, _ = resolve("pix2pix", preset, 100, papers)
+    assert {k: getattr(model, k) for k in papers} == papers
     # CycleGAN is not measured yet: the papers' configuration.
     model, _, _ = resolve("cyclegan", preset, 100)
     assert {k: getattr(model, k) for k in PAPERS} == PAPERS
