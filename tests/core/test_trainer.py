@@ -210,7 +210,8 @@ def test_events_samples_validation_and_metrics_log(tmp_path):
     assert isinstance(started, Started) and started.total_iterations == 8 and not started.resumed
     steps = [e for e in events if isinstance(e, StepMetrics)]
     assert [s.iteration for s in steps] == list(range(1, 9))
-    assert set(steps[0].losses) == {"G_GAN", "G_L1", "D_real", "D_fake"}
+    # The quick preset's pix2pix adds the structural loss to the papers' four.
+    assert set(steps[0].losses) == {"G_GAN", "G_L1", "G_SSIM", "D_real", "D_fake"}
     assert steps[-1].lr == pytest.approx(0.0, abs=1e-12)  # linear decay reaches zero at the end
     assert steps[0].lr == pytest.approx(trainer.model_cfg.lr)  # the preset's rate, constant in the first half
     samples = [e for e in events if isinstance(e, SampleImages)]
