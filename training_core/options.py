@@ -315,7 +315,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Structure (SSIM) weight",
         "0: off (pix2pix); > 0: also pull the local structure of each output (brightness, contrast and "
         "pattern in 11-pixel windows) towards the target's: (1 - SSIM) with this weight beside the L1 "
-        "(Zhao et al. 2017, with which training reaches a lower L1 too; e.g. 50)",
+        "(Zhao et al. 2017: training reaches a lower L1 with it; the quick and high presets: 100)",
         low=0,
         high=1000,
         step=5,

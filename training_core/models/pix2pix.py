@@ -13,7 +13,8 @@ from .networks import define_D, define_G, predictions
 
 
 class Pix2PixModel(GANModel):
-    """G: A -> B (U-Net); D judges (A, B) pairs patch by patch; loss GAN + lambda_L1 * L1."""
+    """G: A -> B (U-Net); D judges (A, B) pairs patch by patch; loss GAN + lambda_L1 * L1
+    (+ lambda_ssim * (1 - SSIM), + lambda_feat * feature matching, where they are on)."""
 
     loss_names = ("G_GAN", "G_L1", "D_real", "D_fake")  # and G_feat, G_SSIM where they are on
 
