@@ -104,7 +104,8 @@ def train_once(report, library, name, preset, settings, iterations, seed, size, 
     seconds = time.perf_counter() - start
     logged = [json.loads(line) for line in (trainer.entry.run_dir / "metrics.jsonl").read_text().splitlines()]
     val = [r["val"] for r in logged if "val" in r][-1]
-    by_norm = {mode: held_out_scores(trainer, mode) for mode in NORM_MODES}
+    pairs = trainer._pairs(trainer.plan.val)
+    by_norm = {mode: held_out_scores(trainer, pairs, mode) for mode in NORM_MODES}
     # What the artist gets: the trained model converts with the statistics that scored better.
     chosen = min(by_norm, key=lambda mode: by_norm[mode]["l1"])
     return trainer, {**val, "seconds": seconds, "norm": chosen, "by_norm": by_norm}
@@ -119,22 +120,16 @@ def measured(scores: dict, measure: str) -> dict[str, float]:
     return scores["by_norm"][scores["norm"]]
 
 
-def held_out_scores(trainer, norm: str) -> dict[str, float]:
+def held_out_scores(trainer, pairs, norm: str) -> dict[str, float]:
     """L1, PSNR, SSIM and checkerboard measure on the held-out pairs, translated with ``norm`` statistics."""
     import torch
 
     from training_core.convert.norm import inference_copy
-    from training_core.train import metrics
+    from training_core.train.metrics import mean_scores
 
     net = inference_copy(trainer.model.generator("AtoB"), norm)
-    measures = {"l1": metrics.l1, "psnr": metrics.psnr, "ssim": metrics.ssim, "checkerboard": metrics.checkerboard}
-    scores = {name: [] for name in measures}
     with torch.inference_mode():
-        for a, b in trainer._pairs(trainer.plan.val):
-            out = net(a[None].to(trainer.model.device)).float().cpu()
-            for name, fn in measures.items():
-                scores[name].append(fn(out, b[None]).item())
-    return {name: statistics.fmean(values) for name, values in scores.items()}
+        return mean_scores((net(a[None].to(trainer.model.device)), b[None]) for a, b in pairs)[0]
 
 
 def held_out_row_images(trainer):

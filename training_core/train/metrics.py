@@ -73,3 +73,15 @@ def checkerboard(output: torch.Tensor, target: torch.Tensor, eps: float = 1e-12)
         return (power * mask).sum() / (power.sum() + eps)
 
     return share(output) / (share(target) + eps)
+
+
+MEASURES = {"l1": l1, "psnr": psnr, "ssim": ssim, "checkerboard": checkerboard}
+
+
+def mean_scores(outputs_and_targets) -> tuple[dict[str, float], int]:
+    """Each measure's mean over (output, target) pairs of NCHW batches, and how many pairs there were."""
+    scores = {name: [] for name in MEASURES}
+    for output, target in outputs_and_targets:
+        for name, fn in MEASURES.items():
+            scores[name].append(fn(output.float().cpu(), target).item())
+    return {name: sum(values) / len(values) for name, values in scores.items()}, len(scores["l1"])

@@ -16,7 +16,6 @@ import time
 import traceback
 from collections.abc import Callable
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
@@ -503,14 +502,8 @@ class Trainer:
     def _validate(self) -> float:
         """Held-out scores: pix2pix's output against its target; CycleGAN's round trip (there and
         back) against the image itself, for the held-out images of both domains. Returns the L1."""
-        measures = {"l1": metrics.l1, "psnr": metrics.psnr, "ssim": metrics.ssim, "checkerboard": metrics.checkerboard}
-        scores = {name: [] for name in measures}
-        for out, target in self._held_out_outputs():
-            for name, fn in measures.items():
-                scores[name].append(fn(out.float().cpu(), target[None]).item())
-        means = {k: float(np.mean(v)) for k, v in scores.items()}
+        means, count = metrics.mean_scores((out, target[None]) for out, target in self._held_out_outputs())
         kind = "pairs" if self.family == "pix2pix" else "cycle"
-        count = len(scores["l1"])
         self._log({"iteration": self.iteration, "val": means})
         self._emit(ValidationMetrics(self.iteration, means["l1"], means["psnr"], means["ssim"], count, kind))
         return means["l1"]
