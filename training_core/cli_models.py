@@ -63,6 +63,13 @@ def _list(library: ModelLibrary) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
 
 
+def _scores(val) -> dict:
+    """The held-out scores that are numbers; model.json is user data, and "val" may hold anything."""
+    if not isinstance(val, dict):
+        return {}
+    return {k: v for k, v in val.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
 def _show(entry) -> None:
     """A model in words: what it is, how far it got, what it learned from."""
     r = entry.require()
@@ -81,9 +88,8 @@ def _show(entry) -> None:
             f"  dataset     {r.dataset.get('root', '?')} ({r.dataset.get('layout', '?')}, "
             f"{r.dataset.get('train', '?')} training items)"
         )
-    val = (r.metrics or {}).get("val") or {}
-    if val:
-        lines.append("  validation  " + ", ".join(f"{k} {v:.4g}" for k, v in val.items() if isinstance(v, float)))
+    if scores := _scores(r.metrics.get("val")):
+        lines.append("  validation  " + ", ".join(f"{k} {v:.4g}" for k, v in scores.items()))
     if r.last_error:
         lines.append(f"  last error  {r.last_error}")
     if entry.state in ("paused", "interrupted", "failed"):

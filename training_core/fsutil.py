@@ -17,14 +17,35 @@ import stat
 import time
 from pathlib import Path
 
-# What atomic_path names its temporary files: ".<name>.<8 random characters>.tmp".
+# What atomic_path names its temporary files: ".<name>.<8 random characters>.tmp", the name shortened
+# (TEMP_KEEP_BYTES) so that a temporary file can be made beside any file the disk accepts.
 TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+TEMP_KEEP_BYTES = 48  # of the name; a temporary name is at most 48 + 14 bytes, far below any disk's limit
+_TEMP_TAIL = len(".12345678.tmp")
+
+
+def _temp_name(name: str) -> str:
+    """The name part of a temporary file: ``name`` itself, or its start and its suffix when it is long.
+
+    The suffix stays so that a cleaner of one kind of file (the .onnx exports)
+    still recognises its own; the name stays readable for whoever finds it.
+    """
+    if len(os.fsencode(name)) <= TEMP_KEEP_BYTES:
+        return name
+    suffix = Path(name).suffix
+    suffix = suffix if len(os.fsencode(suffix)) <= 16 else ""
+    head = ""
+    for char in name:  # by characters, so a UTF-8 name is never cut inside one
+        if len(os.fsencode(head + char + "~" + suffix)) > TEMP_KEEP_BYTES:
+            break
+        head += char
+    return f"{head}~{suffix}"
 
 
 def _create_temp(folder: Path, name: str) -> tuple[Path, int]:
     """A new empty file beside ``name``, and its mode: created 0666, so the kernel applies the umask."""
     for _ in range(100):
-        tmp = folder / f".{name}.{secrets.token_hex(4)}.tmp"
+        tmp = folder / f".{_temp_name(name)}.{secrets.token_hex(4)}.tmp"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
         except FileExistsError:
@@ -100,26 +121,71 @@ def explain_write_error(exc: OSError, folder: str | Path, needed_bytes: int = 0)
     return f"cannot write in {folder}: {exc.strerror or exc}"
 
 
-def read_regular_text(path: str | Path) -> str:
-    """The text of ``path`` if it is a regular file, not reached through a link; OSError otherwise.
+def file_kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words ("a named pipe"); "" for a regular file."""
+    if stat.S_ISREG(mode):
+        return ""
+    for test, kind in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISLNK, "a link"),
+    ):
+        if test(mode):
+            return kind
+    return "a special file"
+
+
+MISSING = "missing"  # what regular_file_problem says of a path where nothing is
+
+
+def regular_file_problem(path: str | Path) -> str:
+    """ "" when ``path`` is a regular file (or a link to one); otherwise what is there instead, in words.
+
+    For the files that are opened by name elsewhere (safetensors, torch): a
+    folder, a pipe or a dangling link there must be told as what it is, not as
+    a missing file, and a pipe must never be opened.
+    """
+    try:
+        return file_kind(os.stat(path).st_mode)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return f"a link to {os.readlink(path)}, which does not exist"
+        return MISSING
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+
+
+def read_regular_text(path: str | Path, max_bytes: int | None = None, follow_links: bool = False) -> str:
+    """The text of ``path`` if it is a regular file (of at most ``max_bytes``); OSError otherwise.
 
     For the files we keep in folders that others can write to (an output
-    folder): a named pipe in their place would block a reader forever, and a
-    link could lead anywhere.
+    folder, a model folder): a named pipe in their place would block a reader
+    forever, a link to /dev/zero would fill the memory, and a link could lead
+    anywhere (followed only where ``follow_links``).
     """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | (0 if follow_links else getattr(os, "O_NOFOLLOW", 0))
+    fd = os.open(path, flags)
+    kind = file_kind(os.fstat(fd).st_mode)
+    if kind:
+        os.close(fd)
+        raise OSError(f"{path} is not a regular file ({kind})")
     with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(f"{path} is not a regular file")
-        return f.read().decode("utf-8", "replace")
+        data = f.read() if max_bytes is None else f.read(max_bytes + 1)  # +1: it may grow while read
+        if max_bytes is not None and len(data) > max_bytes:
+            raise OSError(errno.EFBIG, f"larger than {max_bytes / 1e6:.0f} MB, more than such a file ever holds")
+        return data.decode("utf-8", "replace")
 
 
-def remove_stale_temp_files(folder: Path, recursive: bool, older_than_s: float) -> int:
+def remove_stale_temp_files(folder: Path, recursive: bool, older_than_s: float, suffix: str = "") -> int:
     """Remove temporary files that killed processes left in ``folder``; the number removed.
 
-    Only names atomic_path makes are touched, and only when older than
-    ``older_than_s`` (0 where the caller holds the folder's lock, so no other
-    process can be writing there).
+    Only names atomic_path makes are touched (only those for files ending in
+    ``suffix``, where given), and only when older than ``older_than_s`` (0
+    where the caller holds the folder's lock, so no other process can be
+    writing there).
     """
     removed = 0
     limit = time.time() - older_than_s
@@ -129,7 +195,8 @@ def remove_stale_temp_files(folder: Path, recursive: bool, older_than_s: float) 
             path = Path(where) / name
             try:
                 info = path.lstat()
-                if TEMP_NAME.match(name) and stat.S_ISREG(info.st_mode) and info.st_mtime <= limit:
+                ours = TEMP_NAME.match(name) and name[:-_TEMP_TAIL].lower().endswith(suffix.lower())
+                if ours and stat.S_ISREG(info.st_mode) and info.st_mtime <= limit:
                     path.unlink()
                     removed += 1
             except OSError:

@@ -26,7 +26,7 @@ from pathlib import Path
 import platformdirs
 
 from .errors import GanStudioError
-from .fsutil import atomic_write_text, explain_write_error, remove_stale_temp_files
+from .fsutil import atomic_write_text, explain_write_error, read_regular_text, remove_stale_temp_files
 from .record import ModelRecord, RecordError, read_record
 from .runlock import RunInUse, is_locked
 
@@ -38,6 +38,7 @@ DAMAGED = "damaged"  # shown for a model folder whose model.json cannot be used 
 # Temporary files in a model folder that no process trains are this old at least before they count as
 # left by a killed process: a rename in another window writes model.json in milliseconds.
 IDLE_TEMP_AGE_S = 60
+MAX_RECORD_BYTES = 4 << 20  # a record is a few kB; more is not a model.json, and is not read whole
 STAGING_PREFIX = ".new-model-"  # a model being created: hidden until complete
 _tidied: set[str] = set()  # library folders cleaned of stale temporary files by this process
 
@@ -145,16 +146,26 @@ class ModelLibrary:
         self.root = Path(root) if root else data_home() / "models"
 
     def _read(self, folder: Path) -> ModelEntry:
-        """The model in ``folder``; a damaged entry (never an exception) when its record is unusable."""
+        """The model in ``folder``; a damaged entry (never an exception) when its record is unusable.
+
+        model.json is untrusted: a pipe in its place must not block, a link to
+        /dev/zero must not fill the memory, and JSON nested 100,000 deep must
+        not end the listing of every other model.
+        """
         try:
-            raw = json.loads((folder / "model.json").read_text(encoding="utf-8"))
-            return ModelEntry(folder.name, folder, read_record(raw))
+            text = read_regular_text(folder / "model.json", max_bytes=MAX_RECORD_BYTES, follow_links=True)
+            return ModelEntry(folder.name, folder, read_record(json.loads(text)))
         except FileNotFoundError:
             damage = "model.json is missing"
         except OSError as exc:
             damage = f"model.json cannot be read: {exc.strerror or exc}"
+        except RecursionError:
+            damage = "model.json is not valid: it is nested too deeply to be a model's record"
         except ValueError as exc:  # not JSON, or RecordError
             damage = f"model.json is not valid: {exc}"
+        except Exception as exc:  # whatever else a hostile record can provoke stays this model's damage
+            log.debug("model.json in %s", folder, exc_info=True)
+            damage = f"model.json is not valid: {type(exc).__name__}: {exc}"
         return ModelEntry(folder.name, folder, None, damage)
 
     def tidy(self) -> None:
@@ -215,10 +226,18 @@ class ModelLibrary:
         """A model by folder id or by display name (case-insensitive)."""
         if _is_folder_id(key) and (self.root / key / "model.json").is_file():
             return self._read(self.root / key)
-        matches = [e for e in self.list() if e.name.casefold() == key.casefold()]
+        entries = self.list()
+        matches = [e for e in entries if e.name.casefold() == key.casefold()]
         if len(matches) == 1:
             return matches[0]
-        names = ", ".join(sorted(e.name for e in self.list())) or "none yet"
+        if matches:  # copied folders, or model.json edited by hand: only the folder names tell them apart
+            folders = ", ".join(sorted(e.id for e in matches))
+            raise ModelNotFound(
+                f"the name {key!r} is ambiguous: {len(matches)} models in {self.root} are called so (folders "
+                f"{folders}); name the model by its folder instead, and rename one of them "
+                f"(gan-studio-models rename {matches[-1].id} NEW-NAME)"
+            )
+        names = ", ".join(sorted(e.name for e in entries)) or "none yet"
         raise ModelNotFound(f"no model named {key!r} in {self.root} (models: {names})")
 
     def create(
@@ -262,8 +281,9 @@ class ModelLibrary:
             raise
         return entry
 
-    def _check_name_free(self, name: str) -> None:
-        if any(e.name.casefold() == name.casefold() for e in self.list()):
+    def _check_name_free(self, name: str, except_id: str = "") -> None:
+        """Names are told apart without case ("Ink" and "INK" are one name), as get() finds them."""
+        if any(e.name.casefold() == name.casefold() and e.id != except_id for e in self.list()):
             raise LibraryError(
                 f"a model named {name!r} already exists: choose another name, or continue that model instead"
             )
@@ -291,6 +311,8 @@ class ModelLibrary:
     def update(self, entry: ModelEntry, **changes) -> ModelEntry:
         """Change some fields of the record, keeping what others wrote meanwhile (a rename during training)."""
         record = entry.require()
+        if "name" in changes:
+            self._check_name_free(str(changes["name"]).strip(), except_id=entry.id)
         on_disk = self._read(entry.path).record
         merged = {**record.to_dict(), **(on_disk.to_dict() if on_disk else {}), **changes, "updated": now_iso()}
         try:
@@ -305,8 +327,6 @@ class ModelLibrary:
         new_name = new_name.strip()
         if not new_name:
             raise LibraryError("the new name is empty")
-        if any(e.name.casefold() == new_name.casefold() and e.id != entry.id for e in self.list()):
-            raise LibraryError(f"a model named {new_name!r} already exists")
         return self.update(entry, name=new_name)
 
     def delete(self, key: str) -> None:

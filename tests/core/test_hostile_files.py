@@ -680,3 +680,36 @@ def test_a_photo_removed_during_the_batch_fails_alone(tmp_path):
     files = _by_name(report)
     assert files["3.png"].status == "failed" and "No such file" in files["3.png"].detail
     assert [files[f"{i}.png"].status for i in range(3)] == ["converted"] * 3
+
+
+# -- issue 30: long names, litter of killed exports -------------------------------------------------
+
+
+@POSIX
+@pytest.mark.parametrize("name", ["x" * 251 + ".png", "é" * 121 + "abcd.png", "x" * 200 + ".generator.safetensors"])
+def test_a_file_with_the_longest_name_the_disk_takes_is_written_atomically(tmp_path, name):
+    """The temporary name once added 14 bytes to the name: names of 242-255 bytes failed "File name too long"."""
+    from training_core.fsutil import TEMP_NAME, atomic_path, remove_stale_temp_files
+
+    assert len(os.fsencode(name)) <= 255
+    with atomic_path(tmp_path / name) as tmp:
+        tmp.write_bytes(b"whole")
+        assert TEMP_NAME.match(tmp.name) and len(os.fsencode(tmp.name)) <= 64
+        assert tmp.name.endswith(f"{Path(name).suffix}.{tmp.name[-12:-4]}.tmp")  # a cleaner by suffix knows it
+        torn = tmp_path / "killed" / tmp.name  # what a kill at this moment would leave
+        torn.parent.mkdir()
+        torn.write_bytes(b"torn")
+    assert (tmp_path / name).read_bytes() == b"whole"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, "killed"])
+    assert remove_stale_temp_files(tmp_path / "killed", recursive=False, older_than_s=0, suffix=Path(name).suffix) == 1
+
+
+@POSIX
+def test_a_photo_with_a_name_of_246_bytes_converts(tmp_path):
+    src, dst = tmp_path / "in", tmp_path / "out"
+    name = "é" * 120 + "ab.png"  # 246 bytes: its output has the same name
+    _img(src / name)
+    files = _by_name(BatchJob(_translator(), src, dst, ConvertConfig()).run())
+    assert files[name].status == "converted", files[name].detail
+    with Image.open(dst / name) as img:
+        assert img.size == (40, 32)

@@ -1,4 +1,5 @@
 import json
+import os
 import shutil
 import subprocess
 
@@ -189,3 +190,119 @@ def test_a_model_json_of_gan_studio_0_1_opens_unchanged(tmp_path):
         k: v for k, v in original.items() if k not in ("iterations", "updated", "state")
     }
     assert written["state"] == "paused" and written["iterations"] == 3
+
+
+# -- hostile model.json files (issue 30): each breaks its own model, never the library ----------------
+
+
+def _beside_a_good_model(lib, folder_name="bad"):
+    lib.create("fine", {"family": "pix2pix"})
+    bad = lib.root / folder_name
+    bad.mkdir()
+    return bad / "model.json"
+
+
+def _deep(path):
+    path.write_text("[" * 100_000 + "]" * 100_000)
+
+
+def _fifo(path):
+    os.mkfifo(path)
+
+
+def _link_to_dev_zero(path):
+    path.symlink_to("/dev/zero")
+
+
+def _huge(path):
+    with open(path, "wb") as f:  # a sparse file: 64 MB to read, nothing on the disk
+        f.truncate(64 << 20)
+
+
+def _folder(path):
+    path.mkdir()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX pipes and links")
+@pytest.mark.parametrize(
+    "make,reason",
+    [
+        (_deep, "nested too deeply"),
+        (_fifo, "not a regular file (a named pipe)"),
+        (_link_to_dev_zero, "not a regular file (a character device)"),
+        (_huge, "larger than"),
+        (_folder, "not a regular file (a folder)"),
+    ],
+)
+def test_a_hostile_model_json_is_one_damaged_model_in_the_cli_and_conversion(tmp_path, capsys, caplog, make, reason):
+    from training_core.cli_convert import convert_main
+    from training_core.cli_models import models_main
+
+    lib = ModelLibrary()
+    make(_beside_a_good_model(lib))
+    entries = {e.id: e for e in lib.list()}  # a pipe would block here, /dev/zero would fill the memory
+    assert entries["fine"].state == "new"
+    assert entries["bad"].state == "damaged" and reason in entries["bad"].damage
+    assert models_main(["list"]) == 0
+    listing = capsys.readouterr().out
+    assert "fine" in listing and reason in listing
+    assert models_main(["show", "fine"]) == 0
+    assert models_main(["show", "bad"]) == 2
+    assert "is damaged" in caplog.text and reason in caplog.text
+    assert convert_main(["--model", "bad", "--input", str(tmp_path), "--output", str(tmp_path / "o")]) == 2
+    assert models_main(["delete", "bad", "--yes"]) == 0
+    assert [e.id for e in lib.list()] == ["fine"]
+
+
+def test_a_model_json_within_the_bound_still_opens(tmp_path):
+    """Long notes kept by another version are fine: the bound is far above any real record."""
+    lib = _library(tmp_path)
+    entry = lib.create("m", {"family": "pix2pix"})
+    raw = json.loads((entry.path / "model.json").read_text())
+    (entry.path / "model.json").write_text(json.dumps({**raw, "notes": "x" * 500_000}))
+    assert lib.get("m").record.extra["notes"] == "x" * 500_000
+
+
+def test_two_models_with_one_name_are_ambiguous_and_named_by_folder(tmp_path):
+    lib = _library(tmp_path)
+    first = lib.create("Ink Drawing", {"family": "pix2pix"})
+    second = lib.create("other", {"family": "pix2pix"})
+    raw = json.loads((second.path / "model.json").read_text())
+    (second.path / "model.json").write_text(json.dumps({**raw, "name": "INK drawing"}))  # edited by hand
+    with pytest.raises(ModelNotFound, match="ambiguous") as caught:
+        lib.get("ink drawing")
+    message = str(caught.value)
+    assert "ink-drawing, other" in message and "by its folder" in message and "no model named" not in message
+    assert lib.get(first.id).name == "Ink Drawing" and lib.get(second.id).name == "INK drawing"  # ids still work
+    with pytest.raises(LibraryError, match="already exists"):
+        lib.rename(second.id, "Ink drawing")  # names that differ only in case stay refused
+    lib.rename(second.id, "Ink drawing 2")
+    assert lib.get("ink drawing").id == first.id
+
+
+@pytest.mark.parametrize("taken,asked", [("Ink", "INK"), ("Straße", "STRASSE"), ("ink", " Ink ")])
+def test_a_name_that_differs_only_in_case_is_taken(tmp_path, taken, asked):
+    lib = _library(tmp_path)
+    lib.create(taken, {"family": "pix2pix"})
+    other = lib.create("other", {"family": "pix2pix"})
+    with pytest.raises(LibraryError, match="already exists"):
+        lib.create(asked, {"family": "pix2pix"})
+    with pytest.raises(LibraryError, match="already exists"):
+        lib.rename(other.id, asked)
+    with pytest.raises(LibraryError, match="already exists"):
+        lib.update(other, name=asked)
+    assert sorted(e.name for e in lib.list()) == sorted([taken, "other"])
+
+
+@pytest.mark.parametrize("val", [[1, 2], "0.5", 3, {"psnr": "high", "ssim": 0.5, "l1": 2}])
+def test_show_tells_a_model_whose_scores_are_not_numbers(tmp_path, capsys, val):
+    from training_core.cli_models import models_main
+
+    lib = ModelLibrary()
+    entry = lib.create("m", {"family": "pix2pix"})
+    lib.update(entry, metrics={"val": val})
+    assert models_main(["show", "m"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("m  (pix2pix, new)")
+    if isinstance(val, dict):
+        assert "ssim 0.5" in out and "l1 2" in out and "psnr" not in out
