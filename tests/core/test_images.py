@@ -64,6 +64,7 @@ def test_reason_codes_and_extensions_are_the_documented_ones():
         "unreadable",
         "not an image",
         "truncated",
+        "damaged",
         "too large",
         "too small",
         "unmatched pair",

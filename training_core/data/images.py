@@ -24,9 +24,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from ..errors import ImageLoadError
+from .damage import KNOWN_NAMES, header_problem, why_unopened
+from .jpeg_scan import missing_data, read_frame, strict_stream
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +36,9 @@ log = logging.getLogger(__name__)
 REASONS = (
     "unreadable",  # the OS refused: missing, permission denied, I/O error
     "not an image",  # Pillow cannot identify it (empty file, text named .jpg, ...)
-    "truncated",  # the header is fine but decoding fails part-way
-    "too large",  # more pixels than max_pixels: rejected before decoding
+    "truncated",  # cut short: in its header, or the header is fine but the data stops part-way
+    "damaged",  # a format we open, but its header is corrupt (a bad checksum, no size)
+    "too large",  # more pixels than max_pixels, or metadata beyond Pillow's limits: rejected before decoding
     "too small",  # the shorter side is below min_side
     "unmatched pair",  # paired datasets: the file has no usable partner
     "unsupported format",  # an image format we never open (EPS, PDF, PSD...): some start other programs
@@ -140,14 +143,41 @@ def _kind_of(mode: int) -> str:
 
 
 @contextlib.contextmanager
-def _opened(path: Path, max_pixels: int, min_side: int) -> Iterator[Image.Image]:
-    """Open (header only) with a safe decoder and enforce the size limits before any decoding."""
+def _opened(path: Path, max_pixels: int, min_side: int, decoding: bool = True) -> Iterator[Image.Image]:
+    """Open (header only) with a safe decoder and enforce the size limits before any decoding.
+
+    A JPEG that will be decoded is read from a strict copy of its bytes (see jpeg_scan.py).
+    """
     f = _open_regular_file(path)
     try:
+        if decoding:
+            f = _strict_jpeg(f, path)
         with _open_image(f, path, max_pixels, min_side) as im:
             yield im
     finally:
         f.close()
+
+
+def _strict_jpeg(f, path: Path):
+    """For a JPEG: its bytes in memory, arranged so that data cut short fails to decode; else ``f``."""
+    try:
+        if f.read(3) != b"\xff\xd8\xff":
+            f.seek(0)
+            return f
+        f.seek(0)
+        data = f.read()
+    except OSError as e:
+        raise _fail(path, "unreadable", e.strerror or str(e)) from None
+    frame = read_frame(data)
+    if frame is None:
+        strict = io.BytesIO(data)
+    else:
+        missing = missing_data(data, frame)
+        if missing:
+            raise _fail(path, "truncated", missing)
+        strict = io.BytesIO(strict_stream(data, frame))
+    f.close()
+    return strict
 
 
 def _open_image(f, path: Path, max_pixels: int, min_side: int) -> Image.Image:
@@ -169,6 +199,9 @@ def _open_image(f, path: Path, max_pixels: int, min_side: int) -> Image.Image:
             raise _fail(path, "truncated", f"cut short in the header: {e}") from None
         raise _fail(path, "unreadable", e.strerror or str(e)) from None
     except (SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
+        limit = header_problem(e)
+        if limit:
+            raise _fail(path, *limit) from None
         raise _fail(path, "not an image", f"corrupt header: {e}") from None
     w, h = im.size
     if w * h > max_pixels:
@@ -193,7 +226,13 @@ def _unidentified(f, path: Path) -> ImageLoadError:
         return _fail(path, "unreadable", e.strerror or str(e))
     if not head:
         return _fail(path, "not an image", "file is empty (0 bytes)")
-    fmt = format_of(head)
+    fmt = format_of(head, path.suffix)
+    if fmt in KNOWN_NAMES:  # a format we open: cut short or damaged, not "unsupported"
+        try:
+            size = os.fstat(f.fileno()).st_size
+        except (OSError, io.UnsupportedOperation):
+            size = len(f.getbuffer())
+        return _fail(path, *why_unopened(f, fmt, size))
     if fmt:
         return _fail(
             path,
@@ -205,15 +244,23 @@ def _unidentified(f, path: Path) -> ImageLoadError:
     return _fail(path, "not an image", "not a known image format")
 
 
-def format_of(head: bytes) -> str:
+def format_of(head: bytes, suffix: str = "") -> str:
     """The format a file's first bytes announce ("EPS", "PDF", ...), from magic numbers only; "" if none.
 
     Pillow's plug-ins recognise their formats from these bytes without
-    decoding anything; plug-ins that accept any bytes are not asked.
+    decoding anything; plug-ins that accept any bytes are not asked, except the
+    one the file's extension names: a .tga (no magic number) is a TGA, even
+    though its first bytes also look like a Windows cursor's.
     """
     for magic, fmt in _MAGIC:
         if head.startswith(magic):
             return fmt
+    named = _named_format(suffix)
+    if named:
+        accept = Image.OPEN[named][1]
+        with contextlib.suppress(Exception):
+            if accept is None or accept(head[:16]):
+                return named
     if head[4:8] == b"ftyp":
         return "HEIF" if head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc") else "ISO media"
     for fmt, accept in _strong_acceptors():
@@ -223,6 +270,15 @@ def format_of(head: bytes) -> str:
         except Exception:
             continue
     return ""
+
+
+def _named_format(suffix: str) -> str:
+    """The Pillow format registered for an extension (".tga" -> "TGA"), or ""."""
+    if not suffix:
+        return ""
+    Image.init()
+    named = Image.EXTENSION.get(suffix.lower(), "")
+    return named if named in Image.OPEN else ""
 
 
 _MAGIC = (
@@ -254,6 +310,11 @@ def _strong_acceptors() -> list:
 
 def _decode(im: Image.Image, path: Path) -> None:
     """Decode the pixel data; a failure part-way means a damaged file."""
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        # Some library asked Pillow to fill cut files with grey, for the whole process:
+        # that would pass damaged photos as good, so it is turned off again.
+        log.warning("Pillow's LOAD_TRUNCATED_IMAGES was on: turned off, so damaged images are caught")
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         im.load()
     except Image.DecompressionBombError as e:  # TIFF tiles are checked at load
@@ -263,6 +324,8 @@ def _decode(im: Image.Image, path: Path) -> None:
     except OSError as e:
         if e.errno is not None:  # a real I/O error from the disk, not bad data
             raise _fail(path, "unreadable", e.strerror or str(e)) from None
+        if "truncated" in str(e):
+            raise _fail(path, "truncated", f"cut short: the image data stops before the last row ({e})") from None
         raise _fail(path, "truncated", str(e)) from None
     except (SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
         raise _fail(path, "truncated", str(e)) from None
@@ -288,7 +351,7 @@ def probe(
     the whole entropy-coded stream, so truncation is still detected).
     """
     path = Path(path)
-    with _opened(path, max_pixels, min_side) as im:
+    with _opened(path, max_pixels, min_side, decoding=verify) as im:
         w, h = im.size
         if _orientation(im) in (5, 6, 7, 8):  # rotated by 90 degrees
             w, h = h, w
