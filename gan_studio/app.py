@@ -93,14 +93,14 @@ def main(argv=None) -> int:
     from .main_window import MainWindow
     from .quit_signals import quit_on_signals
     from .settings import open_settings
-    from .single_instance import InstanceServer, hand_over, server_name
+    from .single_instance import claim_library
 
     app = create_application()
-    instance = server_name(str(data_home()))
-    if hand_over(instance, os.path.abspath(args.folder) if args.folder else None):
+    server = claim_library(data_home(), os.path.abspath(args.folder) if args.folder else None)
+    if server is None:
         print("GAN Studio is already open on this model library: its window was brought forward.")
         return 0  # before any window or setting of this launch exists
-    server = InstanceServer(instance, app)
+    server.setParent(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     window = MainWindow(open_settings())
