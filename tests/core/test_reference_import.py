@@ -148,3 +148,46 @@ def test_weights_claiming_a_huge_or_inconsistent_network_are_refused_before_it_i
     torch.save(padded, tmp_path / "padded.pth")
     with pytest.raises(ReferenceImportError, match="do not fit: that network has"):
         load_reference_generator(tmp_path / "padded.pth")
+
+
+def _fifo(path):
+    os.mkfifo(path)
+
+
+def _sparse(size):
+    def make(path):
+        with open(path, "wb") as f:  # nothing on the disk
+            f.truncate(size)
+
+    return make
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX pipes and links")
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (_fifo, "x.pth is a named pipe, not a weights file"),
+        (lambda p: p.mkdir(), "x.pth is a folder, not a weights file"),
+        (lambda p: p.symlink_to("/dev/zero"), "x.pth is a character device, not a weights file"),
+        (lambda p: p.symlink_to(p.parent / "gone.pth"), "x.pth cannot be read: it is a link to"),
+        (lambda p: None, "x.pth cannot be read: no such file"),
+        (_sparse(9 * 10**9), "x.pth is 9.0 GB, larger than any generator"),
+    ],
+)
+def test_an_import_of_a_file_that_is_no_weights_file_says_so_at_once(tmp_path, make, message):
+    """`mkfifo x.pth; gan-studio-models import x.pth --name x` once waited forever: a real process, a deadline."""
+    import subprocess
+    import sys
+
+    make(tmp_path / "x.pth")
+    code = "import sys; from training_core.cli_models import models_main; sys.exit(models_main(sys.argv[1:]))"
+    env = {**os.environ, "GAN_STUDIO_HOME": str(tmp_path / "home")}
+    done = subprocess.run(
+        [sys.executable, "-c", code, "import", str(tmp_path / "x.pth"), "--name", "x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "home" / "models").exists() or not list((tmp_path / "home" / "models").iterdir())

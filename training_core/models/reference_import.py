@@ -11,6 +11,7 @@ refused before anything of it runs.
 
 from __future__ import annotations
 
+import os
 import pickle
 import re
 from pathlib import Path
@@ -19,27 +20,66 @@ import torch
 
 from ..config import CycleGANConfig, ModelConfig, Pix2PixConfig
 from ..errors import ConfigError, GanStudioError
+from ..fsutil import MISSING, file_kind, regular_file_problem
 from .networks import define_G
 
 _RESNET_BLOCK = re.compile(r"^model\.(\d+)\.conv_block\.")
 _STAT_SUFFIXES = (".running_mean", ".running_var", ".num_batches_tracked")
+# The largest generator GAN Studio builds (a U-Net of width 256) holds 0.9 billion float32 weights.
+MAX_FILE_BYTES = 8 * 10**9
 
 
 class ReferenceImportError(GanStudioError):
     pass
 
 
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    path = Path(path)
+def _open_weights_file(path: Path):
+    """``path`` opened for reading if it is a regular file of a size a generator can have.
+
+    A named pipe would block the import forever and a device never ends: both
+    are refused from what was really opened (O_NONBLOCK: opening a pipe does
+    not wait for a writer).
+    """
     try:
-        with open(path, "rb") as f:
-            head = f.read(2)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        problem = regular_file_problem(path)
+        raise ReferenceImportError(
+            f"{path.name} cannot be read: {'no such file' if problem == MISSING else 'it is ' + problem}"
+        ) from None
     except OSError as exc:
         raise ReferenceImportError(f"{path.name} cannot be read: {exc.strerror or exc}") from None
-    if head != b"PK" and head[:1] != b"\x80":  # neither torch's zip format nor a pickle
-        raise ReferenceImportError(f"{path.name} is not a PyTorch checkpoint that can be read")
+    info = os.fstat(fd)
+    if kind := file_kind(info.st_mode):
+        os.close(fd)
+        raise ReferenceImportError(f"{path.name} is {kind}, not a weights file: choose the .pth file itself")
+    if info.st_size > MAX_FILE_BYTES:
+        os.close(fd)
+        raise ReferenceImportError(
+            f"{path.name} is {info.st_size / 1e9:.1f} GB, larger than any generator GAN Studio builds "
+            f"({MAX_FILE_BYTES / 1e9:.0f} GB): is it the right file?"
+        )
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)  # a regular file: ordinary reads from here on
+    return os.fdopen(fd, "rb")
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    path = Path(path)
+    with _open_weights_file(path) as f:
+        try:
+            head = f.read(2)
+            f.seek(0)
+        except OSError as exc:
+            raise ReferenceImportError(f"{path.name} cannot be read: {exc.strerror or exc}") from None
+        if head != b"PK" and head[:1] != b"\x80":  # neither torch's zip format nor a pickle
+            raise ReferenceImportError(f"{path.name} is not a PyTorch checkpoint that can be read")
+        return _load_state_dict(path, f)
+
+
+def _load_state_dict(path: Path, f) -> dict[str, torch.Tensor]:
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(f, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         globals_named = [line.strip() for line in str(exc).splitlines() if "GLOBAL" in line]
         culprit = globals_named[0][:200] if globals_named else "objects other than tensors"
