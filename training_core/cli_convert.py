@@ -14,8 +14,8 @@ import threading
 from pathlib import Path
 
 from .cli_common import EXIT_OK, EXIT_PAUSED, EXIT_USAGE
-from .config import NORM_CHOICES, OUTPUT_FORMATS, PRECISIONS, ConvertConfig
-from .convert.batch import BatchFinished, BatchJob, BatchStarted, FileDone
+from .config import NORM_CHOICES, OTHER_MODEL_OUTPUTS, OUTPUT_FORMATS, PRECISIONS, ConvertConfig
+from .convert.batch import BatchFinished, BatchJob, BatchStarted, FileDone, OutputFolderUnwritable
 from .convert.model_file import translator_for_model
 from .device import describe_device, pick_device
 from .errors import GanStudioError
@@ -27,18 +27,35 @@ EXIT_SOME_FAILED = 1
 
 
 def _parser() -> argparse.ArgumentParser:
+    # The defaults are ConvertConfig's, which the app's Convert tab starts from too: the same photo
+    # converted with the same model gives the same pixels from either, and each skips the other's work.
+    d = ConvertConfig()
     p = argparse.ArgumentParser(prog="gan-studio-convert", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="the model's name (gan-studio-models list)")
     p.add_argument("--input", required=True, type=Path, help="folder of photos")
     p.add_argument("--output", required=True, type=Path, help="folder for the results (never the input folder)")
-    p.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB", help="CycleGAN models translate both ways")
+    p.add_argument(
+        "--direction", choices=("AtoB", "BtoA"), default=d.direction, help="CycleGAN models translate both ways"
+    )
     p.add_argument("--recursive", action="store_true", help="include subfolders, mirrored in the output")
-    p.add_argument("--format", choices=OUTPUT_FORMATS, default="same")
-    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality")
+    p.add_argument("--format", choices=OUTPUT_FORMATS, default=d.format)
+    p.add_argument("--quality", type=int, default=d.quality, help="JPEG/WebP quality")
     p.add_argument("--tile", default="auto", help="tile size in pixels for large images, or auto")
-    p.add_argument("--scale", default="full", help="full (own resolution), model (training scale), or a factor")
-    p.add_argument("--norm", choices=NORM_CHOICES, default="auto", help="batch-norm statistics at inference")
-    p.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    p.add_argument("--scale", default=d.scale, help="full (own resolution), model (training scale), or a factor")
+    p.add_argument("--norm", choices=NORM_CHOICES, default=d.norm, help="batch-norm statistics at inference")
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=d.precision,
+        help="auto: bf16 where the CPU or GPU computes it fast, else fp32 (outputs within a few levels of fp32)",
+    )
+    p.add_argument(
+        "--other-model-outputs",
+        choices=OTHER_MODEL_OUTPUTS,
+        default=d.other_model_outputs,
+        help="where the output folder holds another model's results: convert into a subfolder named after "
+        "this model (default), replace them, or ask (refuse, naming them)",
+    )
     p.add_argument("--device", default="auto")
     skip = p.add_mutually_exclusive_group()
     skip.add_argument(
@@ -79,7 +96,12 @@ class _Progress:
             self._clear()
             counts = event.summary
             prefix = f"{event.stopped}; " if event.stopped else "cancelled: " if event.cancelled else ""
-            log.info("%s%s; report: %s", prefix, counts, event.report_path)
+            report = (
+                f"report: {display_path(event.report_path)}"
+                if event.report_path
+                else "the report could not be written (see the message above)"
+            )
+            log.info("%s%s; %s", prefix, counts, report)
 
     def _clear(self):
         if self.tty:
@@ -106,15 +128,27 @@ def convert_main(argv=None) -> int:
             scale=args.scale,
             norm=args.norm,
             precision=args.precision,
+            other_model_outputs=args.other_model_outputs,
         ).validate()
         entry = ModelLibrary().get(args.model)
         device = pick_device(args.device)
         translator = translator_for_model(entry, args.direction, device, config)
-        job = BatchJob(translator, args.input, args.output, config, entry.name, _Progress(), cancel)
+        job = BatchJob(translator, args.input, args.output, config, entry.name, _Progress(), cancel, model_id=entry.id)
+    except OutputFolderUnwritable as exc:  # the disk, not the command: as training says of its disk
+        log.error("error: %s", exc)
+        return EXIT_SOME_FAILED
     except GanStudioError as exc:
         log.error("error: %s", exc)
         return EXIT_USAGE
     log.info("converting with %s on %s", entry.name, describe_device(device))
+    if job.moved_aside:
+        others = ", ".join(f"{name} ({count})" for name, count in sorted(job.moved_aside.items()))
+        log.info(
+            "%s holds results of another model (%s), which are kept: converting into %s",
+            display_path(job.output_dir.parent),
+            others,
+            display_path(job.output_dir),
+        )
 
     def on_sigint(signum, frame):
         cancel.set()
@@ -123,6 +157,9 @@ def convert_main(argv=None) -> int:
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         report = job.watch() if args.watch else job.run()
+    except KeyboardInterrupt:  # a second Ctrl-C: no waiting for the images in flight
+        log.error("stopped at once: every output written so far is whole; nothing half-written is left")
+        return EXIT_PAUSED
     finally:
         signal.signal(signal.SIGINT, previous)
     if report.stopped:

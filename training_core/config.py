@@ -265,6 +265,9 @@ class TrainConfig(_JsonConfig):
 
 OUTPUT_FORMATS = ("same", "png", "jpeg", "webp")
 NORM_CHOICES = ("auto", "image", "running")
+# Where a folder already holds results of another model: a subfolder named after this model (so
+# nothing of the other is replaced), replace them, or refuse and say so (the app then asks).
+OTHER_MODEL_OUTPUTS = ("subfolder", "replace", "ask")
 CONFIG_CLASSES: dict[str, type[ModelConfig]] = {"pix2pix": Pix2PixConfig, "cyclegan": CycleGANConfig}
 
 
@@ -292,9 +295,11 @@ class ConvertConfig(_JsonConfig):
     scale: str = "full"
     norm: str = "auto"
     precision: str = "auto"
+    other_model_outputs: str = "subfolder"
 
     def validate(self):
         _choice("direction", self.direction, DIRECTIONS)
+        _choice("other_model_outputs", self.other_model_outputs, OTHER_MODEL_OUTPUTS)
         _choice("format", self.format, OUTPUT_FORMATS)
         _choice("norm", self.norm, NORM_CHOICES)
         _choice("precision", self.precision, PRECISIONS)

@@ -40,6 +40,14 @@ else:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        here, there = os.fstat(fd), os.lstat(path)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
 class RunInUse(GanStudioError):
     """Another process is training this model right now."""
 
@@ -59,21 +67,26 @@ class FolderLock:
     def _busy(self, holder: str) -> GanStudioError:
         return GanStudioError(f"{self.path.parent} is in use by another process ({holder})")
 
+    removed_on_release = False  # True: the lock file goes when released (it is never left behind)
+
     def acquire(self):
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Never through a link: the lock file is truncated, and a link could lead to someone's photo.
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        except OSError as exc:
-            why = explain_write_error(exc, self.path.parent)
-            raise GanStudioError(f"cannot lock {self.path.parent}: {why}") from None
-        if not _try_lock(fd):
-            try:
-                holder = os.read(fd, 4096).decode("utf-8", "replace").strip()
-            except OSError:
-                holder = ""
+        # With removal on release, a process may lock a file that its holder has just removed: it then
+        # holds a lock on a file nobody else can see, so it checks and tries again with the new one.
+        for _attempt in range(100):
+            fd = self._open()
+            if not _try_lock(fd):
+                try:
+                    holder = os.read(fd, 4096).decode("utf-8", "replace").strip()
+                except OSError:
+                    holder = ""
+                os.close(fd)
+                raise self._busy(holder or "unknown")
+            if not self.removed_on_release or _same_file(fd, self.path):
+                break
+            _unlock(fd)
             os.close(fd)
-            raise self._busy(holder or "unknown")
+        else:
+            raise self._busy("unknown")
         try:
             os.ftruncate(fd, 0)
             os.write(fd, (f"process {os.getpid()}" + (f", {self.about}" if self.about else "") + "\n").encode())
@@ -82,8 +95,22 @@ class FolderLock:
         self._fd = fd
         return self
 
+    def _open(self) -> int:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Never through a link: the lock file is truncated, and a link could lead to someone's photo.
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except OSError as exc:
+            why = explain_write_error(exc, self.path.parent)
+            raise GanStudioError(f"cannot lock {self.path.parent}: {why}") from None
+
     def release(self) -> None:
         if self._fd is not None:
+            if self.removed_on_release and os.name == "posix":  # Windows cannot remove an open file
+                try:
+                    os.unlink(self.path)  # while still held: whoever opened it meanwhile sees it went
+                except OSError:
+                    pass
             _unlock(self._fd)
             os.close(self._fd)
             self._fd = None

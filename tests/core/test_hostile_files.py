@@ -425,7 +425,7 @@ def test_another_model_or_other_settings_convert_again_and_say_why(tmp_path):
     assert same.counts() == {"skipped": 3}
     other = BatchJob(_translator(seed=1), src, dst, ConvertConfig()).run()
     assert other.counts() == {"converted": 3, "redone": 3} and _sha(dst / "0.jpg") != first
-    assert all("model, its weights or the conversion settings changed" in f.detail for f in other.files)
+    assert all(f.detail == "redone: the model's weights changed (trained further)" for f in other.files)
     assert "3 converted (3 redone)" in (dst / "gan-studio-report.txt").read_text()
     quality = BatchJob(_translator(seed=1), src, dst, ConvertConfig(quality=70)).run()
     assert quality.counts() == {"converted": 3, "redone": 3}
@@ -460,7 +460,7 @@ def test_an_output_whose_conversion_was_cut_short_is_redone(tmp_path):
     _img(src / "a.png")
     job = BatchJob(_translator(), src, dst, ConvertConfig())
     job.run()
-    job.ledger.claim("a.png", "a.png", job.fingerprint)  # claimed, never confirmed: killed mid-write
+    job.ledger.claim("a.png", job.ledger.get("a.png"))  # claimed again, never confirmed: killed mid-write
     report = BatchJob(_translator(), src, dst, ConvertConfig()).run()
     assert report.files[0].redone and "did not finish" in report.files[0].detail
 

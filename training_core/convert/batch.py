@@ -5,9 +5,12 @@ device) and encoding (another pool) overlap, so the device is not idle while
 files are read and written. Each output is written to a temporary file and
 renamed into place, so a killed job never leaves a half-written image that
 looks complete. With ``skip_existing`` a rerun continues where it stopped and
-redoes what another model or other settings made (see ledger.py). One job at
-a time writes into an output folder (an OS lock), and no write ever lands on
-an input photo or in a folder that is read (see output_paths.py).
+redoes what other weights, other settings or an edited photo made stale (see
+ledger.py); another model's results are never replaced unless asked: by
+default the new ones go into a subfolder named after the model. One job at a
+time writes into an output folder (an OS lock, removed when the job ends), no
+write ever lands on an input photo or in a folder that is read (see
+output_paths.py), and every run keeps its own dated report.
 """
 
 from __future__ import annotations
@@ -35,13 +38,15 @@ from ..humanize import display_path
 from ..rate import RateMeter
 from ..runlock import FolderLock
 from ..store import now_iso
-from .ledger import LEDGER_NAME, OutputLedger
-from .output_paths import SAVE_FORMATS, OutputGuard, inside, output_name
+from .ledger import LEDGER_NAME, OutputLedger, OutputRecord
+from .output_paths import SAVE_FORMATS, OutputGuard, folder_name_for, identity, output_name, within
+from .source_state import SourceState
 from .translator import Translator
 
 log = logging.getLogger(__name__)
 
-REPORT_NAME = "gan-studio-report"
+REPORT_NAME = "gan-studio-report"  # the newest run's report; each run's is kept in REPORTS_DIR too
+REPORTS_DIR = "gan-studio-reports"
 LOCK_NAME = ".gan-studio-convert.lock"
 PREFETCH = 3  # images decoded ahead of the translator
 MAX_WRITES = 2  # translated images waiting to be encoded: bounds memory, and cancel stops that close
@@ -52,7 +57,13 @@ class BatchError(GanStudioError):
     """The job cannot start (bad folders); per-file problems never raise, they are reported."""
 
 
+class OutputFolderUnwritable(BatchError):
+    """The output folder cannot be created or written (a read-only or full disk, permissions)."""
+
+
 class _OutputFolderLock(FolderLock):
+    removed_on_release = True  # no hidden file left in the artist's folder once the job is done
+
     def _busy(self, holder: str) -> GanStudioError:
         return BatchError(
             f"another conversion is writing into {display_path(self.path.parent)} ({holder}): "
@@ -146,6 +157,25 @@ class BatchReport:
         return "\n".join(lines) + "\n"
 
 
+class OtherModelOutputs(BatchError):
+    """The output folder holds results of other models, and the settings say to ask first."""
+
+    def __init__(self, folder: Path, others: dict[str, int], model: str):
+        self.folder, self.others, self.subfolder = folder, others, folder / folder_name_for(model)
+        count = sum(others.values())
+        names = " and ".join(sorted(others))
+        super().__init__(
+            f"{display_path(folder)} holds {count} result{'s' if count != 1 else ''} of the "
+            f"model{'s' if len(others) > 1 else ''} {names}: convert into the subfolder "
+            f"{display_path(self.subfolder.name)}, replace them, or choose another output folder"
+        )
+
+
+def _read_photo(path: Path) -> tuple[Image.Image, SourceState]:
+    """The photo decoded (any size converts, a 1x1 icon too: the translator pads), and what it was."""
+    return SourceState.around(path, lambda p: load_rgb(p, min_side=1))
+
+
 class BatchJob:
     def __init__(
         self,
@@ -156,18 +186,22 @@ class BatchJob:
         model_name: str = "",
         on_event=None,
         cancel: threading.Event | None = None,
+        model_id: str = "",
     ):
         self.translator = translator
         self.input_dir = Path(input_dir).expanduser().absolute()
         self.output_dir = Path(output_dir).expanduser().absolute()
         self.config = config.validate()
         self.model_name = model_name
+        self.model_id = model_id or model_name
         self.on_event = on_event or (lambda event: None)
         self.cancel = cancel or threading.Event()
         self._check_folders()
         self._check_own_files()
+        self.moved_aside = self._keep_other_models_outputs()
         settings = f"{translator.fingerprint()}|{self.config.format}|{self.config.quality}"
         self.fingerprint = hashlib.blake2b(settings.encode(), digest_size=16).hexdigest()
+        self.settings = {**translator.pixel_settings(), "format": self.config.format, "quality": str(config.quality)}
         self.report = BatchReport(display_path(self.input_dir), display_path(self.output_dir), model_name, now_iso())
         self._lock = _OutputFolderLock(
             self.output_dir / LOCK_NAME,
@@ -182,7 +216,8 @@ class BatchJob:
             self._lock.release()
             raise
         self.guard = OutputGuard(self.input_dir, self.config.recursive)
-        self._output_real = os.path.realpath(self.output_dir)
+        self._output_id = identity(self.output_dir)
+        self._dated_report = self._dated_report_name()
         self._rate = RateMeter(window=20)
         self._done = 0
         self._lock_results = threading.Lock()  # results arrive from the encoder threads too
@@ -191,19 +226,26 @@ class BatchJob:
         self.stop_reason = ""
 
     def _check_folders(self) -> None:
-        src, dst = self.input_dir.resolve(), self.output_dir.resolve()
+        """Folders are compared as the file system sees them (see output_paths.py), before anything is written."""
+        if self.input_dir.is_file():
+            raise BatchError(
+                f"the input {display_path(self.input_dir)} is a file: choose the folder that holds the photos"
+            )
         if not self.input_dir.is_dir():
             raise BatchError(f"the input folder {display_path(self.input_dir)} does not exist")
+        src, dst = identity(self.input_dir), identity(self.output_dir)
         if dst == src:
+            alias = "" if self.output_dir.resolve() == self.input_dir.resolve() else " under another name"
             raise BatchError(
-                "the output folder is the input folder: choose another one, so that no photo is ever overwritten"
+                f"the output folder is the input folder{alias} ({display_path(self.output_dir)}): "
+                "choose another one, so that no photo is ever overwritten"
             )
-        if inside(str(src), str(dst)):
+        if within(self.input_dir, dst):
             raise BatchError(
                 f"the input folder is inside the output folder {display_path(self.output_dir)}: "
                 "choose an output folder outside it"
             )
-        if self.config.recursive and inside(str(dst), str(src)):
+        if self.config.recursive and within(self.output_dir, src):
             raise BatchError(
                 f"the output folder {display_path(self.output_dir)} is inside the input folder, "
                 "which is converted with its subfolders: choose a folder outside it"
@@ -211,11 +253,13 @@ class BatchJob:
         try:
             self.output_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise BatchError(
+            raise OutputFolderUnwritable(
                 f"cannot create the output folder {display_path(self.output_dir)}: {exc.strerror or exc}"
             ) from None
         if not os.access(self.output_dir, os.W_OK):
-            raise BatchError(f"the output folder {display_path(self.output_dir)} is not writable: choose another one")
+            raise OutputFolderUnwritable(
+                f"the output folder {display_path(self.output_dir)} is not writable: choose another one"
+            )
 
     def _check_own_files(self) -> None:
         """The lock and the ledger are written in place: refuse a link, pipe or folder in their stead."""
@@ -233,6 +277,32 @@ class BatchJob:
                     "another output folder"
                 )
 
+    def _keep_other_models_outputs(self) -> dict[str, int]:
+        """Results of other models in the output folder, by model name; per the settings the new
+        results go into a subfolder named after this model (returned non-empty), or the job is refused."""
+        policy = self.config.other_model_outputs
+        if policy == "replace" or not self.model_id:
+            return {}
+        others = dict(OutputLedger(self.output_dir, self.input_dir).other_models(self.model_id))
+        if not others:
+            return {}
+        if policy == "ask":
+            raise OtherModelOutputs(self.output_dir, others, self.model_name or self.model_id)
+        self.output_dir = self.output_dir / folder_name_for(self.model_name or self.model_id)
+        self._check_folders()
+        self._check_own_files()
+        return others
+
+    def _dated_report_name(self) -> str:
+        """``2026-12-02 06.49.47 ink``: names sort by time (``….47.2 ink`` for a second run that second)."""
+        stamp = self.report.started.replace("T", " ").replace(":", ".").split("+")[0]
+        model = f" {folder_name_for(self.model_name)}" if self.model_name else ""
+        name, n = stamp + model, 1
+        while os.path.lexists(self.output_dir / REPORTS_DIR / f"{name}.txt"):
+            n += 1
+            name = f"{stamp}.{n}{model}"
+        return name
+
     # -- planning ---------------------------------------------------------------------------
     def plan(self, inputs: list[Path] | None = None) -> list[tuple[Path, Path, str]]:
         """(input, output, why not) triples: outputs mirror subfolders and follow output_name.
@@ -242,9 +312,7 @@ class BatchJob:
         """
         if inputs is None:
             inputs = [
-                p
-                for p in iter_image_files(self.input_dir, self.config.recursive)
-                if not inside(os.path.realpath(p), self._output_real)
+                p for p in iter_image_files(self.input_dir, self.config.recursive) if not within(p, self._output_id)
             ]
         self.guard.add_inputs(inputs)
         outputs = []
@@ -287,11 +355,27 @@ class BatchJob:
             return "convert", "redone: overwriting was asked for"
         if not record.done:
             return "convert", "redone: its earlier conversion did not finish"
-        if record.fingerprint == self.fingerprint:
-            return "skip", "already converted with this model and these settings"
+        if record.fingerprint != self.fingerprint:
+            return "convert", "redone: " + self._what_changed(record)
+        source = SourceState.from_dict(record.source)
+        if source is not None and not source.matches(src):
+            return "convert", "redone: the photo changed"
+        return "skip", "already converted with this model and these settings"
+
+    def _what_changed(self, record: OutputRecord) -> str:
         if not record.fingerprint:
-            return "convert", "redone: made by an earlier version of GAN Studio, with settings it did not record"
-        return "convert", "redone: the model, its weights or the conversion settings changed"
+            return "made by an earlier version of GAN Studio, with settings it did not record"
+        if record.model and record.model != self.model_id:
+            return f"made with another model ({record.model_name or record.model})"
+        changed = [name for name in self.settings if record.settings.get(name) != self.settings[name]]
+        if record.weights and record.weights != self.translator.weights_digest():
+            return "the model's weights changed (trained further)"
+        if record.settings and len(changed) == 1:
+            name = changed[0]
+            return f"the setting {name} changed ({record.settings.get(name, '?')} → {self.settings[name]})"
+        if record.settings and changed:
+            return f"the settings {', '.join(changed)} changed"
+        return "the model, its weights or the conversion settings changed"
 
     @staticmethod
     def _rel(path: Path, folder: Path) -> str:
@@ -327,7 +411,7 @@ class BatchJob:
                         return
                     action, why = ("fail", clash) if clash else self._decide(src, dst)
                     # Any size converts (a 1x1 icon too): the translator pads what the network needs.
-                    decoding = decoders.submit(load_rgb, src, min_side=1) if action == "convert" else None
+                    decoding = decoders.submit(_read_photo, src) if action == "convert" else None
                     pending.append((src, dst, action, why, decoding))
 
             refill()
@@ -339,7 +423,7 @@ class BatchJob:
                     continue
                 started = time.perf_counter()
                 try:
-                    image = decoding.result()
+                    image, source = decoding.result()
                     result = self.translator.translate(image)
                 except ImageLoadError as exc:
                     self._record(src, None, "failed", f"{exc.reason}: {exc.detail}", total)
@@ -350,7 +434,7 @@ class BatchJob:
                     continue
                 while len(writes) >= MAX_WRITES:
                     writes.popleft().result()
-                writes.append(encoders.submit(self._write, src, dst, result, started, total, why))
+                writes.append(encoders.submit(self._write, src, dst, result, source, started, total, why))
             for pending_item in pending:
                 if pending_item[4] is not None:
                     pending_item[4].cancel()
@@ -392,7 +476,9 @@ class BatchJob:
             )
         )
 
-    def _write(self, src: Path, dst: Path, image: Image.Image, started: float, total: int, why: str) -> None:
+    def _write(
+        self, src: Path, dst: Path, image: Image.Image, source: SourceState, started: float, total: int, why: str
+    ) -> None:
         problem = self.guard.problem(dst)  # again: a link may have appeared since the plan
         if problem:
             self._record(src, None, "failed", problem, total)
@@ -402,9 +488,18 @@ class BatchJob:
             dst.parent.mkdir(parents=True, exist_ok=True)
             fmt = SAVE_FORMATS[dst.suffix.lower()]
             options = {"quality": self.config.quality} if fmt in ("JPEG", "WEBP") else {}
+            record = OutputRecord(
+                self._rel(src, self.input_dir),
+                self.fingerprint,
+                model=self.model_id,
+                model_name=self.model_name,
+                weights=self.translator.weights_digest(),
+                settings=self.settings,
+                source=source.to_dict(),
+            )
             with atomic_path(dst) as tmp:
                 image.save(tmp, format=fmt, **options)
-                self.ledger.claim(rel, self._rel(src, self.input_dir), self.fingerprint)
+                self.ledger.claim(rel, record)
             self.ledger.confirm(rel)
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT):
@@ -438,15 +533,16 @@ class BatchJob:
         self.on_event(event)
 
     def _write_report(self) -> Path | None:
-        """The report as JSON (for tools) and as text; returns the text one, which is what people read."""
-        text_path = self.output_dir / f"{REPORT_NAME}.txt"
+        """The report as JSON (for tools) and as text, this run's dated one and the newest beside the
+        outputs; returns the newest text one, which is what people read."""
+        as_json = json.dumps({**asdict(self.report), "counts": self.report.counts()}, indent=1)
+        as_text = self.report.text()
+        dated = self.output_dir / REPORTS_DIR / self._dated_report
         try:
-            atomic_write_text(
-                self.output_dir / f"{REPORT_NAME}.json",
-                json.dumps({**asdict(self.report), "counts": self.report.counts()}, indent=1),
-            )
-            atomic_write_text(text_path, self.report.text())
+            for base in (dated, self.output_dir / REPORT_NAME):
+                atomic_write_text(base.with_name(base.name + ".json"), as_json)
+                atomic_write_text(base.with_name(base.name + ".txt"), as_text)
         except OSError as exc:
             log.error("could not write the conversion report: %s", exc)
             return None
-        return text_path
+        return self.output_dir / f"{REPORT_NAME}.txt"

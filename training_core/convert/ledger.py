@@ -3,10 +3,12 @@
 "Skip existing" must not mean "a file of that name exists": a conversion
 with another model, more training or other settings would silently keep the
 old results, and a file the user put there would pass as converted. The
-ledger answers three questions per output: did we write it, from which input,
-and with what fingerprint (the generator's weights and every setting that
-changes the pixels). Outputs the ledger does not know are never replaced
-unless the user asks for overwriting.
+ledger answers four questions per output: did we write it, from which input
+(and what that photo was: a photo edited in place is converted again), with
+which model, and with what fingerprint (the generator's weights and every
+setting that changes the pixels, each kept too, so a rerun can say which one
+changed). Outputs the ledger does not know are never replaced unless the user
+asks for overwriting.
 
 It is an append-only JSON-lines file, so a job killed at any moment leaves
 it readable (a torn last line is ignored). An output is claimed before it is
@@ -19,7 +21,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..fsutil import atomic_write_text, read_regular_text
@@ -34,7 +37,29 @@ OLD_REPORT_NAME = "gan-studio-report.json"  # GAN Studio 0.1 kept only this
 class OutputRecord:
     input: str  # relative to the input folder
     fingerprint: str  # "" when unknown (written by GAN Studio 0.1)
-    done: bool
+    done: bool = False
+    # Recorded since GAN Studio 0.2 ("" / empty where an older version wrote the line):
+    model: str = ""  # the library's id of the model
+    model_name: str = ""
+    weights: str = ""  # Translator.weights_digest()
+    settings: dict[str, str] = field(default_factory=dict)  # Translator.pixel_settings(), format, quality
+    source: dict = field(default_factory=dict)  # SourceState.to_dict() of the photo it was made from
+
+    @classmethod
+    def from_line(cls, item: dict) -> OutputRecord:
+        settings, source = item.get("settings") or {}, item.get("source") or {}
+        if not isinstance(settings, dict) or not isinstance(source, dict):
+            raise TypeError("settings and source are objects")
+        return cls(
+            str(item["input"]),
+            str(item.get("fingerprint", "")),
+            bool(item.get("done")),
+            str(item.get("model", "")),
+            str(item.get("model_name", "")),
+            str(item.get("weights", "")),
+            {str(k): str(v) for k, v in settings.items()},
+            source,
+        )
 
 
 class OutputLedger:
@@ -59,10 +84,8 @@ class OutputLedger:
             self._lines += 1
             try:
                 item = json.loads(line)
-                self.records[item["output"]] = OutputRecord(
-                    item["input"], item.get("fingerprint", ""), bool(item.get("done"))
-                )
-            except (ValueError, KeyError, TypeError):
+                self.records[str(item["output"])] = OutputRecord.from_line(item)
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 continue  # a line torn by a kill, or damaged: that output counts as unknown
 
     def _adopt_old_report(self, input_dir: Path) -> None:
@@ -79,22 +102,31 @@ class OutputLedger:
     def get(self, output: str) -> OutputRecord | None:
         return self.records.get(output)
 
+    def other_models(self, model: str) -> Counter:
+        """How many finished outputs still in the folder each model other than ``model`` made, by name."""
+        return Counter(
+            record.model_name or record.model
+            for out, record in self.records.items()
+            if record.done and record.model and record.model != model and os.path.lexists(self.output_dir / out)
+        )
+
     # -- writing -----------------------------------------------------------------------------------
-    def claim(self, output: str, input: str, fingerprint: str) -> None:
-        """Record, durably, that ``output`` is about to be written for ``input``."""
-        self._append({"output": output, "input": input, "fingerprint": fingerprint, "done": False}, sync=True)
-        self.records[output] = OutputRecord(input, fingerprint, False)
+    def claim(self, output: str, record: OutputRecord) -> None:
+        """Record, durably, that ``output`` is about to be written as ``record`` says."""
+        record.done = False
+        self._append({"output": output, **asdict(record)}, sync=True)
+        self.records[output] = record
 
     def confirm(self, output: str) -> None:
         record = self.records[output]
         record.done = True
-        self._append({"output": output, "input": record.input, "fingerprint": record.fingerprint, "done": True})
+        self._append({"output": output, **asdict(record)})
 
     def compact(self) -> None:
         """Rewrite the file with one line per output once superseded lines dominate."""
         if self._lines <= 2 * len(self.records) + 16:
             return
-        text = "".join(self._line({"output": out, **vars(rec)}) for out, rec in self.records.items())
+        text = "".join(self._line({"output": out, **asdict(rec)}) for out, rec in self.records.items())
         atomic_write_text(self.path, text)
         self._lines = len(self.records)
 

@@ -6,8 +6,12 @@ its name when the output format is its own ("IMG_1.JPG" -> "IMG_1.JPG"), and
 otherwise gets the new format's suffix after its whole name ("IMG_1.gif" ->
 "IMG_1.gif.png"), so "IMG_1.png" and "IMG_1.gif" never meet.
 
-Paths are compared after resolving symbolic links and "..": a link inside the
-output folder that leads back into the input folder is caught per file.
+Folders and files are compared by identity (device and inode), not by their
+path strings: one folder reached under two paths (a bind mount, a symbolic
+link, or a case-insensitive volume where DCIM and dcim are one) is one folder,
+and a hard link to a photo is that photo. Links are resolved first, so a link
+inside the output folder that leads back into the input folder is caught per
+file.
 """
 
 from __future__ import annotations
@@ -37,29 +41,58 @@ def output_name(name: str, fmt: str) -> str:
     return name if own == SAVE_FORMATS[wanted] else name + wanted
 
 
-def inside(path: str, folder: str) -> bool:
-    """``path`` is ``folder`` or below it (both already resolved)."""
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+Identity = tuple[int, int]  # (st_dev, st_ino)
+
+
+def identity(path: str | Path) -> Identity | None:
+    """The file or folder ``path`` leads to, following links; None where nothing is there (or readable)."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return info.st_dev, info.st_ino
+
+
+def within(path: str | Path, folder: Identity | None) -> bool:
+    """``path`` is the folder ``folder`` or lies below it, by whatever path either is reached.
+
+    ``path`` need not exist yet: its nearest existing ancestors are compared.
+    """
+    if folder is None:
+        return False
+    current = os.path.realpath(path)
+    while True:
+        if identity(current) == folder:
+            return True
+        parent = os.path.dirname(current)
+        if parent == current:
+            return False
+        current = parent
+
+
+def folder_name_for(model_name: str) -> str:
+    """A subfolder name for a model's outputs: its name, with what no file system takes in a name replaced."""
+    cleaned = "".join("-" if c in '/\\:*?"<>|' or ord(c) < 32 else c for c in model_name).strip(" .")
+    return cleaned or "model"
 
 
 class OutputGuard:
-    """Refuses any output path that resolves onto an input photo or into a folder that is read."""
+    """Refuses any output path that is an input photo or lies in a folder that is read."""
 
     def __init__(self, input_dir: Path, recursive: bool):
-        self.input_root = os.path.realpath(input_dir)
+        self.input_root = identity(input_dir)
         self.recursive = recursive
-        self._inputs: set[str] = set()
+        self._inputs: set[Identity] = set()
 
     def add_inputs(self, paths) -> None:
-        self._inputs.update(os.path.realpath(p) for p in paths)
+        self._inputs.update(filter(None, map(identity, paths)))
 
     def problem(self, output: Path) -> str:
         """Why writing ``output`` (or its temporary file beside it) is refused; "" when it is safe."""
-        real = os.path.realpath(output)
-        folder = os.path.dirname(real)
-        if real in self._inputs:
-            return "refused: the output path leads to an input photo (through a symbolic link); nothing was written"
-        read = inside(folder, self.input_root) if self.recursive else folder == self.input_root
+        if identity(output) in self._inputs:
+            return "refused: the output path is an input photo (through a link or another name); nothing was written"
+        folder = os.path.dirname(os.path.realpath(output))
+        read = within(folder, self.input_root) if self.recursive else identity(folder) == self.input_root
         if read:
-            return "refused: the output path leads into the input folder (through a symbolic link); nothing was written"
+            return "refused: the output path leads into the input folder (through a link); nothing was written"
         return ""

@@ -114,15 +114,24 @@ class Translator:
 
     # -- public --------------------------------------------------------------------------------
     def fingerprint(self) -> str:
-        """A digest of the weights and of every option that changes the pixels (computed once).
+        """A digest of the weights and of every option that changes the pixels.
 
         Two translators with equal fingerprints give the same image, so an
         output made by one of them need not be made again.
         """
+        settings = "|".join(f"{name}={value}" for name, value in self.pixel_settings().items())
+        return hashlib.blake2b(f"{self.weights_digest()}|{settings}".encode(), digest_size=16).hexdigest()
+
+    def pixel_settings(self) -> dict[str, str]:
+        """The translation options that change the pixels, by name, as text."""
+        o = self.options
+        return {"tile": str(o.tile), "scale": str(o.scale), "norm": str(o.norm), "precision": str(o.precision)}
+
+    def weights_digest(self) -> str:
+        """A digest of the network's weights and the sizes it works at (computed once)."""
         if self._fingerprint is None:
             digest = hashlib.blake2b(digest_size=16)
-            o = self.options
-            digest.update(f"{o.tile}|{o.scale}|{o.norm}|{o.precision}|{self.train_size}|{self.multiple}".encode())
+            digest.update(f"{self.train_size}|{self.multiple}".encode())
             for name, tensor in self.net.state_dict().items():
                 digest.update(name.encode())
                 digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
