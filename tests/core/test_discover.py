@@ -403,3 +403,86 @@ def test_real_data_layouts():
     assert photos.layout == SINGLE, photos.layout_reason
     assert photos.count() == 8  # README.md is ignored, not rejected
     assert photos.rejected == []
+
+
+# --- folders that are not what they seem ---------------------------------------------------
+
+
+def deny_listing(monkeypatch, *folders):
+    """os.scandir refuses these folders as a permission problem would (the tests may run as root)."""
+    denied = {os.path.realpath(f) for f in folders}
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if os.path.realpath(path) in denied:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def symlink_loop(folder, name="loop"):
+    try:
+        os.symlink(folder / f"{name}-2", folder / name, target_is_directory=True)
+        os.symlink(folder / name, folder / f"{name}-2", target_is_directory=True)
+    except (OSError, NotImplementedError):
+        pytest.skip("this file system cannot make symlinks")
+
+
+def test_two_domain_folders_that_differ_only_in_case_are_refused_naming_both(tmp_path):
+    make(tmp_path / "A", numbered(3))
+    make(tmp_path / "a", numbered(3, start=3))
+    make(tmp_path / "B", numbered(3))
+    if len({p.name for p in tmp_path.iterdir()}) < 3:
+        pytest.skip("this file system ignores case")
+    with pytest.raises(DatasetError) as info:
+        discover(tmp_path)
+    assert "A/" in str(info.value) and "a/" in str(info.value) and "rename" in str(info.value)
+
+
+@pytest.mark.parametrize("where", ["single", "two domains"])
+def test_a_looping_symlink_in_the_root_is_skipped_and_named(tmp_path, where):
+    if where == "single":
+        make(tmp_path, numbered(3))
+    else:
+        make(tmp_path / "A", numbered(3))
+        make(tmp_path / "B", numbered(3))
+    symlink_loop(tmp_path)
+    report = discover(tmp_path, layout=SINGLE if where == "single" else UNPAIRED)
+    assert report.count() == (3 if where == "single" else 6)
+    named = [w for w in report.warnings if "loop" in w]
+    assert named and "symbolic link" in named[0] and "skipped" in named[0], report.warnings
+
+
+def test_an_unreadable_domain_folder_is_named_with_the_fix(tmp_path, monkeypatch):
+    make(tmp_path / "trainA", numbered(3))
+    make(tmp_path / "trainB", numbered(3))
+    deny_listing(monkeypatch, tmp_path / "trainB")
+    with pytest.raises(DatasetError) as info:
+        discover(tmp_path)
+    message = str(info.value)
+    assert "trainB" in message and "cannot be read" in message and "permissions" in message
+    assert "none found" not in message and "No images found" not in message
+
+
+def test_a_folder_named_like_an_image_is_rejected_with_the_reason(tmp_path):
+    make(tmp_path, numbered(3))
+    (tmp_path / "x.jpg").mkdir()
+    report = discover(tmp_path, layout=SINGLE)
+    assert report.count() == 3
+    assert rejected_by_name(report) == {"x.jpg": "not a file"}
+    assert "x.jpg" in report.summary()
+
+
+def test_a_dataset_deleted_during_the_scan_is_not_reported_as_usable(tmp_path):
+    import shutil
+
+    root = make(tmp_path / "photos", numbered(12))
+
+    def delete_after_the_first(done, total):
+        if done == 1 and root.exists():
+            shutil.rmtree(root)
+
+    with pytest.raises(DatasetError) as info:
+        discover(root, layout=SINGLE, workers=1, progress=delete_after_the_first)
+    assert str(root) in str(info.value) and "while it was being checked" in str(info.value)

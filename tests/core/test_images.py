@@ -326,3 +326,55 @@ def test_probe_in_threads_matches_serial(tmp_path):
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(probe, paths)) == [(16 + i, 16) for i in range(12)]
     assert not images._OPEN_LOCK.locked()
+
+
+# --- entries a listing leaves out, and says why -------------------------------------------
+
+
+def deny_listing(monkeypatch, *folders):
+    """os.scandir refuses these folders as a permission problem would (the tests may run as root)."""
+    denied = {os.path.realpath(f) for f in folders}
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if os.path.realpath(path) in denied:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_a_folder_named_like_an_image_is_listed_as_skipped_with_the_reason(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"x")
+    (tmp_path / "x.jpg").mkdir()
+    (tmp_path / "x.jpg" / "inner.png").write_bytes(b"x")
+    skipped = []
+    assert [p.name for p in iter_image_files(tmp_path, skipped=skipped)] == ["a.png"]
+    assert [(e.path.name, e.reason) for e in skipped] == [("x.jpg", "not a file")]
+    assert "folder" in skipped[0].detail
+    # With subfolders its pictures are converted, so nothing is left out.
+    skipped = []
+    found = [p.relative_to(tmp_path).as_posix() for p in iter_image_files(tmp_path, True, skipped=skipped)]
+    assert found == ["a.png", "x.jpg/inner.png"] and skipped == []
+
+
+def test_an_unreadable_subfolder_is_listed_as_skipped_with_the_fix(tmp_path, monkeypatch):
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "ok" / "1.png").write_bytes(b"x")
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "2.png").write_bytes(b"x")
+    deny_listing(monkeypatch, tmp_path / "locked")
+    skipped = []
+    assert [p.name for p in iter_image_files(tmp_path, recursive=True, skipped=skipped)] == ["1.png"]
+    assert [(e.path.name, e.reason) for e in skipped] == [("locked", "unreadable")]
+    assert "Permission denied" in skipped[0].detail and "permissions" in skipped[0].detail
+    # Without subfolders it was never going to be read: nothing to say.
+    skipped = []
+    assert list(iter_image_files(tmp_path, skipped=skipped)) == [] and skipped == []
+
+
+def test_an_unreadable_top_folder_is_listed_as_skipped(tmp_path, monkeypatch):
+    deny_listing(monkeypatch, tmp_path)
+    skipped = []
+    assert list(iter_image_files(tmp_path, skipped=skipped)) == []
+    assert [(e.path, e.reason) for e in skipped] == [(tmp_path, "unreadable")]

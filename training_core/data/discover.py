@@ -144,14 +144,58 @@ class DatasetReport:
 # --- folder structure ----------------------------------------------------------
 
 
-def _subdirs(folder: Path) -> dict[str, Path]:
-    """Visible sub-folders by case-folded name, so "TrainA" and "trainA" both work."""
+def _subdirs(folder: Path, notes: list[str] | None = None) -> dict[str, Path]:
+    """Visible sub-folders by case-folded name, so "TrainA" and "trainA" both work.
+
+    A link that cannot be followed (a loop, or into a folder we may not enter)
+    is skipped, and named in ``notes``. Two folders whose names differ only in
+    case (A/ and a/) are refused when the layout would use one: which one it
+    got would be chance.
+    """
     try:
-        return {
-            e.name.casefold(): Path(e.path) for e in os.scandir(folder) if not e.name.startswith(".") and e.is_dir()
-        }
+        entries = [e for e in os.scandir(folder) if not e.name.startswith(".")]
     except OSError as e:
-        raise DatasetError(f"Cannot list the folder {folder}: {e.strerror or e}") from None
+        raise DatasetError(_unreadable_folder(folder, e)) from None
+    found: dict[str, Path] = {}
+    for e in sorted(entries, key=lambda e: e.name):
+        try:
+            if not e.is_dir():
+                continue
+        except OSError as err:
+            if notes is not None:
+                notes.append(f"{e.name}/ is a symbolic link that cannot be followed ({err.strerror}): skipped")
+            continue
+        key = e.name.casefold()
+        if key in found and _layout_name(key):
+            raise DatasetError(
+                f"{folder} has both {found[key].name}/ and {e.name}/: GAN Studio cannot tell which one to use; "
+                "merge them or rename one"
+            )
+        found.setdefault(key, Path(e.path))
+    return found
+
+
+def _layout_name(name: str) -> bool:
+    """Whether a (case-folded) folder name is one that a layout reads."""
+    return name in _SPLIT_NAMES or name in ("a", "b") or bool(_DOMAIN_SPLIT.match(name))
+
+
+def _unreadable_folder(folder: Path, e: OSError) -> str:
+    return (
+        f"The folder {folder} cannot be read ({e.strerror or e}): check its permissions "
+        "(you need to be allowed to open and list it)"
+    )
+
+
+def _listed(folder: Path, rejected: list) -> list[Path]:
+    """The image files in a folder the layout uses; what the listing leaves out joins ``rejected``."""
+    skipped: list[ImageLoadError] = []
+    files = list(iter_image_files(folder, skipped=skipped))
+    for e in skipped:
+        if Path(e.path) == folder:  # the folder itself: the dataset cannot be read as it is
+            raise DatasetError(f"{folder} is {e.detail}")
+        rejected.append(Rejected(Path(e.path), e.reason, e.detail))
+    return files
 
 
 def _split_dirs(folder: Path) -> dict[str, Path]:
@@ -164,7 +208,7 @@ def _split_dirs(folder: Path) -> dict[str, Path]:
 
 def _structure(root: Path, notes: list[str]):
     """("two", {split: (dir_a, dir_b)}, description) or ("one", {split: dir}, description)."""
-    sub = _subdirs(root)
+    sub = _subdirs(root, notes)
     # The reference CycleGAN layout: trainA/ trainB/ testA/ ...
     by_split: dict[str, dict[str, Path]] = {}
     for name, path in sorted(sub.items()):
@@ -312,11 +356,12 @@ def discover(
         )
 
     # Every file, by split (and by domain for two-domain layouts).
+    left_out: list[Rejected] = []  # what the listings skipped: folders named like images
     if kind == "two":
-        files = {s: (list(iter_image_files(a)), list(iter_image_files(b))) for s, (a, b) in dirs.items()}
+        files = {s: (_listed(a, left_out), _listed(b, left_out)) for s, (a, b) in dirs.items()}
         every = [p for fa, fb in files.values() for p in fa + fb]
     else:
-        files = {s: list(iter_image_files(d)) for s, d in dirs.items()}
+        files = {s: _listed(d, left_out) for s, d in dirs.items()}
         every = [p for fs in files.values() for p in fs]
     if not every:
         raise DatasetError(_nothing_found(root, where))
@@ -341,8 +386,9 @@ def discover(
         probed = dict(zip(every, pool.map(check, every)))
         if cancel.is_set():
             raise DatasetError(f"Checking {root} was cancelled")
-        rejected = [r for r in probed.values() if isinstance(r, Rejected)]
-        if len(rejected) == len(every):
+        _check_still_there(root, dirs)
+        rejected = left_out + [r for r in probed.values() if isinstance(r, Rejected)]
+        if len(rejected) == len(every) + len(left_out):
             raise DatasetError(_nothing_usable(root, rejected))
 
         report = DatasetReport(root, layout or "", "", rejected=rejected, warnings=notes)
@@ -367,6 +413,17 @@ def discover(
         raise DatasetError(_nothing_usable(root, report.rejected))
     _add_warnings(report, usable)
     return report
+
+
+def _check_still_there(root: Path, dirs: dict) -> None:
+    """A folder deleted or unplugged during the scan leaves files that were probed but are gone."""
+    folders = [root] + [d for ds in dirs.values() for d in (ds if isinstance(ds, tuple) else (ds,))]
+    gone = [d for d in folders if not d.is_dir()]
+    if gone:
+        raise DatasetError(
+            f"{gone[0]} was deleted, moved or unplugged while it was being checked: "
+            f"nothing from {root} can be used; open it again once it is back"
+        )
 
 
 def _fill_two_domains(report, dirs, files, probed, layout, where) -> None:

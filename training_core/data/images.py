@@ -448,17 +448,24 @@ def natural_key(name: str) -> list:
     return [(0, int(t), "") if t.isdigit() else (1, 0, t.casefold()) for t in re.split(r"(\d+)", name) if t]
 
 
-def iter_image_files(folder: str | os.PathLike, recursive: bool = False) -> Iterator[Path]:
+def iter_image_files(
+    folder: str | os.PathLike, recursive: bool = False, skipped: list[ImageLoadError] | None = None
+) -> Iterator[Path]:
     """Image paths in ``folder`` (by extension), naturally sorted, hidden ones skipped.
 
     Broken symlinks with an image extension are yielded so that callers can
     report them as unreadable rather than silently lose them. Recursion
     follows directory symlinks but never enters a real directory twice, so a
     link pointing back up the tree cannot loop.
+
+    What the listing leaves out that a person would expect in it is appended to
+    ``skipped`` with its reason: a folder named like an image (without
+    recursion), a folder that cannot be listed, a link that cannot be followed.
     """
     folder = Path(folder)
     found: list[Path] = []
     visited: set[str] = set()
+    skipped = [] if skipped is None else skipped
 
     def walk(d: Path) -> None:
         real = os.path.realpath(d)
@@ -469,20 +476,32 @@ def iter_image_files(folder: str | os.PathLike, recursive: bool = False) -> Iter
             entries = list(os.scandir(d))
         except OSError as e:
             log.warning("cannot list %s: %s", d, e)
+            skipped.append(unlistable(d, e))
             return
         for entry in entries:
             if entry.name.startswith("."):  # .DS_Store, ._AppleDouble, .git, ...
                 continue
             try:
                 is_dir = entry.is_dir()
-            except OSError:
+            except OSError as e:  # a link that loops, or leads where we may not look
                 is_dir = False
+                if recursive and not is_image_file(entry.name):
+                    skipped.append(_fail(entry.path, "unreadable", f"a link that cannot be followed ({e.strerror})"))
             if is_dir:
                 if recursive:
                     walk(Path(entry.path))
+                elif is_image_file(entry.name):
+                    skipped.append(
+                        _fail(entry.path, "not a file", "a folder named like an image: its contents are not read")
+                    )
             elif is_image_file(entry.name):
                 found.append(Path(entry.path))
 
     walk(folder)
     found.sort(key=lambda p: [natural_key(part) for part in p.relative_to(folder).parts])
     yield from found
+
+
+def unlistable(folder: Path, e: OSError) -> ImageLoadError:
+    """A folder that cannot be listed, with the fix."""
+    return _fail(folder, "unreadable", f"a folder that cannot be read ({e.strerror or e}): check its permissions")
