@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
         self.models_panel.convert_requested.connect(self._convert_with)
         self.models_panel.library_changed.connect(self.convert_panel.refresh_models)
         self.models_panel.library_changed.connect(self.train_panel.refresh_unfinished)
+        self.models_panel.states_changed.connect(self.train_panel.refresh_unfinished)
         self.train_panel.resume_card.discard_requested.connect(self.models_panel.delete_model)
         self.train_panel.run_changed.connect(self.convert_panel.refresh_models)
         self._demo_folders: dict[Path, str] = {}  # demo project folder -> kind

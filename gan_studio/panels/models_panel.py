@@ -38,6 +38,9 @@ STATE_LABELS = {
 COLUMNS = ["Name", "Family", "State", "Iterations", "Direction", "Dataset", "Updated"]
 DIRECTIONS = {"AtoB": "A → B", "BtoA": "B → A"}
 REFRESH_DELAY_MS = 300  # a training run rewrites model.json in bursts: one refresh per burst
+# While a model trains, its lock is checked this often: a killed process writes nothing a folder
+# watcher could see, only the kernel drops its lock, and the list must say "Interrupted" at once.
+RUN_LOCK_POLL_MS = 1000
 
 
 def _done(entry) -> int:
@@ -67,7 +70,8 @@ def _columns(entry) -> list[str]:
 class ModelsPanel(QWidget):
     resume_requested = Signal(str, object)  # model id, new total iterations (or None)
     convert_requested = Signal(str)  # model id
-    library_changed = Signal()
+    library_changed = Signal()  # models appeared, went or were renamed
+    states_changed = Signal()  # a model started, paused, stopped or died (in any process)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -76,6 +80,9 @@ class ModelsPanel(QWidget):
         self._watcher.directoryChanged.connect(self._library_changed_on_disk)
         self._refresh_soon = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
         self._refresh_soon.timeout.connect(self._refresh_from_disk)
+        self._running = []  # entries read as running at the last refresh
+        self._lock_poll = QTimer(self, interval=RUN_LOCK_POLL_MS)
+        self._lock_poll.timeout.connect(self._check_running)
         self._onnx_missing = missing_extras()
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(COLUMNS)
@@ -146,6 +153,8 @@ class ModelsPanel(QWidget):
         if self.library is None:
             return
         entries = self.library.list()
+        self._running = [e for e in entries if e.state == "running"]
+        self._lock_poll.start() if self._running else self._lock_poll.stop()
         # Nothing chosen yet: the latest unfinished model, ready to Resume.
         unfinished = (e.id for e in entries if e.state in ("paused", "interrupted", "failed"))
         selected = self.selected_id() or next(unfinished, None)
@@ -173,16 +182,23 @@ class ModelsPanel(QWidget):
         self.tree.setVisible(has_models)
         self._update_buttons()
 
+    def _check_running(self) -> None:
+        """Read the state again (as ``gan-studio-models list`` does) once a running model's lock is gone."""
+        if any(not entry.in_use for entry in self._running):
+            self._refresh_from_disk()
+
+    def _listed(self) -> list[tuple[str, str]]:
+        items = [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+        return [(item.data(0, Qt.ItemDataRole.UserRole), item.data(2, Qt.ItemDataRole.UserRole)) for item in items]
+
     def _refresh_from_disk(self) -> None:
-        known = [
-            self.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole) for i in range(self.tree.topLevelItemCount())
-        ]
+        known = self._listed()
         self.refresh()
-        now = [
-            self.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole) for i in range(self.tree.topLevelItemCount())
-        ]
-        if now != known:
+        now = self._listed()
+        if [key for key, _ in now] != [key for key, _ in known]:
             self.library_changed.emit()  # the Convert tab's model list follows
+        if now != known:
+            self.states_changed.emit()  # the Train tab's card of unfinished runs follows
 
     def selected_id(self) -> str | None:
         items = self.tree.selectedItems()
