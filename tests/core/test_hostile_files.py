@@ -713,3 +713,69 @@ def test_a_photo_with_a_name_of_246_bytes_converts(tmp_path):
     assert files[name].status == "converted", files[name].detail
     with Image.open(dst / name) as img:
         assert img.size == (40, 32)
+
+
+# -- issue 30 (trust): a watched photo that failed while half-copied, then converted -------------
+
+
+def _wait_for(condition, timeout_s=30.0):
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _result(name, status):
+    from training_core.convert.batch import FileResult
+
+    return FileResult(f"/in/{name}", f"/out/{name}" if status == "converted" else None, status, f"{status} once")
+
+
+@pytest.mark.parametrize(
+    "history,expected",
+    [
+        ([("late.png", "failed"), ("late.png", "converted")], [("late.png", "converted")]),
+        ([("late.png", "failed"), ("late.png", "failed")], [("late.png", "failed")]),
+        ([("a.png", "converted"), ("late.png", "failed"), ("b.png", "skipped")], None),
+        (
+            [("late.png", "failed"), ("a.png", "converted"), ("late.png", "converted")],
+            [("a.png", "converted"), ("late.png", "converted")],
+        ),
+    ],
+)
+def test_a_later_result_for_the_same_input_replaces_its_earlier_one(history, expected):
+    from training_core.convert.watch import latest_result_per_input
+
+    files = [_result(name, status) for name, status in history]
+    kept = latest_result_per_input(files)
+    assert [(Path(f.input).name, f.status) for f in kept] == (expected or history)
+    assert kept[-1] is files[-1]
+
+
+@pytest.mark.xfail(
+    strict=True, reason="needs BatchJob.watch to call watch.latest_result_per_input (batch.py, the lead's)"
+)
+def test_a_watched_photo_that_failed_half_copied_and_then_converted_counts_as_converted(tmp_path):
+    src, dst = tmp_path / "in", tmp_path / "out"
+    _img(src / "first.png")
+    _img(tmp_path / "whole.png", seed=5)
+    whole = (tmp_path / "whole.png").read_bytes()
+    events, cancel = [], threading.Event()
+    job = BatchJob(_translator(), src, dst, ConvertConfig(), on_event=events.append, cancel=cancel)
+    watching = threading.Thread(target=job.watch, kwargs={"poll_s": 0.1}, daemon=True)
+    watching.start()
+    try:
+        _wait_for(lambda: (dst / "first.png").exists())
+        (src / "late.png").write_bytes(whole[: len(whole) // 2])  # a copy that stalled half-way
+        _wait_for(lambda: any(getattr(e, "status", "") == "failed" for e in events))
+        (src / "late.png").write_bytes(whole)  # the copy completes
+        _wait_for(lambda: (dst / "late.png").exists())
+    finally:
+        cancel.set()
+        watching.join(30)
+    assert [(Path(f.input).name, f.status) for f in job.report.files] == [
+        ("first.png", "converted"),
+        ("late.png", "converted"),
+    ]
+    assert not job.report.counts().get("failed")  # what gan-studio-convert's exit code reads
+    assert "FAILED" not in (dst / "gan-studio-report.txt").read_text()

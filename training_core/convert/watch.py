@@ -60,3 +60,14 @@ class FolderWatcher:
             return
         # Marked with an impossible time so it only becomes ready after its signature changes.
         self._candidates[path] = (st.st_size, st.st_mtime_ns, float("inf"))
+
+
+def latest_result_per_input(files: list) -> list:
+    """A report's entries (FileResult) with only the latest one for each input, in the order they came.
+
+    In watch mode a photo that failed while it was still being copied is tried
+    again once it changes; when that succeeds, the photo is converted, and the
+    report (and the exit code, which counts failures) must say only that.
+    """
+    latest = {f.input: i for i, f in enumerate(files)}
+    return [f for i, f in enumerate(files) if latest[f.input] == i]
