@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -50,6 +51,13 @@ def _direction_for(entry, config) -> str:
     return config.direction if entry.family == "cyclegan" else "AtoB"
 
 
+def _model_label(entry) -> str:
+    """ "ink · pix2pix · finished, 2000 iterations": which model, and how far it got."""
+    record = entry.record
+    done = f", {record.iterations} iterations" if record and record.iterations else ""
+    return f"{entry.name} · {entry.family} · {entry.state}{done}"
+
+
 def _folder_row(edit: QLineEdit, button: QPushButton) -> QHBoxLayout:
     row = QHBoxLayout()
     row.addWidget(edit, 1)
@@ -69,6 +77,7 @@ class ConvertPanel(QWidget):
         self._rows: dict[str, QTreeWidgetItem] = {}
         self._preview_id = 0
         self.watching = False
+        self._job_output: Path | None = None  # where the running or last job writes (a model's subfolder)
         self.device = "cpu"
 
         self.model = QComboBox()
@@ -144,6 +153,7 @@ class ConvertPanel(QWidget):
         self.compare = CompareView("Select a photo to see it converted")
         self.side_by_side = QCheckBox("Side by side")
         self.side_by_side.toggled.connect(self.compare.set_side_by_side)
+        self.compare.view_changed.connect(self._sync_side_by_side)  # the S key switches it too
         fit, actual = QPushButton("Fit"), QPushButton("1:1")
         fit.clicked.connect(self.compare.fit)
         actual.clicked.connect(self.compare.actual_size)
@@ -170,6 +180,9 @@ class ConvertPanel(QWidget):
         for combo in (self.model, self.direction, self.compare_with, self.tile, self.scale):
             combo.currentIndexChanged.connect(self._preview_current)
         self.model.currentIndexChanged.connect(self._model_changed)
+        self.model.activated.connect(self._model_picked)
+        self._model_chosen = False  # the user picked a model (or converted with one) in this session
+        self._known_models: set[str] | None = None  # the models of the last refresh; None before the first
         self._restore()
         self._update_controls()
 
@@ -191,15 +204,15 @@ class ConvertPanel(QWidget):
     def refresh_models(self) -> None:
         if self.library is None:
             return
-        current = self.model.currentData() or self.settings.value("convert/model", "")
         compare = self.compare_with.currentData()
         usable = [e for e in self.library.list() if e.weights_path.exists()]
+        current = self._model_to_show(usable)
         for combo in (self.model, self.compare_with):
             combo.blockSignals(True)
             combo.clear()
         self.compare_with.addItem("—", None)
         for entry in usable:
-            label = f"{entry.name} ({entry.family})"
+            label = _model_label(entry)
             self.model.addItem(label, entry.id)
             self.compare_with.addItem(label, entry.id)
         self.model.setCurrentIndex(max(0, self.model.findData(current)))
@@ -209,9 +222,27 @@ class ConvertPanel(QWidget):
         self._model_changed()
         self._update_controls()
 
+    def _model_to_show(self, usable) -> str:
+        """The model the user chose; else one that has just appeared (trained or imported); else the newest."""
+        ids = {e.id for e in usable}
+        appeared = ids - self._known_models if self._known_models is not None else set()
+        self._known_models = ids
+        newest = [e.id for e in sorted(usable, key=lambda e: e.record.updated if e.record else "", reverse=True)]
+        if appeared and not self._model_chosen:
+            return next(i for i in newest if i in appeared)
+        current = self.model.currentData() or (self.settings.value("convert/model", "") or "")
+        if current in ids:
+            return current
+        return newest[0] if newest else ""
+
     def select_model(self, model_id: str) -> None:
         self.refresh_models()
         self.model.setCurrentIndex(max(0, self.model.findData(model_id)))
+        self._model_picked()
+
+    def _model_picked(self, *_args) -> None:
+        self._model_chosen = True
+        self.settings.setValue("convert/model", self.model.currentData() or "")
 
     def _model_changed(self) -> None:
         entry = self._entry(self.model.currentData())
@@ -334,12 +365,18 @@ class ConvertPanel(QWidget):
         from training_core.convert.model_file import translator_for_model
 
         config = self._config()
+        policy = self._ask_about_other_models(entry, source, target)
+        if policy is None:
+            return False
+        config.other_model_outputs = policy
         direction = _direction_for(entry, config)
         device = self.device
 
         def make_job(on_event, cancel):
             translator = translator_for_model(entry, direction, device, config)
-            return BatchJob(translator, source, target, config, entry.name, on_event, cancel)
+            job = BatchJob(translator, source, target, config, entry.name, on_event, cancel, model_id=entry.id)
+            self._job_output = job.output_dir
+            return job
 
         from ..workers.convert_worker import ConvertSession
 
@@ -355,10 +392,46 @@ class ConvertPanel(QWidget):
         w.failed.connect(self._on_failed)
         self.session.ended.connect(self._on_ended)
         self.watching = watch
+        self._model_picked()
+        self._job_output = Path(target)
         self.session.start()
         self.state.setText("Watching the input folder…" if watch else "Converting…")
         self._update_controls()
         return True
+
+    def _ask_about_other_models(self, entry, source: str, target: str) -> str | None:
+        """Where the output folder holds another model's results: "subfolder" (the default button),
+        "replace", or None (cancelled). "subfolder" where there is nothing to ask about."""
+        from training_core.convert.ledger import OutputLedger
+        from training_core.convert.output_paths import folder_name_for
+
+        try:
+            others = OutputLedger(Path(target), Path(source)).other_models(entry.id) if Path(target).is_dir() else {}
+        except OSError:
+            others = {}
+        if not others:
+            return "subfolder"
+        subfolder = folder_name_for(entry.name)
+        names = ", ".join(f"{name} ({count})" for name, count in sorted(others.items()))
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Results of another model")
+        box.setText(f"{display_path(target)} already holds results of another model: {names}.")
+        box.setInformativeText(
+            f"Convert into the subfolder “{subfolder}” and keep them, or replace them with {entry.name}'s results?"
+        )
+        keep = box.addButton(f"Convert into “{subfolder}”", QMessageBox.ButtonRole.AcceptRole)
+        replace = box.addButton("Replace Them", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(keep)
+        box.exec()
+        return {keep: "subfolder", replace: "replace"}.get(box.clickedButton())
+
+    def _sync_side_by_side(self) -> None:
+        if self.side_by_side.isChecked() != self.compare.side_by_side:
+            self.side_by_side.blockSignals(True)
+            self.side_by_side.setChecked(self.compare.side_by_side)
+            self.side_by_side.blockSignals(False)
 
     def _watch_toggled(self, on: bool) -> None:
         if on and self.session is None:
@@ -413,7 +486,9 @@ class ConvertPanel(QWidget):
         else:
             text = ("Cancelled: " if event.cancelled and not self.watching else "Done: ") + counts
         if event.report_path:
-            text += f". Report: {event.report_path.name} in the output folder."
+            where = self._job_output
+            folder = "the output folder" if str(where) == self.output_edit.text().strip() else display_path(where)
+            text += f". Report: {event.report_path.name} in {folder}."
         self.state.setText(text)
         self.message.emit(text)
         log.info("%s", text)
@@ -430,7 +505,7 @@ class ConvertPanel(QWidget):
         self._update_controls()
 
     def open_output_folder(self) -> None:
-        folder = self.output_edit.text().strip()
+        folder = str(self._job_output) if self._job_output else self.output_edit.text().strip()
         if folder and Path(folder).is_dir():
             QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
 
@@ -463,7 +538,8 @@ class ConvertPanel(QWidget):
     # -- settings --------------------------------------------------------------------------------
     def _save(self) -> None:
         s = self.settings
-        s.setValue("convert/model", self.model.currentData() or "")
+        if self._model_chosen:  # otherwise the next session shows the newest model again
+            s.setValue("convert/model", self.model.currentData() or "")
         s.setValue("convert/input", self.input_edit.text())
         s.setValue("convert/output", self.output_edit.text())
         s.setValue("convert/format", self.format.currentData())

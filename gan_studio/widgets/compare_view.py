@@ -87,6 +87,7 @@ class CompareView(QWidget):
     def set_side_by_side(self, on: bool) -> None:
         self.side_by_side = on
         self.fit()
+        self.view_changed.emit()  # also without an image: the panel's box follows the S key
 
     def set_split(self, fraction: float) -> None:
         self.split = min(1.0, max(0.0, fraction))

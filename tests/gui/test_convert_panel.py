@@ -89,7 +89,8 @@ def test_live_preview_shows_the_newest_selection_and_drops_stale_ones(panel, qtb
 
 def test_preview_compares_two_models(panel, qtbot, tmp_path):
     _model(tmp_path, "wash", seed=5)
-    panel.refresh_models()
+    panel.refresh_models()  # shows wash, just imported
+    panel.model.setCurrentIndex(panel.model.findData("ink"))
     panel.compare_with.setCurrentIndex(panel.compare_with.findData("wash"))
     panel.set_input_folder(_photos(tmp_path / "photos", count=1))
     qtbot.waitUntil(lambda: panel.files.topLevelItemCount() == 1, timeout=10_000)
@@ -167,3 +168,68 @@ def test_the_no_model_note_goes_once_a_model_exists(make_window, qtbot, tmp_path
     _model(tmp_path)
     panel.refresh_models()
     assert panel.model.count() == 1 and panel.state.text() == ""
+
+
+def _answer_next_dialog(qtbot, button_text):
+    """Click the button whose text starts with ``button_text`` in the next modal dialog."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    seen = {}
+
+    def click():
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click)
+            return
+        seen["text"] = box.text()
+        next(b for b in box.buttons() if b.text().startswith(button_text)).click()
+
+    QTimer.singleShot(20, click)
+    return seen
+
+
+def test_converting_with_another_model_keeps_the_first_models_results_in_their_place(panel, qtbot, tmp_path):
+    _model(tmp_path, "wash", seed=1)
+    panel.refresh_models()
+    src, out = _photos(tmp_path / "photos", count=2), tmp_path / "out"
+    panel.set_input_folder(src)
+    panel.output_edit.setText(str(out))
+    panel.model.setCurrentIndex(panel.model.findData("ink"))
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.session is None, timeout=60_000)
+    first = (out / "p0.png").read_bytes()
+    panel.model.setCurrentIndex(panel.model.findData("wash"))
+    seen = _answer_next_dialog(qtbot, "Convert into")  # the default: keep ink's, write into out/wash
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.session is None, timeout=60_000)
+    assert "ink (2)" in seen["text"]
+    assert (out / "p0.png").read_bytes() == first
+    assert (out / "wash" / "p0.png").is_file()
+    assert "Done: 2 converted" in panel.state.text() and "wash" in panel.state.text()
+    seen = _answer_next_dialog(qtbot, "Replace")
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.session is None, timeout=60_000)
+    assert "(2 redone)" in panel.state.text() and (out / "p0.png").read_bytes() != first
+
+
+def test_the_model_list_says_each_models_state_and_shows_a_new_one_first(panel, qtbot, tmp_path):
+    assert panel.model.currentText() == "ink · pix2pix · finished"  # imported generators: no iterations known
+    _model(tmp_path, "wash", seed=1)
+    panel.refresh_models()
+    assert panel.model.currentData() == "wash"  # just imported (or trained): the one to try
+    panel.model.setCurrentIndex(panel.model.findData("ink"))
+    panel.model.activated.emit(panel.model.currentIndex())  # the user's own choice then holds
+    _model(tmp_path, "third", seed=2)
+    panel.refresh_models()
+    assert panel.model.currentData() == "ink"
+
+
+def test_the_s_key_ticks_the_side_by_side_box(panel, qtbot):
+    from PySide6.QtCore import Qt
+
+    assert not panel.side_by_side.isChecked()
+    qtbot.keyClick(panel.compare, Qt.Key.Key_S)
+    assert panel.side_by_side.isChecked() and panel.compare.side_by_side
+    qtbot.keyClick(panel.compare, Qt.Key.Key_S)
+    assert not panel.side_by_side.isChecked()
