@@ -286,3 +286,23 @@ def test_an_input_that_is_a_file_is_named_as_such(tmp_path, two_models, caplog):
     photo = _img(tmp_path / "a.png")
     assert convert_main(["--model", "ink", "--input", str(photo), "--output", str(tmp_path / "out")]) == 2
     assert "is a file: choose the folder that holds the photos" in caplog.text
+
+
+def test_running_out_of_memory_on_one_photo_says_what_to_do_and_the_others_convert(tmp_path, monkeypatch):
+    src, dst = tmp_path / "in", tmp_path / "out"
+    _img(src / "big.png", seed=1)
+    _img(src / "small.png", seed=2)
+    translator = _translator()
+    real = translator.translate
+
+    def short_of_memory(image):
+        if image.size == (40, 30) and not hasattr(short_of_memory, "done"):
+            short_of_memory.done = True
+            raise MemoryError()
+        return real(image)
+
+    monkeypatch.setattr(translator, "translate", short_of_memory)
+    report = BatchJob(translator, src, dst, ConvertConfig()).run()
+    failed = [f for f in report.files if f.status == "failed"]
+    assert len(failed) == 1 and failed[0].detail.startswith("not enough memory for this photo: choose smaller tiles")
+    assert report.counts()["converted"] == 1

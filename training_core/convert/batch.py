@@ -50,6 +50,9 @@ REPORTS_DIR = "gan-studio-reports"
 LOCK_NAME = ".gan-studio-convert.lock"
 PREFETCH = 3  # images decoded ahead of the translator
 MAX_WRITES = 2  # translated images waiting to be encoded: bounds memory, and cancel stops that close
+OUT_OF_MEMORY = (
+    "not enough memory for this photo: choose smaller tiles or a smaller processing scale, or close other programs"
+)
 REPORT_EVERY_S = 2.0  # the report on disk stays current, so a killed job still leaves a true one
 
 
@@ -427,6 +430,9 @@ class BatchJob:
                     result = self.translator.translate(image)
                 except ImageLoadError as exc:
                     self._record(src, None, "failed", f"{exc.reason}: {exc.detail}", total)
+                    continue
+                except MemoryError:
+                    self._record(src, None, "failed", OUT_OF_MEMORY, total)
                     continue
                 except Exception as exc:  # one bad file never stops the batch
                     log.exception("translating %s failed", display_path(src))
