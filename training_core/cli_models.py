@@ -111,6 +111,18 @@ def _delete(library: ModelLibrary, name: str, yes: bool) -> int:
     return EXIT_OK
 
 
+def _export(library: ModelLibrary, args) -> int:
+    from .convert.onnx_export import ExportWriteError, export_onnx
+
+    try:
+        path = export_onnx(library.get(args.name), args.onnx, args.direction, overwrite=args.overwrite)
+    except ExportWriteError as exc:  # full or read-only: nothing was written
+        logging.error("error: %s", exc)
+        return EXIT_FAILED
+    print(f"exported to {path}")
+    return EXIT_OK
+
+
 def models_main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = _parser().parse_args(argv)
@@ -134,10 +146,7 @@ def models_main(argv=None) -> int:
             entry = import_reference(args.paths, args.name, library)
             print(f"imported {entry.name!r} ({entry.require().model['netG']}, {entry.family}) into {entry.path}")
         elif args.command == "export":
-            from .convert.onnx_export import export_onnx
-
-            path = export_onnx(library.get(args.name), args.onnx, args.direction, overwrite=args.overwrite)
-            print(f"exported to {path}")
+            return _export(library, args)
     except DiskError as exc:  # full or read-only: nothing was changed
         logging.error("error: %s", exc)
         return EXIT_FAILED

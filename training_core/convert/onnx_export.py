@@ -8,6 +8,7 @@ app uses, so onnxruntime gives the app's output.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import torch
 
 from ..errors import GanStudioError
-from ..fsutil import atomic_path
+from ..fsutil import atomic_path, explain_write_error, remove_stale_temp_files
 from .model_file import load_generators
 from .norm import inference_copy
 from .onnx_extras import missing_extras
@@ -25,10 +26,17 @@ log = logging.getLogger(__name__)
 
 MARK = "gan_studio.model"  # metadata key that says a file is one of our exports
 _CHATTY_LOGGERS = ("torch.onnx", "torch.export", "onnxscript", "onnx_ir")  # dozens of lines per export
+# An export's temporary file exists only while the finished graph is written (seconds): one this old
+# was left by an export that was killed, never by one running in another window.
+STALE_EXPORT_AGE_S = 600
 
 
 class ExportError(GanStudioError):
     pass
+
+
+class ExportWriteError(ExportError):
+    """The export's folder is full, read-only or cannot be written: nothing was written."""
 
 
 def check_target(path: Path, overwrite: bool = False) -> None:
@@ -85,7 +93,8 @@ def export_onnx(entry, path: Path, direction: str = "AtoB", norm: str | None = N
     # Width and height are free, in steps of the multiple the generator needs.
     rows, cols = torch.export.Dim("rows", min=1, max=64), torch.export.Dim("cols", min=1, max=64)
     example = torch.zeros(1, config.input_nc if direction == "AtoB" else config.output_nc, multiple * 2, multiple * 2)
-    with atomic_path(path) as tmp, _quiet(_CHATTY_LOGGERS):
+    _check_writable(path.parent)
+    with _quiet(_CHATTY_LOGGERS):
         program = torch.onnx.export(
             net,
             (example,),
@@ -95,7 +104,31 @@ def export_onnx(entry, path: Path, direction: str = "AtoB", norm: str | None = N
             dynamic_shapes=({2: multiple * rows, 3: multiple * cols},),
             verbose=False,
         )
-        program.model.metadata_props[MARK] = f"{entry.name} ({direction})"
-        program.save(str(tmp))
+    program.model.metadata_props[MARK] = f"{entry.name} ({direction})"
+    removed = remove_stale_temp_files(path.parent, recursive=False, older_than_s=STALE_EXPORT_AGE_S, suffix=".onnx")
+    if removed:
+        log.info("removed %d unfinished exports left by an interrupted export in %s", removed, path.parent)
+    try:
+        with atomic_path(path) as tmp:  # made only now, so that it never waits through the export
+            program.save(str(tmp))
+    except OSError as exc:
+        raise ExportWriteError(f"cannot export to {path}: {explain_write_error(exc, path.parent)}") from None
     log.info("exported %s (%s) to %s", entry.name, direction, path)
     return path
+
+
+def _check_writable(folder: Path) -> None:
+    """A read-only or missing folder is told before the export works for a minute, not after."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK):
+            raise PermissionError(errno.EROFS if _read_only(folder) else errno.EACCES, "cannot write there")
+    except OSError as exc:
+        raise ExportWriteError(f"cannot export to {folder}: {explain_write_error(exc, folder)}") from None
+
+
+def _read_only(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False

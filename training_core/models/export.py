@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 from ..config import ModelConfig
 from ..fsutil import atomic_path
@@ -39,5 +39,8 @@ def save_generators(config: ModelConfig, generators: dict, path: Path) -> None:
         "config": json.dumps(config.to_dict()),
         "directions": ",".join(generators),
     }
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=metadata)
+    # Serialised here and written by Python: safetensors' own writer removes its file when the disk fills
+    # and says "SafetensorError"; a Python write says ENOSPC, which the caller turns into "the disk is full".
+    data = save(tensors, metadata=metadata)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
