@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QFileSystemWatcher, QSize, QStandardPaths, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QFileSystemWatcher, QSize, QStandardPaths, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -35,6 +36,9 @@ STATE_LABELS = {
     "failed": "Failed",
     "damaged": "Damaged",
 }
+# Buttons whose label changes keep the width of their widest label: the row never shifts under the
+# pointer (a click meant for Delete once opened Export ONNX).
+LABELS = {"resume_button": ("Resume", "Continue Training…"), "export_button": ("Export ONNX…", "Exporting…")}
 COLUMNS = ["Name", "Family", "State", "Iterations", "Direction", "Dataset", "Updated"]
 DIRECTIONS = {"AtoB": "A → B", "BtoA": "B → A"}
 REFRESH_DELAY_MS = 300  # a training run rewrites model.json in bursts: one refresh per burst
@@ -113,6 +117,10 @@ class ModelsPanel(QWidget):
         self.rename_button.clicked.connect(self.rename_selected)
         self.delete_button.clicked.connect(self.delete_selected)
         self.reveal_button.clicked.connect(self.reveal_selected)
+        for attribute, labels in LABELS.items():
+            button = getattr(self, attribute)
+            button.setFixedWidth(max(_width_with_label(button, label) for label in labels))
+        self.export_button.installEventFilter(self)  # the pointer on it asks again whether ONNX is installed
         buttons = QHBoxLayout()
         for b in (
             self.resume_button,
@@ -134,6 +142,19 @@ class ModelsPanel(QWidget):
     def set_library(self, library) -> None:
         self.library = library
         self.refresh()
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.export_button and event.type() in (QEvent.Type.Enter, QEvent.Type.ToolTip):
+            self._recheck_onnx()
+        return super().eventFilter(watched, event)
+
+    def _recheck_onnx(self) -> None:
+        """The packages may have been installed since the app started: no restart needed."""
+        importlib.invalidate_caches()
+        missing = missing_extras()
+        if missing != self._onnx_missing:
+            self._onnx_missing = missing
+            self._update_buttons()
 
     def _library_changed_on_disk(self, _path: str) -> None:
         """A model was trained, renamed or removed by any process (this one too): refresh once it settles."""
@@ -310,10 +331,14 @@ class ModelsPanel(QWidget):
         key = self.selected_id()
         if key is None:
             return
+        self._recheck_onnx()
+        if self._onnx_missing:
+            return
         entry = self.library.get(key)
         documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        file_name = entry.name.replace("/", "-").replace("\\", "-") + ".onnx"  # its name as the artist knows it
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export to ONNX", str(Path(documents) / f"{entry.id}.onnx"), "ONNX models (*.onnx)"
+            self, "Export to ONNX", str(Path(documents) / file_name), "ONNX models (*.onnx)"
         )
         if not path:
             return
@@ -368,5 +393,20 @@ class ModelsPanel(QWidget):
 
     def reveal_selected(self) -> None:
         key = self.selected_id()
-        if key is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.library.get(key).path)))
+        if key is None:
+            return
+        folder = str(self.library.get(key).path)
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(folder)):
+            QMessageBox.information(
+                self,
+                "Show in File Manager",
+                f"No file manager could be opened here. The model's folder is:\n\n{folder}",
+            )
+
+
+def _width_with_label(button: QPushButton, label: str) -> int:
+    shown = button.text()
+    button.setText(label)
+    width = button.sizeHint().width()
+    button.setText(shown)
+    return width

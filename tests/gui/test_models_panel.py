@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import torch
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 from reference_nets import ResnetGenerator, get_norm_layer, randomize
@@ -117,3 +119,80 @@ def test_disabled_actions_say_why(make_window, qtbot, tmp_path):
     panel.tree.topLevelItem(0).setSelected(True)
     assert panel.rename_button.isEnabled() and panel.resume_button.isEnabled()
     assert not panel.convert_button.isEnabled() and "no trained weights" in panel.convert_button.toolTip()
+
+
+def _select(panel, name):
+    for i in range(panel.tree.topLevelItemCount()):
+        item = panel.tree.topLevelItem(i)
+        item.setSelected(item.text(0) == name)
+
+
+def test_the_buttons_stay_where_they_are_whichever_model_is_selected(make_window, qtbot):
+    library = ModelLibrary()
+    library.create("Paused one", {"family": "pix2pix"}, state="paused")
+    library.create("Finished one", {"family": "pix2pix"}, state="finished")
+    window = make_window()
+    panel = window.models_panel
+    window.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: panel.tree.topLevelItemCount() == 2, timeout=10_000)
+    buttons = (panel.resume_button, panel.convert_button, panel.rename_button, panel.delete_button)
+    buttons += (panel.export_button, panel.reveal_button)
+    places = []
+    for name, label in (("Paused one", "Resume"), ("Finished one", "Continue Training…")):
+        _select(panel, name)
+        assert panel.resume_button.text() == label
+        qtbot.waitUntil(lambda: panel.resume_button.width() >= panel.resume_button.sizeHint().width())
+        places.append([(b.x(), b.width()) for b in buttons])
+    assert places[0] == places[1]  # a click where Delete was never lands on Export ONNX
+
+
+def test_onnx_export_names_this_apps_python_and_sees_an_install_without_a_restart(
+    make_window, qtbot, tmp_path, monkeypatch
+):
+    import sys
+
+    from PySide6.QtCore import QPointF, QStandardPaths
+    from PySide6.QtGui import QEnterEvent
+    from PySide6.QtWidgets import QApplication, QFileDialog
+
+    import training_core.convert.onnx_extras as extras
+
+    real_find_spec = extras.importlib.util.find_spec
+    monkeypatch.setattr(
+        extras.importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real_find_spec(name, *a)
+    )
+    net = randomize(ResnetGenerator(3, 3, 4, get_norm_layer("instance"), n_blocks=1))
+    torch.save(net.state_dict(), tmp_path / "latest_net_G.pth")
+    window = make_window()
+    panel = window.models_panel
+    panel.import_paths([str(tmp_path / "latest_net_G.pth")], "Ink wash")
+    qtbot.waitUntil(lambda: panel.tree.topLevelItemCount() == 1, timeout=10_000)
+    panel.tree.topLevelItem(0).setSelected(True)
+    assert not panel.export_button.isEnabled()
+    assert f"{sys.executable} -m pip install" in panel.export_button.toolTip()  # not whichever pip is first
+
+    monkeypatch.setattr(extras.importlib.util, "find_spec", real_find_spec)  # installed meanwhile
+    QApplication.sendEvent(panel.export_button, QEnterEvent(QPointF(5, 5), QPointF(5, 5), QPointF(5, 5)))
+    assert panel.export_button.isEnabled()  # the pointer on it was enough
+    offered = []
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", lambda parent, title, start, *a: offered.append(start) or ("", "")
+    )
+    panel.export_button.click()
+    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    assert offered == [str(Path(documents) / "Ink wash.onnx")]  # the model's name, not its folder's
+
+
+def test_show_in_file_manager_says_where_the_folder_is_when_no_file_manager_opens(make_window, qtbot, monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+
+    entry = ModelLibrary().create("Charcoal", {"family": "pix2pix"}, state="paused")
+    window = make_window()
+    panel = window.models_panel
+    qtbot.waitUntil(lambda: panel.tree.topLevelItemCount() == 1, timeout=10_000)
+    panel.tree.topLevelItem(0).setSelected(True)
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: False)  # no file manager on this desktop
+    shown = []
+    monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text, *a: shown.append(text))
+    panel.reveal_button.click()
+    assert len(shown) == 1 and str(entry.path) in shown[0]
