@@ -306,3 +306,24 @@ def test_show_tells_a_model_whose_scores_are_not_numbers(tmp_path, capsys, val):
     assert out.startswith("m  (pix2pix, new)")
     if isinstance(val, dict):
         assert "ssim 0.5" in out and "l1 2" in out and "psnr" not in out
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX pipes")
+@pytest.mark.parametrize("command", [["list"], ["show", "--json", "m"], ["show", "m"]])
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path, command):
+    """`gan-studio-models list | head` ended in a BrokenPipeError traceback once head had read enough."""
+    import sys
+
+    lib = ModelLibrary()
+    for i in range(3):
+        lib.create("m" if i == 0 else f"m{i}", {"family": "pix2pix"})
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader is gone before the first line is written: like head after its lines
+    code = "import sys; from training_core.cli_models import models_main; sys.exit(models_main(sys.argv[1:]))"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code, *command], stdout=writer, stderr=subprocess.PIPE, text=True, timeout=60
+        )
+    finally:
+        os.close(writer)
+    assert done.stderr == "" and done.returncode == 1
