@@ -779,3 +779,35 @@ def test_a_watched_photo_that_failed_half_copied_and_then_converted_counts_as_co
     ]
     assert not job.report.counts().get("failed")  # what gan-studio-convert's exit code reads
     assert "FAILED" not in (dst / "gan-studio-report.txt").read_text()
+
+
+def _deny_listing(monkeypatch, folder):
+    """os.scandir refuses this folder as a permission problem would (the tests may run as root)."""
+    real_scandir, denied = os.scandir, os.path.realpath(folder)
+
+    def scandir(path="."):
+        if os.path.realpath(path) == denied:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+@pytest.mark.xfail(strict=True, reason="needs BatchJob.plan to report iter_image_files(skipped=...) (in batch.py)")
+@pytest.mark.parametrize("recursive", [False, True])
+def test_a_folder_named_like_a_photo_and_an_unreadable_subfolder_are_in_the_conversion_report(
+    tmp_path, monkeypatch, recursive
+):
+    src, dst = tmp_path / "in", tmp_path / "out"
+    _img(src / "a.png")
+    (src / "x.jpg").mkdir()
+    _img(src / "locked" / "b.png")
+    _deny_listing(monkeypatch, src / "locked")
+    files = _by_name(BatchJob(_translator(), src, dst, ConvertConfig(recursive=recursive)).run())
+    assert files["a.png"].status == "converted"
+    if recursive:  # x.jpg/ is walked like any folder; locked/ cannot be
+        assert "x.jpg" not in files
+        assert files["locked"].status == "failed" and "cannot be read" in files["locked"].detail
+    else:  # locked/ was never going to be read
+        assert files["x.jpg"].status == "failed" and "folder named like an image" in files["x.jpg"].detail
+        assert "locked" not in files
