@@ -26,7 +26,14 @@ from pathlib import Path
 import platformdirs
 
 from .errors import GanStudioError
-from .fsutil import atomic_write_text, explain_write_error, read_regular_text, remove_stale_temp_files
+from .fsutil import (
+    MISSING,
+    atomic_write_text,
+    explain_write_error,
+    read_regular_text,
+    regular_file_problem,
+    remove_stale_temp_files,
+)
 from .record import ModelRecord, RecordError, read_record
 from .runlock import RunInUse, is_locked
 
@@ -99,6 +106,14 @@ class ModelEntry:
     @property
     def weights_path(self) -> Path:
         return self.path / "generator.safetensors"
+
+    @property
+    def weights_problem(self) -> str:
+        """ "" when the weights file can be read; otherwise why it cannot, in words (for a button's tooltip)."""
+        problem = regular_file_problem(self.weights_path)
+        if problem == MISSING:
+            return "this model has no trained weights yet: train it, or import a checkpoint"
+        return f"its weights file {self.weights_path.name} is {problem}, not a weights file" if problem else ""
 
     @property
     def sample_path(self) -> Path:

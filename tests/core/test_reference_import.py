@@ -5,7 +5,7 @@ import pytest
 import torch
 from reference_nets import ResnetGenerator, UnetGenerator, get_norm_layer, randomize
 
-from training_core.convert.model_file import load_generators
+from training_core.convert.model_file import ModelFileError, load_generators
 from training_core.convert.norm import inference_copy
 from training_core.models.reference_import import ReferenceImportError, import_reference
 from training_core.store import ModelLibrary
@@ -191,3 +191,71 @@ def test_an_import_of_a_file_that_is_no_weights_file_says_so_at_once(tmp_path, m
     )
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "home" / "models").exists() or not list((tmp_path / "home" / "models").iterdir())
+
+
+def _weights_as(kind):
+    def make(path):
+        path.unlink()
+        if kind == "folder":
+            path.mkdir()
+        elif kind == "pipe":
+            os.mkfifo(path)
+        elif kind == "dangling link":
+            path.symlink_to(path.parent / "moved-away.safetensors")
+        elif kind == "device":
+            path.symlink_to("/dev/zero")
+
+    return make
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX pipes and links")
+@pytest.mark.parametrize(
+    "kind,said",
+    [
+        ("folder", "is a folder, not a weights file"),
+        ("pipe", "is a named pipe, not a weights file"),
+        ("dangling link", "is a link to"),
+        ("device", "is a character device, not a weights file"),
+    ],
+)
+def test_a_weights_file_that_is_no_file_is_told_as_what_it_is(tmp_path, kind, said):
+    """Each was reported as "no trained weights yet"; a pipe would have blocked the conversion."""
+    path = tmp_path / "g.pth"
+    _save(ResnetGenerator(3, 3, 8, get_norm_layer("instance"), n_blocks=2), path)
+    entry = import_reference([path], "m", ModelLibrary())
+    _weights_as(kind)(entry.weights_path)
+    with pytest.raises(ModelFileError, match=said) as caught:
+        load_generators(entry.weights_path)
+    assert "no trained weights" not in str(caught.value)
+    assert said in ModelLibrary().get("m").weights_problem
+    entry.weights_path.unlink() if kind != "folder" else entry.weights_path.rmdir()
+    assert "no trained weights yet" in ModelLibrary().get("m").weights_problem
+    with pytest.raises(ModelFileError, match="no trained weights yet"):
+        load_generators(entry.weights_path)
+
+
+def test_a_weights_file_linked_from_elsewhere_still_loads(tmp_path):
+    path = tmp_path / "g.pth"
+    _save(ResnetGenerator(3, 3, 8, get_norm_layer("instance"), n_blocks=2), path)
+    entry = import_reference([path], "m", ModelLibrary())
+    moved = tmp_path / "elsewhere.safetensors"
+    os.replace(entry.weights_path, moved)
+    entry.weights_path.symlink_to(moved)
+    assert ModelLibrary().get("m").weights_problem == ""
+    assert set(load_generators(entry.weights_path)[1]) == {"AtoB"}
+
+
+@pytest.mark.parametrize(
+    "config,said",
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"family": "pix2pix", "netG": {"a": [1]}}', "netG must be str"),
+    ],
+)
+def test_tampered_nested_metadata_in_a_generator_file_is_refused_plainly(tmp_path, config, said):
+    from safetensors.torch import save_file
+
+    path = tmp_path / "generator.safetensors"
+    save_file({"AtoB.w": torch.zeros(1)}, str(path), {"format": "gan-studio-generator", "config": config})
+    with pytest.raises(ModelFileError, match=said):
+        load_generators(path)

@@ -14,7 +14,10 @@ from safetensors import SafetensorError, safe_open
 
 from ..config import ModelConfig
 from ..errors import ConfigError, GanStudioError
+from ..fsutil import MISSING, regular_file_problem
+from ..humanize import display_path
 from ..models.export import FORMAT
+from ..models.finite import describe, nonfinite_names
 from ..models.networks import define_G
 
 
@@ -25,9 +28,15 @@ class ModelFileError(GanStudioError):
 def load_generators(path: Path) -> tuple[ModelConfig, dict[str, torch.nn.Module]]:
     """The model config and one generator per direction the file holds, weights loaded, on the CPU."""
     path = Path(path)
-    if not path.is_file():
+    problem = regular_file_problem(path)  # a pipe there would block safetensors' open for ever
+    if problem == MISSING:
         raise ModelFileError(
             f"{path} is missing: this model has no trained weights yet (train it, or import a checkpoint)"
+        )
+    if problem:
+        raise ModelFileError(
+            f"{path} is {problem}, not a weights file: move it away, then train the model on "
+            "(a checkpoint writes the weights again) or import them again"
         )
     try:
         with safe_open(str(path), "pt") as f:
@@ -44,6 +53,8 @@ def load_generators(path: Path) -> tuple[ModelConfig, dict[str, torch.nn.Module]
         config = ModelConfig.from_json(metadata.get("config", ""))
     except ConfigError as exc:
         raise ModelFileError(f"{path.name} has an unusable configuration: {exc}") from None
+    except RecursionError:  # JSON nested thousands deep: no configuration, and no reason to crash over it
+        raise ModelFileError(f"{path.name} has an unusable configuration: it is nested too deeply") from None
     directions = [d for d in metadata.get("directions", "").split(",") if d]
     if not directions:
         raise ModelFileError(f"{path.name} names no translation direction")
@@ -55,6 +66,7 @@ def load_generators(path: Path) -> tuple[ModelConfig, dict[str, torch.nn.Module]
             (config.input_nc, config.output_nc) if direction == "AtoB" else (config.output_nc, config.input_nc)
         )
         net = define_G(nc_in, nc_out, config.ngf, config.netG, config.norm, config.dropout, upsample=config.upsample)
+        _check_number_types(path, direction, state, net.state_dict())
         try:
             net.load_state_dict(state, strict=True)
         except RuntimeError as exc:
@@ -63,8 +75,26 @@ def load_generators(path: Path) -> tuple[ModelConfig, dict[str, torch.nn.Module]
                 f"{path.name}: the {direction} weights do not fit a {config.netG} generator "
                 f"with ngf {config.ngf} ({summary})"
             ) from None
+        bad = nonfinite_names(net.state_dict())  # also what a float64 beyond float32's range became
+        if bad:
+            raise ModelFileError(
+                f"{display_path(path)}: the {direction} weights hold NaN or infinite numbers ({describe(bad)}): "
+                "the training that wrote them diverged, or the file was changed. Convert with another model, "
+                "or train this one again with a lower learning rate."
+            )
         generators[direction] = net.eval()
     return config, generators
+
+
+def _check_number_types(path: Path, direction: str, state: dict, expected: dict) -> None:
+    """Floating-point weights stored as whole numbers are no weights (loading would quietly convert them)."""
+    for key, tensor in state.items():
+        wanted = expected.get(key)
+        if wanted is not None and wanted.is_floating_point() and not tensor.is_floating_point():
+            raise ModelFileError(
+                f"{display_path(path)}: the {direction} tensor {key} is stored as {str(tensor.dtype)[6:]}, not as "
+                "floating-point weights: the file was changed, or is not a generator. Export it again, or retrain."
+            )
 
 
 def translator_for_model(entry, direction: str = "AtoB", device="cpu", config=None):
