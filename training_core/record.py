@@ -58,6 +58,12 @@ class ModelRecord:
         return self.inference.get("norm", "image")
 
     @property
+    def generator_directions(self) -> tuple[str, ...]:
+        """What the weights file holds a generator for, so what an export may ask: CycleGAN's two
+        directions; pix2pix's one generator is "AtoB" whichever way its data ran (``direction``)."""
+        return DIRECTIONS if self.family == "cyclegan" else ("AtoB",)
+
+    @property
     def can_train(self) -> bool:
         return self.train is not None
 

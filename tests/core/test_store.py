@@ -327,3 +327,10 @@ def test_output_into_a_closed_pipe_ends_quietly(tmp_path, command):
     finally:
         os.close(writer)
     assert done.stderr == "" and done.returncode == 1
+
+
+def test_the_record_says_which_generators_an_export_can_ask_for(tmp_path):
+    """The Models tab offers these directions to export; pix2pix trained B to A still holds one "AtoB" net."""
+    lib = _library(tmp_path)
+    assert lib.create("c", {"family": "cyclegan"}).record.generator_directions == ("AtoB", "BtoA")
+    assert lib.create("p", {"family": "pix2pix", "direction": "BtoA"}).record.generator_directions == ("AtoB",)
