@@ -14,9 +14,9 @@ import threading
 from pathlib import Path
 
 from .cli_common import EXIT_OK, EXIT_PAUSED, EXIT_USAGE
-from .config import NORM_CHOICES, OTHER_MODEL_OUTPUTS, OUTPUT_FORMATS, PRECISIONS, ConvertConfig
 from .convert.batch import BatchFinished, BatchJob, BatchStarted, FileDone, OutputFolderUnwritable
 from .convert.model_file import translator_for_model
+from .convert.settings import add_options, config_from_args
 from .device import describe_device, pick_device
 from .errors import GanStudioError
 from .humanize import display_path, duration
@@ -27,50 +27,13 @@ EXIT_SOME_FAILED = 1
 
 
 def _parser() -> argparse.ArgumentParser:
-    # The defaults are ConvertConfig's, which the app's Convert tab starts from too: the same photo
-    # converted with the same model gives the same pixels from either, and each skips the other's work.
-    d = ConvertConfig()
     p = argparse.ArgumentParser(prog="gan-studio-convert", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="the model's name (gan-studio-models list)")
     p.add_argument("--input", required=True, type=Path, help="folder of photos")
     p.add_argument("--output", required=True, type=Path, help="folder for the results (never the input folder)")
-    p.add_argument(
-        "--direction", choices=("AtoB", "BtoA"), default=d.direction, help="CycleGAN models translate both ways"
-    )
-    p.add_argument("--recursive", action="store_true", help="include subfolders, mirrored in the output")
-    p.add_argument("--format", choices=OUTPUT_FORMATS, default=d.format)
-    p.add_argument("--quality", type=int, default=d.quality, help="JPEG/WebP quality")
-    p.add_argument("--tile", default="auto", help="tile size in pixels for large images, or auto")
-    p.add_argument("--scale", default=d.scale, help="full (own resolution), model (training scale), or a factor")
-    p.add_argument("--norm", choices=NORM_CHOICES, default=d.norm, help="batch-norm statistics at inference")
-    p.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default=d.precision,
-        help="auto: bf16 where the CPU or GPU computes it fast, else fp32 (outputs within a few levels of fp32)",
-    )
-    p.add_argument(
-        "--other-model-outputs",
-        choices=OTHER_MODEL_OUTPUTS,
-        default=d.other_model_outputs,
-        help="where the output folder holds another model's results: convert into a subfolder named after "
-        "this model (default), replace them, or ask (refuse, naming them)",
-    )
+    # The conversion settings' one list, which the app's Convert tab is built from too.
+    add_options(p)
     p.add_argument("--device", default="auto")
-    skip = p.add_mutually_exclusive_group()
-    skip.add_argument(
-        "--skip-existing",
-        dest="skip_existing",
-        action="store_true",
-        default=True,
-        help="leave outputs that exist alone, so a rerun continues (default)",
-    )
-    skip.add_argument(
-        "--overwrite-outputs",
-        dest="skip_existing",
-        action="store_false",
-        help="convert again over earlier outputs (inputs are never touched)",
-    )
     p.add_argument("--watch", action="store_true", help="keep converting new photos as they arrive (Ctrl-C ends)")
     return p
 
@@ -113,23 +76,7 @@ def convert_main(argv=None) -> int:
     args = _parser().parse_args(argv)
     cancel = threading.Event()
     try:
-        tile = 0 if args.tile == "auto" else int(args.tile)
-    except ValueError:
-        log.error("error: --tile must be a number of pixels or auto")
-        return EXIT_USAGE
-    try:
-        config = ConvertConfig(
-            direction=args.direction,
-            recursive=args.recursive,
-            format=args.format,
-            quality=args.quality,
-            skip_existing=args.skip_existing,
-            tile=tile,
-            scale=args.scale,
-            norm=args.norm,
-            precision=args.precision,
-            other_model_outputs=args.other_model_outputs,
-        ).validate()
+        config = config_from_args(args)
         entry = ModelLibrary().get(args.model)
         device = pick_device(args.device)
         translator = translator_for_model(entry, args.direction, device, config)

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QSplitter,
     QTreeWidget,
     QTreeWidgetItem,
@@ -28,22 +27,18 @@ from PySide6.QtWidgets import (
 )
 
 from training_core.config import ConvertConfig
+from training_core.convert.settings import CONVERT_SETTINGS
 from training_core.data.images import iter_image_files
 from training_core.humanize import display_path, duration
 
 from ..widgets.compare_view import CompareView
 from ..workers.tasks import run_task
+from .convert_editors import make_editor, save_value, saved_value, show_value, value_of
 
 log = logging.getLogger(__name__)
 NO_MODEL = "No trained model yet: train one on the Train tab, or import one on the Models tab."
 STATUS_LABELS = {"converted": "Converted", "skipped": "Skipped", "failed": "Failed", "": "Waiting"}
-TILE_CHOICES = [("Automatic", 0), ("256 px", 256), ("512 px", 512), ("1024 px", 1024), ("2048 px", 2048)]
-SCALE_CHOICES = [
-    ("Full resolution", "full"),
-    ("Training scale", "model"),
-    ("Half size", "0.5"),
-    ("Quarter size", "0.25"),
-]
+APP_SETTINGS = [s for s in CONVERT_SETTINGS if s.in_app]
 
 
 def _direction_for(entry, config) -> str:
@@ -81,9 +76,9 @@ class ConvertPanel(QWidget):
         self.device = "cpu"
 
         self.model = QComboBox()
-        self.direction = QComboBox()
-        self.direction.addItem("A → B", "AtoB")
-        self.direction.addItem("B → A", "BtoA")
+        # One editor per setting of the list the command line is built from: same labels, same defaults.
+        self.editors = {s.name: make_editor(s) for s in APP_SETTINGS}
+        self.direction = self.editors["direction"]
         self.compare_with = QComboBox()
         self.compare_with.setToolTip("Show a second model's result against the first (A/B)")
         self.input_edit, self.output_edit = QLineEdit(), QLineEdit()
@@ -94,35 +89,25 @@ class ConvertPanel(QWidget):
         browse_out.clicked.connect(lambda: self._browse(self.output_edit, "output"))
         self.input_edit.editingFinished.connect(self.refresh_files)
         self.output_edit.textChanged.connect(self._update_controls)
-        self.format = QComboBox()
-        for label, value in (("Same as input", "same"), ("PNG", "png"), ("JPEG", "jpeg"), ("WebP", "webp")):
-            self.format.addItem(label, value)
-        self.quality = QSpinBox()
-        self.quality.setRange(1, 100)
-        self.quality.setValue(95)
-        self.recursive = QCheckBox("Include subfolders")
+        self.recursive, self.skip_existing = self.editors["recursive"], self.editors["skip_existing"]
+        self.tile, self.scale = self.editors["tile"], self.editors["scale"]
         self.recursive.toggled.connect(self.refresh_files)
-        self.skip_existing = QCheckBox("Skip files already converted with this model and settings")
-        self.skip_existing.setChecked(True)
-        self.tile, self.scale = QComboBox(), QComboBox()
-        for label, value in TILE_CHOICES:
-            self.tile.addItem(label, value)
-        for label, value in SCALE_CHOICES:
-            self.scale.addItem(label, value)
 
         form = QGridLayout()
         left, right = QFormLayout(), QFormLayout()
         left.addRow("Model", self.model)
-        left.addRow("Direction", self.direction)
+        left.addRow("Direction", self.direction)  # beside the model: only CycleGAN models have two
         left.addRow("Compare with", self.compare_with)
         left.addRow("Input folder", _folder_row(self.input_edit, browse_in))
         left.addRow("Output folder", _folder_row(self.output_edit, browse_out))
-        right.addRow("Format", self.format)
-        right.addRow("Quality", self.quality)
-        right.addRow("Tiles for large photos", self.tile)
-        right.addRow("Processing scale", self.scale)
-        right.addRow(self.recursive)
-        right.addRow(self.skip_existing)
+        for setting in APP_SETTINGS:
+            editor = self.editors[setting.name]
+            if setting.name == "direction":
+                continue
+            if isinstance(editor, QCheckBox):
+                right.addRow(editor)
+            else:
+                right.addRow(setting.label, editor)
         form.addLayout(left, 0, 0)
         form.addLayout(right, 0, 1)
         form.setColumnStretch(0, 3)
@@ -177,7 +162,8 @@ class ConvertPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.state)
         layout.addWidget(split, 1)
-        for combo in (self.model, self.direction, self.compare_with, self.tile, self.scale):
+        pixel_editors = [self.editors[name] for name in ("direction", "tile", "scale", "norm", "precision")]
+        for combo in (self.model, self.compare_with, *pixel_editors):
             combo.currentIndexChanged.connect(self._preview_current)
         self.model.currentIndexChanged.connect(self._model_changed)
         self.model.activated.connect(self._model_picked)
@@ -327,6 +313,7 @@ class ConvertPanel(QWidget):
         config = self._config()
         direction = _direction_for(entry, config)
         key = (entry.id, entry.record.updated if entry.record else "", direction, config.tile, config.scale)
+        key += (config.norm, config.precision)
         return key, entry.name, lambda: translator_for_model(entry, direction, self.device, config)
 
     def _preview_ready(self, request_id: int, before, after, labels) -> None:
@@ -341,17 +328,8 @@ class ConvertPanel(QWidget):
             self.preview_state.setText(f"Cannot preview this file: {message}")
 
     # -- batch ---------------------------------------------------------------------------------
-    def _config(self):
-
-        return ConvertConfig(
-            direction=self.direction.currentData(),
-            recursive=self.recursive.isChecked(),
-            format=self.format.currentData(),
-            quality=self.quality.value(),
-            skip_existing=self.skip_existing.isChecked(),
-            tile=self.tile.currentData(),
-            scale=self.scale.currentData(),
-        )
+    def _config(self) -> ConvertConfig:
+        return ConvertConfig(**{name: value_of(editor) for name, editor in self.editors.items()})
 
     def start(self, watch: bool = False) -> bool:
         if self.session is not None:
@@ -516,17 +494,7 @@ class ConvertPanel(QWidget):
         self.watch_button.setEnabled(ready and (not busy or self.watch_button.isChecked()))
         self.cancel_button.setEnabled(busy)
         self.open_output.setEnabled(bool(self.output_edit.text().strip()))
-        for w in (
-            self.model,
-            self.input_edit,
-            self.output_edit,
-            self.format,
-            self.quality,
-            self.recursive,
-            self.skip_existing,
-            self.tile,
-            self.scale,
-        ):
+        for w in (self.model, self.input_edit, self.output_edit, *self.editors.values()):
             w.setEnabled(not busy)
         entry = self._entry(self.model.currentData())
         self.direction.setEnabled(not busy and entry is not None and entry.family == "cyclegan")
@@ -542,20 +510,14 @@ class ConvertPanel(QWidget):
             s.setValue("convert/model", self.model.currentData() or "")
         s.setValue("convert/input", self.input_edit.text())
         s.setValue("convert/output", self.output_edit.text())
-        s.setValue("convert/format", self.format.currentData())
-        s.setValue("convert/quality", self.quality.value())
-        s.setValue("convert/recursive", self.recursive.isChecked())
-        s.setValue("convert/skip_existing", self.skip_existing.isChecked())
-        s.setValue("convert/tile", self.tile.currentData())
-        s.setValue("convert/scale", self.scale.currentData())
+        for setting in APP_SETTINGS:
+            if setting.name != "direction":  # follows the model
+                save_value(s, setting, value_of(self.editors[setting.name]))
 
     def _restore(self) -> None:
-        s, default = self.settings, ConvertConfig()
+        s = self.settings
         self.input_edit.setText(s.value("convert/input", ""))
         self.output_edit.setText(s.value("convert/output", ""))
-        self.format.setCurrentIndex(max(0, self.format.findData(s.value("convert/format", default.format))))
-        self.quality.setValue(int(s.value("convert/quality", default.quality)))
-        self.recursive.setChecked(str(s.value("convert/recursive", default.recursive)).lower() == "true")
-        self.skip_existing.setChecked(str(s.value("convert/skip_existing", default.skip_existing)).lower() == "true")
-        self.tile.setCurrentIndex(max(0, self.tile.findData(int(s.value("convert/tile", default.tile)))))
-        self.scale.setCurrentIndex(max(0, self.scale.findData(s.value("convert/scale", default.scale))))
+        for setting in APP_SETTINGS:
+            if setting.name != "direction":
+                show_value(self.editors[setting.name], saved_value(s, setting))

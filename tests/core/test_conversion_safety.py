@@ -239,16 +239,15 @@ def two_models(tmp_path):
 
 def test_the_command_lines_defaults_are_the_apps():
     """The app converts with ConvertConfig()'s values; the CLI must too, or each redoes the other's work."""
-    from dataclasses import fields
-
     from training_core.cli_convert import _parser
+    from training_core.convert.settings import config_from_args
 
-    args = vars(_parser().parse_args(["--model", "m", "--input", "in", "--output", "out"]))
-    args["tile"] = 0 if args["tile"] == "auto" else args["tile"]  # the CLI spells 0 "auto"
-    default = ConvertConfig()
-    compared = [f.name for f in fields(ConvertConfig) if f.name in args]
-    assert {"precision", "norm", "scale", "format", "quality", "other_model_outputs"} <= set(compared)
-    assert {name: args[name] for name in compared} == {name: getattr(default, name) for name in compared}
+    args = _parser().parse_args(["--model", "m", "--input", "in", "--output", "out"])
+    assert config_from_args(args) == ConvertConfig()
+    changed = _parser().parse_args(
+        ["--model", "m", "--input", "i", "--output", "o", "--tile", "512", "--overwrite-outputs"]
+    )
+    assert config_from_args(changed) == ConvertConfig(tile=512, skip_existing=False)
 
 
 def test_converting_with_another_model_from_the_command_line_keeps_the_first_models_results(

@@ -233,3 +233,20 @@ def test_the_s_key_ticks_the_side_by_side_box(panel, qtbot):
     assert panel.side_by_side.isChecked() and panel.compare.side_by_side
     qtbot.keyClick(panel.compare, Qt.Key.Key_S)
     assert not panel.side_by_side.isChecked()
+
+
+def test_the_settings_are_the_lists_with_its_defaults_and_persist(panel, make_window):
+    """The Convert tab converts with ConvertConfig() until changed, as gan-studio-convert does."""
+    from training_core.config import ConvertConfig
+    from training_core.convert.settings import CONVERT_SETTINGS
+
+    assert set(panel.editors) == {s.name for s in CONVERT_SETTINGS if s.in_app}
+    assert {"norm", "precision"} <= set(panel.editors)  # the two the app had not shown
+    assert panel._config() == ConvertConfig()
+    panel.editors["precision"].setCurrentIndex(panel.editors["precision"].findData("fp32"))
+    panel.editors["quality"].setValue(80)
+    panel._save()
+    panel.settings.setValue("convert/tile", "not a number")  # damaged saved values: the defaults
+    panel.settings.setValue("convert/scale", "huge")
+    again = make_window().convert_panel
+    assert again._config() == ConvertConfig(precision="fp32", quality=80)
