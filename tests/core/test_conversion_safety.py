@@ -305,3 +305,39 @@ def test_running_out_of_memory_on_one_photo_says_what_to_do_and_the_others_conve
     failed = [f for f in report.files if f.status == "failed"]
     assert len(failed) == 1 and failed[0].detail.startswith("not enough memory for this photo: choose smaller tiles")
     assert report.counts()["converted"] == 1
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals to a real process")
+def test_ctrl_c_twice_stops_at_once_with_one_message_and_only_whole_outputs(tmp_path):
+    import signal
+    import sys
+
+    from reference_nets import ResnetGenerator, get_norm_layer, randomize
+
+    from training_core.cli_models import models_main
+
+    net = randomize(ResnetGenerator(3, 3, 16, get_norm_layer("instance"), n_blocks=3))
+    torch.save(net.state_dict(), tmp_path / "slow.pth")
+    assert models_main(["import", str(tmp_path / "slow.pth"), "--name", "slow"]) == 0
+    src, dst = tmp_path / "in", tmp_path / "out"
+    for i in range(30):
+        _img(src / f"{i:03d}.png", 300, 300, seed=i)
+    cli = "import sys; from training_core.cli_convert import convert_main; sys.exit(convert_main(sys.argv[1:]))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", cli, "--model", "slow", "--input", str(src), "--output", str(dst), "--device", "cpu"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(dst.glob("0*.png")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)  # the second press, a moment after the first
+    proc.send_signal(signal.SIGINT)
+    code = proc.wait(timeout=30)
+    err = proc.stderr.read().decode()
+    assert code == 130, err
+    assert "Traceback" not in err
+    for output in dst.glob("*.png"):
+        Image.open(output).load()  # every visible output is whole
+    assert len(list(src.iterdir())) == 30
