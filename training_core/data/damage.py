@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import struct
-import warnings
 
 from PIL import Image, PngImagePlugin, TiffImagePlugin
 
@@ -23,18 +22,21 @@ _FIX_DAMAGED = "copy it again from the original, or open it in an image editor a
 
 
 def why_unopened(f, fmt: str, size: int) -> tuple[str, str]:
-    """(reason, detail) for a file whose first bytes announce ``fmt`` but that Pillow refused."""
+    """(reason, detail) for a file whose first bytes announce ``fmt`` but that Pillow refused.
+
+    The reader may warn (TIFF's about broken EXIF): callers silence warnings, which are process-wide.
+    """
     name = KNOWN_NAMES.get(fmt, fmt)
     f.seek(0)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # TIFF readers warn about the EXIF of broken files
-            Image.OPEN[fmt][0](f, "").close()
+        Image.OPEN[fmt][0](f, "").close()
         problem = "it does not follow the format"
     except Exception as e:  # what the format's reader objects to, in its own words
         problem = str(e) or type(e).__name__
     if f.tell() >= size:  # the reader ran into the end of the file: the rest is missing
-        return "truncated", f"{name} file cut short: it ends after {size} bytes, inside its header; {_FIX_DAMAGED}"
+        return "truncated", (
+            f"{name} file cut short: it ends after {size} bytes, inside its header; copy it again from the original"
+        )
     if fmt == "TIFF" and "unknown pixel mode" in problem:
         pixels = _tiff_pixels(f)
         return "unsupported format", (
@@ -42,8 +44,8 @@ def why_unopened(f, fmt: str, size: int) -> tuple[str, str]:
             "save it as 8- or 16-bit RGB or greyscale (TIFF or PNG)"
         )
     if "not identified by this driver" in problem:  # Pillow's words for a zero or missing size
-        problem = "its header gives no valid size or pixel type"
-    return "damaged", f"damaged {name} header ({problem}): {_FIX_DAMAGED}"
+        problem = "no valid size or pixel type"
+    return "damaged", f"damaged {name} header: {problem}; {_FIX_DAMAGED}"
 
 
 def _tiff_pixels(f) -> str:

@@ -232,7 +232,9 @@ def _unidentified(f, path: Path) -> ImageLoadError:
             size = os.fstat(f.fileno()).st_size
         except (OSError, io.UnsupportedOperation):
             size = len(f.getbuffer())
-        return _fail(path, *why_unopened(f, fmt, size))
+        with _OPEN_LOCK, warnings.catch_warnings():  # see _OPEN_LOCK: warning filters are process-wide
+            warnings.simplefilter("ignore")
+            return _fail(path, *why_unopened(f, fmt, size))
     if fmt:
         return _fail(
             path,
@@ -324,8 +326,12 @@ def _decode(im: Image.Image, path: Path) -> None:
     except OSError as e:
         if e.errno is not None:  # a real I/O error from the disk, not bad data
             raise _fail(path, "unreadable", e.strerror or str(e)) from None
-        if "truncated" in str(e):
-            raise _fail(path, "truncated", f"cut short: the image data stops before the last row ({e})") from None
+        if "truncated" in str(e):  # Pillow's words when the data ends before the picture does
+            raise _fail(
+                path,
+                "truncated",
+                "cut short: the image data stops before the picture is complete; copy it again from the original",
+            ) from None
         raise _fail(path, "truncated", str(e)) from None
     except (SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
         raise _fail(path, "truncated", str(e)) from None
@@ -476,7 +482,7 @@ def iter_image_files(
             entries = list(os.scandir(d))
         except OSError as e:
             log.warning("cannot list %s: %s", d, e)
-            skipped.append(unlistable(d, e))
+            skipped.append(_unlistable(d, e))
             return
         for entry in entries:
             if entry.name.startswith("."):  # .DS_Store, ._AppleDouble, .git, ...
@@ -502,6 +508,6 @@ def iter_image_files(
     yield from found
 
 
-def unlistable(folder: Path, e: OSError) -> ImageLoadError:
+def _unlistable(folder: Path, e: OSError) -> ImageLoadError:
     """A folder that cannot be listed, with the fix."""
     return _fail(folder, "unreadable", f"a folder that cannot be read ({e.strerror or e}): check its permissions")
