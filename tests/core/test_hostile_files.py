@@ -752,9 +752,6 @@ def test_a_later_result_for_the_same_input_replaces_its_earlier_one(history, exp
     assert kept[-1] is files[-1]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="needs BatchJob.watch to call watch.latest_result_per_input (batch.py, the lead's)"
-)
 def test_a_watched_photo_that_failed_half_copied_and_then_converted_counts_as_converted(tmp_path):
     src, dst = tmp_path / "in", tmp_path / "out"
     _img(src / "first.png")
@@ -793,7 +790,6 @@ def _deny_listing(monkeypatch, folder):
     monkeypatch.setattr(os, "scandir", scandir)
 
 
-@pytest.mark.xfail(strict=True, reason="needs BatchJob.plan to report iter_image_files(skipped=...) (in batch.py)")
 @pytest.mark.parametrize("recursive", [False, True])
 def test_a_folder_named_like_a_photo_and_an_unreadable_subfolder_are_in_the_conversion_report(
     tmp_path, monkeypatch, recursive

@@ -307,16 +307,18 @@ class BatchJob:
         return name
 
     # -- planning ---------------------------------------------------------------------------
-    def plan(self, inputs: list[Path] | None = None) -> list[tuple[Path, Path, str]]:
+    def plan(self, inputs: list[Path] | None = None) -> list[tuple[Path, Path | None, str]]:
         """(input, output, why not) triples: outputs mirror subfolders and follow output_name.
 
         "why not" is empty, or the reason this input cannot be converted: its
-        output name is taken by a photo that keeps its own name.
+        output name is taken by a photo that keeps its own name, or it is what the
+        listing could not use (a folder named like a photo, one that cannot be
+        read), which has no output.
         """
+        unusable: list[ImageLoadError] = []
         if inputs is None:
-            inputs = [
-                p for p in iter_image_files(self.input_dir, self.config.recursive) if not within(p, self._output_id)
-            ]
+            listed = iter_image_files(self.input_dir, self.config.recursive, skipped=unusable)
+            inputs = [p for p in listed if not within(p, self._output_id)]
         self.guard.add_inputs(inputs)
         outputs = []
         for path in inputs:
@@ -336,7 +338,7 @@ class BatchJob:
                 )
             )
             plan.append((src, out, clash))
-        return plan
+        return plan + [(Path(e.path), None, f"{e.reason}: {e.detail}") for e in unusable]
 
     def _decide(self, src: Path, dst: Path) -> tuple[str, str]:
         """("convert" | "skip" | "fail", why) for one output path."""
@@ -449,7 +451,7 @@ class BatchJob:
 
     def watch(self, poll_s: float = 1.0) -> BatchReport:
         """Convert the folder, then keep converting images as they arrive, until cancelled."""
-        from .watch import FolderWatcher
+        from .watch import FolderWatcher, latest_result_per_input
 
         try:
             watcher = FolderWatcher(self.input_dir, self.config.recursive, exclude=self.output_dir)
@@ -460,6 +462,8 @@ class BatchJob:
                 if arrived:
                     known = len(self.failed_inputs)
                     self.run(arrived, finish=False)
+                    with self._lock_results:  # a photo that failed half-copied and then converted: converted
+                        self.report.files = latest_result_per_input(self.report.files)
                     for path in self.failed_inputs[known:]:  # perhaps still being copied: retry when it changes
                         watcher.retry_when_changed(path)
         finally:
