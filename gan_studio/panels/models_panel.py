@@ -55,6 +55,13 @@ def _done(entry) -> int:
     return (record.progress or record.iterations) if entry.state == "running" else record.iterations
 
 
+def _state_label(entry) -> str:
+    """ "Paused" while an open app holds the run paused; a run that ended with a checkpoint is "Stopped"."""
+    if entry.state == "paused" and not entry.in_use:
+        return "Stopped"
+    return STATE_LABELS.get(entry.state, entry.state)
+
+
 def _columns(entry) -> list[str]:
     """The row of one model; a damaged one shows its folder and what is wrong."""
     r = entry.record
@@ -63,7 +70,7 @@ def _columns(entry) -> list[str]:
     return [
         entry.name,
         r.family,
-        STATE_LABELS.get(entry.state, entry.state),
+        _state_label(entry),
         "imported" if r.imported else f"{_done(entry):,} / {r.total_iterations:,}",
         "both ways" if r.family == "cyclegan" else DIRECTIONS.get(r.direction, ""),
         str(r.dataset.get("root", "")),

@@ -28,6 +28,10 @@ from training_core.train.plan import preset_settings
 from ..widgets.settings_form import SettingsForm
 
 FAMILY_LABELS = {"pix2pix": "pix2pix (paired)", "cyclegan": "CycleGAN (unpaired)"}
+DIRECTION_WORDS = {
+    "AtoB": "A → B: A is the input, the model learns to make B",
+    "BtoA": "B → A: B is the input, the model learns to make A",
+}
 # Set elsewhere in the app: the direction on the Dataset tab, next to the pictures it flips.
 SET_ELSEWHERE = ("direction",)
 
@@ -45,6 +49,9 @@ class RunSetup(QGroupBox):
         self.name = QLineEdit()
         self.name.setPlaceholderText("Name of the new model")
         self.family = QComboBox()
+        self.direction = "AtoB"
+        self.direction_label = QLabel()
+        self.direction_label.setToolTip("Chosen on the Dataset tab, where the A and B pictures are shown")
         self.preset = QComboBox()
         for name, preset in PRESETS.items():
             self.preset.addItem(name.capitalize(), name)
@@ -71,11 +78,13 @@ class RunSetup(QGroupBox):
         self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
         self.advanced_toggle.toggled.connect(self._toggle_advanced)
         self.family.currentIndexChanged.connect(self._load_preset)
+        self.family.currentIndexChanged.connect(self._show_direction)
         self.preset.currentIndexChanged.connect(self._load_preset)
 
         form = QFormLayout()
         form.addRow("Model name", self.name)
         form.addRow("Model family", self.family)
+        form.addRow("Direction", self.direction_label)
         form.addRow("Preset", self.preset)
         form.addRow("", self.preset_about)
         layout = QVBoxLayout(self)
@@ -96,10 +105,19 @@ class RunSetup(QGroupBox):
         self._filling = False
         self._load_preset()
 
+    def set_direction(self, direction: str) -> None:
+        self.direction = direction
+        self._show_direction()
+
+    def _show_direction(self) -> None:
+        both = self.family.currentData() == "cyclegan"
+        self.direction_label.setText("both ways: A → B and B → A" if both else DIRECTION_WORDS[self.direction])
+
     def show_model(self, entry) -> None:
         """A model's own name and settings (while it resumes): what it really trains with."""
         record = entry.record
         self.name.setText(entry.name)
+        self.direction = record.direction if record.direction in DIRECTION_WORDS else "AtoB"
         self._filling = True
         self.family.clear()
         self.family.addItem(FAMILY_LABELS.get(record.family, record.family), record.family)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage
@@ -47,6 +48,12 @@ class TrainPanel(QWidget):
         self._run_family: str | None = None
         self.paused = False
         self._loading_preset = False
+        # The form shows a new model (True), or the run going now (False): while a run is paused, a
+        # dataset opened makes it a new model's form again, so that one can start beside the paused.
+        self._form_for_new = True
+        self._run_name = ""  # the model of the run going now (running or paused) and its dataset
+        self._run_dataset = ""
+        self._run_report = None  # the report a started run trains on (None for a resumed one)
 
         self.dataset_label = QLabel("Open a dataset on the Dataset tab first.")
         self.dataset_label.setWordWrap(True)
@@ -151,10 +158,6 @@ class TrainPanel(QWidget):
 
     def set_report(self, report, demo: str | None = None) -> None:
         self.report, self._demo = report, demo
-        parts = ", ".join(f"{s}: {p.count()}" for s, p in report.splits.items())
-        self.dataset_label.setText(
-            f"Dataset: <b>{html.escape(report.root.name)}</b> ({html.escape(report.layout)}; {html.escape(parts)})"
-        )
         self.banner.setVisible(bool(demo))
         if demo == "landscapes":
             self.banner.setText(
@@ -167,16 +170,48 @@ class TrainPanel(QWidget):
                 "versions. Press <b>Start</b> and watch the samples learn to paint within "
                 "minutes, even on a laptop CPU."
             )
-        if not self.session:
-            self.setup.set_report(report, demo)
+        if not self.session or self.paused:
+            self._new_model_form()
         self._update_controls()
+
+    def _new_model_form(self) -> None:
+        self.setup.set_report(self.report, self._demo)
+        self.setup.set_direction(self.direction)
+        self._form_for_new = True
+
+    def _update_header(self) -> None:
+        """Which model the tab shows and on which dataset; and, beside a paused run, what Start makes."""
+        lines = []
+        if self.session is not None:
+            doing = "Paused" if self.paused else "Training"
+            lines.append(
+                f"{doing}: <b>{html.escape(self._run_name)}</b> on dataset <b>{html.escape(self._run_dataset)}</b>"
+            )
+        if self.report is not None and self._form_for_new:
+            report = self.report
+            parts = ", ".join(f"{s}: {p.count()}" for s, p in report.splits.items())
+            lines.append(
+                f"New model on dataset <b>{html.escape(report.root.name)}</b> "
+                f"({html.escape(report.layout)}; {html.escape(parts)})"
+            )
+            if self.session is not None:
+                lines.append(
+                    f"Start trains it; {html.escape(self._run_name)} is saved and stays paused, to resume later."
+                )
+        elif self.report is None and self.session is None:
+            lines.append("Open a dataset on the Dataset tab first.")
+        self.dataset_label.setText("<br>".join(lines))
 
     def set_direction(self, direction: str) -> None:
         self.direction = direction
+        if self._form_for_new:
+            self.setup.set_direction(direction)
 
     # -- running ----------------------------------------------------------------------------
     def start(self) -> None:
-        if self.session or not self.engine_ready or self.report is None:
+        """A new model on the open dataset; a paused run beside it is stopped first (it is saved)."""
+        beside_paused = self.session is not None and self.paused and self._form_for_new
+        if (self.session and not beside_paused) or not self.engine_ready or self.report is None:
             return
         from training_core.train.trainer import Trainer
 
@@ -185,7 +220,14 @@ class TrainPanel(QWidget):
         overrides = {**self.setup.overrides(), "direction": self.direction}
         device = self.setup.device.currentText()
         self.setup.remember()
+        if beside_paused:
+            self.message.emit(f"{self._run_name} stays paused; starting {name}…")
+            paused = self.session
+            paused.stop()
+            paused.wait_ended()  # one run at a time on the device; the paused one's checkpoint is on disk
         self._run_family = family
+        self._run_name, self._run_dataset, self._run_report = name, report.root.name, report
+        self._form_for_new = False
         self._clear_feedback()
 
         def make_trainer(**kwargs):
@@ -217,6 +259,9 @@ class TrainPanel(QWidget):
             self.refresh_unfinished()
             return
         self._run_family = entry.family
+        self._run_name, self._run_report = entry.name, None
+        self._run_dataset = Path(str(entry.record.dataset.get("root", "") if entry.record else "")).name or "?"
+        self._form_for_new = False
         self._clear_feedback()
         if entry.record is not None:
             self.setup.show_model(entry)
@@ -326,6 +371,9 @@ class TrainPanel(QWidget):
     def _on_paused(self, iteration: int) -> None:
         self.paused = True
         self.message.emit(f"Paused at iteration {iteration:,}; a checkpoint was saved.")
+        self.rate.setText(f"Paused at iteration {iteration:,}: no time runs while paused")
+        if self.report is not None and self.report is not self._run_report:
+            self._new_model_form()  # a dataset opened while it trained: a new model on it can start now
         self._update_controls()
         self.run_changed.emit()
 
@@ -347,10 +395,11 @@ class TrainPanel(QWidget):
     def _on_session_ended(self) -> None:
         self.session = None
         self.paused = False
+        if self.report is not None and not self._form_for_new:  # a new model's form again, on the open dataset
+            self._new_model_form()
+        self._form_for_new = True
         self._update_controls()
         self.refresh_unfinished()
-        if self.report is not None:  # the form is for a new model again, on the dataset open now
-            self.setup.set_report(self.report, self._demo)
         self.run_changed.emit()
 
     def show_error(self, text: str) -> None:
@@ -383,7 +432,8 @@ class TrainPanel(QWidget):
 
     def _update_controls(self) -> None:
         running = self.session is not None
-        can_start = self.engine_ready and self.report is not None and not running
+        form_free = self._form_for_new and (not running or self.paused)
+        can_start = self.engine_ready and self.report is not None and form_free
         self.start_button.setEnabled(can_start)
         self.start_button.setToolTip(
             ""
@@ -393,11 +443,14 @@ class TrainPanel(QWidget):
             else "Open a dataset first"
             if self.report is None
             else "Training is running"
+            if not self.paused
+            else "Open a dataset to start a new model beside the paused one, or Stop it"
         )
         self.pause_button.setEnabled(running)
         self.pause_button.setText("Resume" if running and self.paused else "Pause")
         self.stop_button.setEnabled(running)
-        self.setup.setEnabled(not running)
+        self.setup.setEnabled(form_free)
         self.resume_card.set_busy(running)
         if running:
             self.resume_card.hide()
+        self._update_header()

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 
 from training_core.humanize import ago
 
-STATE_WORDS = {"paused": "Paused", "interrupted": "Interrupted", "failed": "Stopped by an error"}
+# "paused" in the library is a run that ended with a checkpoint (Stop, Pause then quit): nothing waits.
+STATE_WORDS = {"paused": "Stopped", "interrupted": "Interrupted", "failed": "Stopped by an error"}
 THUMBNAIL_HEIGHT = 72
 
 

@@ -108,6 +108,9 @@ def _night_run(tmp_path, state: str, **settings):
     return library
 
 
+WORDS = {"interrupted": "Interrupted", "paused": "Stopped"}  # "paused" on disk: it ended with a checkpoint
+
+
 @pytest.mark.parametrize("state", ["interrupted", "paused"])
 def test_a_restarted_window_shows_the_unfinished_run_on_the_train_tab_and_resumes_it(
     make_window, qtbot, tmp_path, state
@@ -119,9 +122,7 @@ def test_a_restarted_window_shows_the_unfinished_run_on_the_train_tab_and_resume
     qtbot.waitUntil(lambda: card.isVisibleTo(window), timeout=10_000)
     assert window.tabs.currentWidget() is panel  # the first thing a returning user sees
     assert "Night run" in card.title.text()
-    assert (
-        f"{state.capitalize()} at iteration 12 of 15" in card.detail.text() and "stopped just now" in card.detail.text()
-    )
+    assert f"{WORDS[state]} at iteration 12 of 15" in card.detail.text() and "stopped just now" in card.detail.text()
     assert card.thumbnail.pixmap() is not None and not card.thumbnail.pixmap().isNull()  # its latest sample
     assert window.models_panel.selected_id() == card.model_id  # and the Models tab has it selected
 
