@@ -48,6 +48,12 @@ def _train_parser() -> argparse.ArgumentParser:
         "landscapes (unpaired red to blue, CycleGAN)",
     )
     p.add_argument("--resume", metavar="NAME", help="continue a paused or interrupted model")
+    p.add_argument(
+        "--restart",
+        metavar="NAME",
+        help="train a model again from iteration 0 with its settings, when no checkpoint can continue it "
+        "(its checkpoints were deleted or are damaged); its generator is kept until the first new checkpoint",
+    )
     p.add_argument("--name", help="the model's name in the library (default: from the dataset and date)")
     p.add_argument("--family", choices=options.FAMILIES, help="default: pix2pix for paired, cyclegan for unpaired")
     p.add_argument(
@@ -187,6 +193,30 @@ def _new_trainer(args, library: ModelLibrary, **kwargs) -> Trainer:
     )
 
 
+def _check_sources(args) -> None:
+    """One thing to train: a dataset, a demo, a model to resume, or one to restart; never two at once."""
+    given = [
+        flag
+        for flag, value in (
+            ("--data", args.data or args.data_dir),
+            ("--demo", args.demo),
+            ("--resume", args.resume),
+            ("--restart", args.restart),
+        )
+        if value
+    ]
+    if len(given) < 2:
+        return
+    about = {
+        "--restart": "--restart trains a model again from scratch on its own data and settings",
+        "--resume": "--resume continues a model on its own data and settings",
+        "--demo": "--demo trains on the built-in demo project",
+    }
+    first = next(flag for flag in ("--restart", "--resume", "--demo") if flag in given)
+    others = " and ".join(flag for flag in given if flag != first)
+    raise GanStudioError(f"{about[first]}: leave out {others}, or start a new model without {first}")
+
+
 def _pause_on_signal(control: TrainingControl):
     """Ctrl-C, a closed terminal (SIGHUP) and shutdown or kill (SIGTERM) all pause with a checkpoint.
 
@@ -221,12 +251,14 @@ def train_main(argv=None) -> int:
         leave_core_for_ui=args.leave_core_for_ui,
     )
     try:
+        _check_sources(args)
         pick_device(args.device)  # a device that is not here: say so before anything is created
-        if args.resume:
-            ignored = [k for k in _overrides(args) if k != "iterations"] + (["--data"] if args.data else [])
+        if args.resume or args.restart:
+            ignored = [k for k in _overrides(args) if k != "iterations"]
             if ignored:
                 log.warning("a resumed model keeps its settings; ignoring %s", ", ".join(ignored))
-            trainer = Trainer.reopen(args.resume, library, iterations=args.iterations, **kwargs)
+            key, restart = (args.restart, True) if args.restart else (args.resume, False)
+            trainer = Trainer.reopen(key, library, iterations=args.iterations, restart=restart, **kwargs)
         else:
             trainer = _new_trainer(args, library, **kwargs)
     except DiskError as exc:  # full or read-only: the settings were fine
@@ -250,6 +282,8 @@ def train_main(argv=None) -> int:
     resume_hint = resume_command(trainer.entry.name)
     if isinstance(result, Failed):
         log.error("error: %s", result.message)
+        if result.restart:  # nothing can continue it: the message offers the restart, resuming would fail again
+            return EXIT_USAGE
         log.error("to continue from the last checkpoint: %s", resume_hint)
         return EXIT_FAILED
     assert isinstance(result, Finished)

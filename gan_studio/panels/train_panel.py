@@ -92,6 +92,15 @@ class TrainPanel(QWidget):
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error.setStyleSheet("QLabel { background: #fdecea; color: #8a1c12; padding: 8px; border-radius: 4px; }")
         self.error.hide()
+        # Shown when no checkpoint can continue the model being resumed: training it again is the user's call.
+        self.restart_button = QPushButton("Start Again from Scratch")
+        self.restart_button.setToolTip(
+            "Train this model again from iteration 0 with its settings; its current generator is kept "
+            "until the new run saves its first checkpoint"
+        )
+        self.restart_button.clicked.connect(lambda: self.resume_model(self._resumed_id, restart=True))
+        self.restart_button.hide()
+        self._resumed_id = ""
 
         # What to train scrolls (a card, a banner and the Advanced settings can outgrow a laptop
         # screen: squeezed, the spin boxes became unreadable); the run's controls and feedback stay put.
@@ -113,6 +122,7 @@ class TrainPanel(QWidget):
         left.addWidget(self.rate)
         left.addWidget(self.validation)
         left.addWidget(self.error)
+        left.addWidget(self.restart_button)
         left_widget = QWidget()
         left_widget.setLayout(left)
 
@@ -245,8 +255,10 @@ class TrainPanel(QWidget):
 
         self._run(make_trainer, f"Starting {name}…")
 
-    def resume_model(self, key: str, iterations: int | None = None) -> None:
-        """Continue a model of the library (paused, interrupted, or finished with a new total)."""
+    def resume_model(self, key: str, iterations: int | None = None, restart: bool = False) -> None:
+        """Continue a model of the library (paused, interrupted, or finished with a new total).
+
+        ``restart``: train it again from iteration 0, when no checkpoint can continue it."""
         if self.session:
             self.show_error("A training run is already going; stop it before resuming another model.")
             return
@@ -259,6 +271,7 @@ class TrainPanel(QWidget):
             self.refresh_unfinished()
             return
         self._run_family = entry.family
+        self._resumed_id = entry.id
         self._run_name, self._run_report = entry.name, None
         self._run_dataset = Path(str(entry.record.dataset.get("root", "") if entry.record else "")).name or "?"
         self._form_for_new = False
@@ -270,7 +283,13 @@ class TrainPanel(QWidget):
 
         def make_trainer(**kwargs):
             return Trainer.reopen(
-                entry.id, ModelLibrary(), iterations=iterations, device=device, leave_core_for_ui=True, **kwargs
+                entry.id,
+                ModelLibrary(),
+                iterations=iterations,
+                restart=restart,
+                device=device,
+                leave_core_for_ui=True,
+                **kwargs,
             )
 
         self._run(make_trainer, f"Resuming {entry.name}…")
@@ -389,6 +408,7 @@ class TrainPanel(QWidget):
 
     def _on_failed(self, event) -> None:
         self.show_error(event.message)
+        self.restart_button.setVisible(event.restart and bool(self._resumed_id))
         if event.details:
             log.error("%s", event.details)
 
@@ -414,6 +434,7 @@ class TrainPanel(QWidget):
     def _clear_feedback(self) -> None:
         """A new run starts with no texts, curves or samples of the last one."""
         self.error.hide()
+        self.restart_button.hide()
         self.rate.setText(" ")
         self.validation.setText(" ")
         self.samples_caption.setText(" ")

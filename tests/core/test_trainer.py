@@ -3,6 +3,7 @@ import threading
 
 import pytest
 import torch
+from fresh_random import scramble_global_random_state
 from tiny import TINY_CYCLEGAN, TINY_PIX2PIX, paired_report, unpaired_report
 
 from training_core.store import ModelLibrary
@@ -127,6 +128,7 @@ def _check_resume(tmp_path, family, overrides, make_report, device):
     result = first.run()
     assert isinstance(result, Finished) and not result.completed and result.iteration == 5
     assert library.get("halves").state == "paused"
+    scramble_global_random_state()  # as in a new process: only the checkpoint can give the state back
     second = Trainer.reopen("halves", library=library, device=device)  # a new trainer: nothing shared in memory
     assert isinstance(second.run(), Finished)
 
@@ -268,7 +270,8 @@ def test_no_usable_checkpoint_is_a_clear_failure(tmp_path):
         path.write_text("not a checkpoint")
     result = Trainer.reopen("x", library=library).run()
     assert isinstance(result, Failed) and "no usable checkpoint" in result.message
-    assert library.get("x").state == "failed"
+    assert result.restart and "--restart x" in result.message  # the one way on, offered, never taken unasked
+    assert library.get("x").state == "paused"  # refused before anything changed (test_restart_guard.py)
 
 
 # Loader worker processes (used on machines with many cores) must not lose the file and the reason.

@@ -86,6 +86,7 @@ class Failed:
     iteration: int
     message: str  # what happened and what to do, for a person
     details: str = field(default="", repr=False)  # the traceback, for the log
+    restart: bool = False  # no checkpoint can continue the run: the message offers to start again from scratch
 
 
 Event = (

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import time
 import traceback
@@ -19,9 +20,10 @@ from collections.abc import Callable
 import torch
 from torch.utils.data import DataLoader
 
+from ..cli_common import resume_command
 from ..config import TrainConfig
 from ..data.datasets import LoadFailure, PairedDataset, ReportingDataset, UnpairedDataset, collate_or_failure
-from ..data.discover import DatasetReport
+from ..data.discover import DatasetReport, discover
 from ..data.images import load_rgb
 from ..data.resized_cache import DEFAULT_BUDGET_BYTES
 from ..data.transforms import apply_transform, random_params, to_tensor
@@ -29,6 +31,7 @@ from ..device import configure_cpu_threads, configure_cuda_kernels, describe_dev
 from ..errors import ConfigError, DatasetError, GanStudioError, ImageLoadError
 from ..fsutil import explain_write_error
 from ..models.export import model_generators, save_generators
+from ..models.finite import nonfinite_names
 from ..models.registry import build_model
 from ..options import family_for_layout
 from ..presets import DEFAULT_PRESET, resolve
@@ -37,7 +40,9 @@ from ..runlock import RunInUse
 from ..store import DiskError, ModelEntry, ModelLibrary
 from ..streams import Stream, stream
 from . import distributed, metrics, rng
+from .checkpoint import CheckpointError
 from .control import TrainingControl
+from .divergence import Diverged, diverged
 from .events import (
     CheckpointSaved,
     Event,
@@ -52,6 +57,14 @@ from .events import (
 )
 from .plan import make_plan
 from .recorder import LibraryRecorder
+from .restart import (
+    DAMAGED_SUFFIX,
+    RestartNeeded,
+    no_usable_checkpoint,
+    refusal,
+    set_aside_checkpoints,
+    what_is_missing,
+)
 from .run_dir import RunFolder
 from .samples import sample_strip
 from .schedule import Plateau, make_scheduler
@@ -117,6 +130,7 @@ class Trainer:
         device: str = "auto",
         leave_core_for_ui: bool = False,
         new_total: int | None = None,
+        restart: bool = False,
     ):
         self.library = library or ModelLibrary()
         self.entry = entry
@@ -131,12 +145,15 @@ class Trainer:
         )
         self.family = self.model_cfg.family
         self.run_folder = RunFolder(entry.run_dir)
-        self.plan = self.run_folder.load_plan()
+        # Without its plan a run cannot continue: run() refuses, or a restart (asked for) plans again.
+        self.plan = self.run_folder.load_plan() if self.run_folder.plan_path.is_file() else None
+        self.restart = restart  # train again from iteration 0, when no checkpoint can continue the run
         self.on_event = on_event or (lambda event: None)
         self.control = control or TrainingControl()
         self.device_preference = device
         self.leave_core_for_ui = leave_core_for_ui
         self.iteration = self.epoch = self.position = 0
+        self.saved_iteration: int | None = None  # of the last checkpoint written or resumed from
         self.dist = distributed.from_env()  # set under torchrun
         self.is_main = self.dist is None or self.dist.is_main
         # model.json follows the run's events; only one process writes it.
@@ -212,8 +229,17 @@ class Trainer:
         return entry
 
     @classmethod
-    def reopen(cls, key: str, library: ModelLibrary | None = None, iterations: int | None = None, **kwargs) -> Trainer:
-        """The trainer of an existing model, to continue it (optionally to a new total length)."""
+    def reopen(
+        cls,
+        key: str,
+        library: ModelLibrary | None = None,
+        iterations: int | None = None,
+        restart: bool = False,
+        **kwargs,
+    ) -> Trainer:
+        """The trainer of an existing model, to continue it (optionally to a new total length).
+
+        ``restart``: train it again from iteration 0, allowed only when no checkpoint can continue it."""
         library = library or ModelLibrary()
         ctx = distributed.from_env()
         if ctx is not None:
@@ -221,22 +247,31 @@ class Trainer:
         entry = library.get(key)
         if entry.state == "running":
             raise RunInUse(f"{entry.name} is training right now in another window or process")
-        return cls(entry, library, new_total=iterations, **kwargs)
+        return cls(entry, library, new_total=iterations, restart=restart, **kwargs)
 
     # -- the run -----------------------------------------------------------------------
     def run(self) -> Event:
         """Train until finished, stopped or failed; returns the last event (Finished or Failed)."""
+        trained = self.entry.require().iterations
+        missing = what_is_missing(self.run_folder.path, trained)
+        if missing and not self.restart:  # refused before anything is written: the record stays as it was
+            return self._tell(Failed(self.iteration, str(refusal(self.entry.name, trained, missing)), restart=True))
         try:
             lock = self.run_folder.lock() if self.is_main else None
         except GanStudioError as exc:  # another process trains it, or the lock cannot be written
             self._tell(Failed(self.iteration, str(exc)))  # the model's record is the other process's
             return Failed(self.iteration, str(exc))
         try:
+            if self.restart:
+                try:
+                    self._prepare_restart()
+                except GanStudioError as exc:  # refused (a checkpoint can continue), or the dataset is gone
+                    return self._tell(Failed(self.iteration, str(exc)))
             if self.new_train_cfg is not None:
                 self.train_cfg = self.new_train_cfg
-                if self.recorder:
-                    self.recorder.extend(self.train_cfg)
             return self._run()
+        except RestartNeeded as exc:  # only a restart from scratch trains this model again: nothing changed
+            return self._tell(Failed(self.iteration, str(exc), restart=True))
         except OSError as exc:  # disk full, folder gone or read-only: the last saved checkpoint is intact
             why = explain_write_error(exc, self.entry.path, self._bytes_per_save())
             return self._fail(
@@ -244,6 +279,8 @@ class Trainer:
                 "intact; resume once that is fixed.",
                 exc,
             )
+        except Diverged as exc:  # NaN or infinity: nothing more was saved; the message says what to lower
+            return self._fail(str(exc), exc)
         except DiskError as exc:  # the same, met while writing model.json
             return self._fail(
                 f"Could not save the training: {exc}. Nothing is lost: the last saved checkpoint is "
@@ -266,8 +303,12 @@ class Trainer:
     def _run(self) -> Event:
         try:
             notes = self._setup()
+        except RestartNeeded:
+            raise
         except GanStudioError as exc:
             return self._fail(str(exc), exc)
+        if self.new_train_cfg is not None and self.recorder:  # the run can go on: its record takes the new length
+            self.recorder.extend(self.train_cfg)
         total = self.train_cfg.iterations
         device = f"{describe_device(self.device)}, {self.precision}"
         self._emit(Started(self.iteration, total, device, self.iteration > 0, notes, self.family))
@@ -360,20 +401,46 @@ class Trainer:
             self._truncate_metrics_log(0)
             self._wrap_for_ddp()
             return notes
-        loaded = self.run_folder.load_latest()
+        try:
+            loaded = self.run_folder.load_latest()
+        except CheckpointError as exc:
+            raise no_usable_checkpoint(self.entry.name, self.entry.require().iterations, exc) from None
         state = loaded.state
         self.model.load_state_dict(state["model"])
         for name, scheduler in self.schedulers.items():
             scheduler.load_state_dict(state["schedulers"][name])
         if self.plateau is not None and "plateau" in state:  # absent when the policy was changed on resume
             self.plateau.load_state_dict(state["plateau"])
-        self.iteration = int(state["iteration"])
+        self.iteration = self.saved_iteration = int(state["iteration"])
         self.epoch = int(state["data_state"]["epoch"])
         self.position = int(state["data_state"]["position"])
         rng.restore(state["rng"])
         self._truncate_metrics_log(self.iteration)  # lines written after that checkpoint never happened
         self._wrap_for_ddp()
         return loaded.notes + notes + (f"resumed from iteration {self.iteration}",)
+
+    def _prepare_restart(self) -> None:
+        """Before training again from scratch (holding the run): the plan, and no checkpoint of the old run listed.
+
+        Refused while a checkpoint can continue the run: starting again would throw that training away."""
+        if self.plan is not None and self.run_folder.checkpoints():
+            try:
+                loaded = self.run_folder.load_latest()
+            except CheckpointError:
+                pass
+            else:
+                raise GanStudioError(
+                    f"{self.entry.name} can continue from iteration {int(loaded.state['iteration']):,}: "
+                    f"resume it ({resume_command(self.entry.name)}) rather than start again from scratch"
+                )
+        moved = set_aside_checkpoints(self.run_folder.path)
+        if moved:
+            log.info("set aside %d unusable checkpoint(s) as *%s", len(moved), DAMAGED_SUFFIX)
+        if self.plan is None:  # the run folder or its plan was deleted: the files of the dataset, again
+            record = self.entry.require()
+            report = discover(record.dataset.get("root", ""))
+            self.plan = make_plan(report, self.family, self.train_cfg)
+            self.plan.save(self.run_folder.plan_path)
 
     def _wrap_for_ddp(self) -> None:
         if self.dist is not None:
@@ -432,18 +499,12 @@ class Trainer:
         due = it % cfg.sample_every == 0 or it == cfg.iterations or (it in EARLY_SAMPLES and it < cfg.sample_every)
         self._loss_n += 1
         if it % LOG_EVERY == 0 or it == cfg.iterations:
-            self._log(
-                {
-                    "iteration": it,
-                    "epoch": self.epoch,
-                    "lr": lr,
-                    "losses": {k: float(v) / self._loss_n for k, v in self._loss_sums.items()},
-                }
-            )
+            logged = self._finite_losses({k: float(v) / self._loss_n for k, v in self._loss_sums.items()})
+            self._log({"iteration": it, "epoch": self.epoch, "lr": lr, "losses": logged})
             self._loss_sums, self._loss_n = {}, 0
         reported = {}
         if due or now - self._last_report >= REPORT_INTERVAL_S:
-            reported = {k: float(v) / self._window_n for k, v in self._window_sums.items()}
+            reported = self._finite_losses({k: float(v) / self._window_n for k, v in self._window_sums.items()})
             self._window_sums, self._window_n, self._last_report = {}, 0, now
         self._emit(StepMetrics(it, cfg.iterations, self.epoch, reported, lr, rate, eta))
         if self.plateau is not None:
@@ -535,15 +596,31 @@ class Trainer:
             outputs = self.model.translate(self.model.translate(images, there), back)
             yield from ((out[None], image) for out, image in zip(outputs, images))
 
+    def _finite_losses(self, losses: dict[str, float]) -> dict[str, float]:
+        """The losses as read back from the device; a NaN or infinite one stops the run (Diverged)."""
+        bad = [name for name, value in losses.items() if not math.isfinite(value)]
+        if bad:
+            raise self._diverged("losses", bad)
+        return losses
+
+    def _diverged(self, what: str, names: list[str]) -> Diverged:
+        # The setting to lower, not the schedule's current rate.
+        return diverged(what, names, self.iteration, self.saved_iteration, self.model_cfg.lr, self.precision)
+
     # -- saving ---------------------------------------------------------------------------
     def _checkpoint(self, reason: str):
         if not self.is_main:  # the weights are the same in every process: one writes
             return None
+        model_state = self.model.state_dict()
+        # Never a checkpoint or generator of NaN weights in place of the last good one.
+        bad = nonfinite_names({k: model_state[k] for k in ("nets", "averaged", "optimizers")})
+        if bad:
+            raise self._diverged("weights", bad)
         path = self.run_folder.save_checkpoint(
             {
                 "iteration": self.iteration,
                 "data_state": {"epoch": self.epoch, "position": self.position},
-                "model": self.model.state_dict(),
+                "model": model_state,
                 "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
                 **({"plateau": self.plateau.state_dict()} if self.plateau is not None else {}),
                 "rng": rng.capture(),
@@ -552,6 +629,7 @@ class Trainer:
             keep=self.train_cfg.keep_checkpoints,
         )
         save_generators(self.model_cfg, model_generators(self.model), self.entry.weights_path)
+        self.saved_iteration = self.iteration
         self._emit(CheckpointSaved(self.iteration, path, reason))
         return path
 

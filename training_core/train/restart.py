@@ -1,0 +1,71 @@
+"""When a trained model cannot continue where it stopped: say what is missing, and train it again only when asked.
+
+A model's record counts the iterations its checkpoints hold. Once those are
+gone (deleted to free space, the run folder removed) or all damaged, starting
+at iteration 0 would quietly replace a trained generator with an untrained
+one. The Trainer refuses instead, and offers a restart from scratch, which
+keeps the old generator until the new run saves its own first checkpoint.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from ..errors import GanStudioError
+from ..humanize import display_path
+from .checkpoint import CheckpointError, checkpoint_dir, list_checkpoints
+
+DAMAGED_SUFFIX = ".damaged"  # a checkpoint set aside by a restart: no longer listed, never pruned in a new one's place
+
+
+class RestartNeeded(GanStudioError):
+    """Nothing can continue this model's training; the message offers to start it again from scratch."""
+
+
+def restart_command(name: str) -> str:
+    """The command that trains model ``name`` again from iteration 0 with its settings."""
+    return f"gan-studio-train --restart {shlex.quote(name)}"
+
+
+def restart_offer(name: str) -> str:
+    return (
+        f"To train it again from iteration 0 with the same settings, start again from scratch "
+        f"(Start Again from Scratch in the app, or {restart_command(name)}); its current generator is "
+        "kept until the new run saves its first checkpoint."
+    )
+
+
+def what_is_missing(run_dir: Path, trained: int) -> str | None:
+    """Why a model that trained ``trained`` iterations cannot continue, found without reading a checkpoint."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        where = f"its run folder {display_path(run_dir)} is missing"
+    elif not (run_dir / "dataset.json").is_file():
+        where = f"its data plan {display_path(run_dir / 'dataset.json')} is missing"
+    elif trained > 0 and not list_checkpoints(run_dir):
+        where = f"{display_path(checkpoint_dir(run_dir))} holds no checkpoint"
+    else:
+        return None
+    return where
+
+
+def refusal(name: str, trained: int, why: str) -> RestartNeeded:
+    done = f"{name} trained {trained:,} iterations, but" if trained > 0 else f"{name} cannot continue:"
+    return RestartNeeded(
+        f"{done} {why}, so it cannot continue where it stopped. Nothing was changed. {restart_offer(name)}"
+    )
+
+
+def no_usable_checkpoint(name: str, trained: int, error: CheckpointError) -> RestartNeeded:
+    return refusal(name, trained, str(error))
+
+
+def set_aside_checkpoints(run_dir: Path) -> list[Path]:
+    """Rename the run's (damaged) checkpoints out of the list, so the new run's are the only ones."""
+    moved = []
+    for path in list_checkpoints(run_dir):
+        target = path.with_name(path.name + DAMAGED_SUFFIX)
+        path.replace(target)
+        moved.append(target)
+    return moved
