@@ -6,6 +6,12 @@ get the left axis and the adversarial ones the right: neither flattens the
 other. Curves are smoothed (an exponential moving average, as TensorBoard
 does) and thinned so long runs stay fast. Hovering a curve says what it
 means and what good looks like.
+
+Live steps arrive a few times a second, however many iterations that is; a
+resumed run's history comes from the metrics log, one mean per ten
+iterations. Both are drawn as one point per ten iterations, smoothed over
+iterations rather than points, so a resume continues the curve it showed,
+at the same grain and on the same scale.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from PySide6.QtGui import QCursor, QPainter
 from PySide6.QtWidgets import QToolTip
 
 MAX_POINTS = 1500  # per series; older points are thinned to every second one beyond this
-SMOOTHING = 0.8  # weight of the past in the displayed curve; the raw values are kept
+SMOOTHING = 0.8  # weight of the past per bin in the displayed curve
+BIN = 10  # iterations per drawn point: the metrics log's line (the trainer's LOG_EVERY)
 
 # loss key -> (plain name, what it means and what good looks like)
 LOSS_NAMES = {
@@ -77,7 +84,7 @@ class LossChart(QChartView):
         self.chart_.removeAllSeries()
         self.series: dict[str, QLineSeries] = {}
         self.points: dict[str, list[QPointF]] = {}  # smoothed, as drawn
-        self._smoothed: dict[str, float] = {}
+        self._bins: dict[str, _Bin] = {}  # each curve's newest bin, still filling
         self.x_axis.setRange(0, 10)
         self.x_axis.applyNiceNumbers()
         self.y_axis.setRange(0, 1)
@@ -110,12 +117,20 @@ class LossChart(QChartView):
             series.attachAxis(self.axis_of(key))
             series.hovered.connect(lambda _point, on, key=key: self._explain(key, on))
             self.series[key], self.points[key] = series, []
-        previous = self._smoothed.get(key, value)
-        smoothed = self._smoothed[key] = SMOOTHING * previous + (1 - SMOOTHING) * value
-        points = self.points[key]
-        points.append(QPointF(iteration, smoothed))
+        number = (iteration + BIN - 1) // BIN  # iterations 1-10 are bin 1, as the log's line at 10
+        points, current = self.points[key], self._bins.get(key)
+        if current is not None and current.number == number:
+            current.add(value)
+            points[-1] = QPointF(iteration, current.smoothed())
+            return
+        if current is None:
+            self._bins[key] = current = _Bin(number, before=None, weight=0.0)
+        else:  # the past fades by bins elapsed: sparse live points and dense history smooth alike
+            self._bins[key] = current = _Bin(number, current.smoothed(), SMOOTHING ** (number - current.number))
+        current.add(value)
+        points.append(QPointF(iteration, current.smoothed()))
         if len(points) > MAX_POINTS:
-            points[:] = points[::2]
+            points[:] = points[::-1][::2][::-1]  # keeps the newest point, which is still filling
 
     def _explain(self, key: str, on: bool) -> None:
         name, meaning = LOSS_NAMES.get(key, (key, ""))
@@ -140,3 +155,19 @@ class LossChart(QChartView):
 
     def point_count(self, key: str) -> int:
         return len(self.points.get(key, []))
+
+
+class _Bin:
+    """The losses of one curve's newest ``BIN`` iterations, and its smoothed value given the curve before."""
+
+    def __init__(self, number: int, before: float | None, weight: float):
+        self.number, self.before, self.weight = number, before, weight
+        self.total, self.count = 0.0, 0
+
+    def add(self, value: float) -> None:
+        self.total += value
+        self.count += 1
+
+    def smoothed(self) -> float:
+        mean = self.total / self.count
+        return mean if self.before is None else self.weight * self.before + (1 - self.weight) * mean

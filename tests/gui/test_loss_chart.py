@@ -39,3 +39,41 @@ def test_clear_forgets_the_last_run(qtbot):
     assert chart.point_count("G_L1") == 0 and not chart.chart_.series()
     chart.add(1, {"G_L1": 5.0})
     assert chart.points["G_L1"][0].y() == 5.0  # smoothing starts afresh
+
+
+def test_a_resumed_runs_history_draws_like_the_live_curve_it_continues(qtbot):
+    """Live steps (here one per iteration, a slow run) and the metrics log's 10-iteration means of the
+    same losses give the same curve on the same scale: a resume must not redraw it coarser or rescaled."""
+    steps = [
+        (i, {"G_L1": 30.0 - i * 0.05 + (3.0 if i % 3 else -6.0), "G_GAN": 0.7 + 0.6 * (i % 2)}) for i in range(1, 201)
+    ]
+    logged = [
+        (end, {key: sum(losses[key] for _, losses in steps[end - 10 : end]) / 10 for key in ("G_L1", "G_GAN")})
+        for end in range(10, 201, 10)
+    ]
+    live, history = LossChart(), LossChart()
+    qtbot.addWidget(live)
+    qtbot.addWidget(history)
+    for iteration, losses in steps:
+        live.add(iteration, losses)
+    history.add_many(logged)
+    for key in ("G_L1", "G_GAN"):
+        drawn = [(p.x(), round(p.y(), 6)) for p in live.points[key]]
+        assert drawn == [(p.x(), round(p.y(), 6)) for p in history.points[key]]
+    for axis in ("y_axis", "adversarial_axis"):
+        assert (getattr(live, axis).min(), getattr(live, axis).max()) == (
+            getattr(history, axis).min(),
+            getattr(history, axis).max(),
+        )
+
+
+def test_sparse_live_points_are_smoothed_over_iterations_not_points(qtbot):
+    """A fast run reports every ~50 iterations; its curve follows the losses as fast as a slow run's does."""
+    dense, sparse = LossChart(), LossChart()
+    qtbot.addWidget(dense)
+    qtbot.addWidget(sparse)
+    for i in range(1, 401):
+        dense.add(i, {"G_L1": 10.0 if i <= 200 else 2.0})
+        if i % 50 == 0:
+            sparse.add(i, {"G_L1": 10.0 if i <= 200 else 2.0})
+    assert abs(dense.points["G_L1"][-1].y() - sparse.points["G_L1"][-1].y()) < 0.5
