@@ -17,6 +17,7 @@ from .cli_common import EXIT_OK, EXIT_PAUSED, EXIT_USAGE
 from .convert.batch import BatchFinished, BatchJob, BatchStarted, FileDone, OutputFolderUnwritable
 from .convert.model_file import translator_for_model
 from .convert.settings import add_options, config_from_args
+from .convert.statuses import FAILED
 from .device import describe_device, pick_device
 from .errors import GanStudioError
 from .humanize import display_path, duration
@@ -46,7 +47,7 @@ class _Progress:
         if isinstance(event, BatchStarted):
             log.info("%d images; %s", event.total, event.tiling)
         elif isinstance(event, FileDone):
-            if event.status == "failed":
+            if event.status == FAILED:
                 self._clear()
                 log.warning("failed: %s: %s", display_path(event.input), event.detail)
             if self.tty:
@@ -103,7 +104,8 @@ def convert_main(argv=None) -> int:
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        report = job.watch() if args.watch else job.run()
+        with job:
+            report = job.watch() if args.watch else job.run()
     except KeyboardInterrupt:  # a second Ctrl-C: no waiting for the images in flight
         log.error("stopped at once: every output written so far is whole; nothing half-written is left")
         return EXIT_PAUSED
@@ -113,4 +115,4 @@ def convert_main(argv=None) -> int:
         return EXIT_SOME_FAILED
     if report.cancelled and not args.watch:
         return EXIT_PAUSED
-    return EXIT_SOME_FAILED if report.counts().get("failed") else EXIT_OK
+    return EXIT_SOME_FAILED if report.counts().get(FAILED) else EXIT_OK

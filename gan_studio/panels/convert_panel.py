@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from training_core.config import ConvertConfig
 from training_core.convert.settings import CONVERT_SETTINGS
+from training_core.convert.statuses import CONVERTED, FAILED, SKIPPED
 from training_core.data.images import iter_image_files
 from training_core.humanize import display_path, duration
 
@@ -37,7 +38,7 @@ from .convert_editors import make_editor, save_value, saved_value, show_value, v
 
 log = logging.getLogger(__name__)
 NO_MODEL = "No trained model yet: train one on the Train tab, or import one on the Models tab."
-STATUS_LABELS = {"converted": "Converted", "skipped": "Skipped", "failed": "Failed", "": "Waiting"}
+STATUS_LABELS = {CONVERTED: "Converted", SKIPPED: "Skipped", FAILED: "Failed", "": "Waiting"}
 APP_SETTINGS = [s for s in CONVERT_SETTINGS if s.in_app]
 
 
@@ -445,7 +446,7 @@ class ConvertPanel(QWidget):
         item.setText(1, STATUS_LABELS.get(event.status, event.status))
         item.setText(2, event.detail)
         item.setToolTip(2, event.detail)
-        if event.status == "failed":
+        if event.status == FAILED:
             item.setForeground(1, Qt.GlobalColor.red)
         self.progress.setRange(0, max(1, event.total))
         self.progress.setValue(event.done)

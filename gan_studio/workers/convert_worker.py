@@ -37,8 +37,8 @@ class ConvertWorker(QObject):
     @Slot()
     def run(self) -> None:
         try:
-            job = self.make_job(on_event=self._on_event, cancel=self.cancel)
-            job.watch() if self.watch else job.run()
+            with self.make_job(on_event=self._on_event, cancel=self.cancel) as job:
+                job.watch() if self.watch else job.run()
         except GanStudioError as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # never let an exception escape the thread

@@ -41,6 +41,7 @@ from ..store import now_iso
 from .ledger import LEDGER_NAME, OutputLedger, OutputRecord
 from .output_paths import SAVE_FORMATS, OutputGuard, folder_name_for, identity, output_name, within
 from .source_state import SourceState
+from .statuses import CONVERTED, FAILED, SKIPPED, STATUSES
 from .translator import Translator
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class BatchStarted:
 class FileDone:
     input: Path
     output: Path | None
-    status: str  # "converted", "skipped", "failed"
+    status: str  # one of STATUSES
     detail: str  # why it failed or was skipped; for a converted file, why it was redone ("" if new)
     done: int
     total: int
@@ -136,8 +137,8 @@ class BatchReport:
         """The counts in words: "5 converted (2 redone), 1 skipped", or "nothing to convert"."""
         c = self.counts()
         parts = [
-            f"{c[status]} {status}" + (f" ({c['redone']} redone)" if status == "converted" and c.get("redone") else "")
-            for status in ("converted", "skipped", "failed")
+            f"{c[status]} {status}" + (f" ({c['redone']} redone)" if status == CONVERTED and c.get("redone") else "")
+            for status in STATUSES
             if c.get(status)
         ]
         return ", ".join(parts) or "nothing to convert"
@@ -154,7 +155,7 @@ class BatchReport:
             "",
         ]
         for f in self.files:
-            if f.status != "converted" or f.redone:
+            if f.status != CONVERTED or f.redone:
                 status = "REDONE" if f.redone else f.status.upper()
                 lines.append(f"{status:9} {f.input}: {f.detail}")
         return "\n".join(lines) + "\n"
@@ -227,6 +228,14 @@ class BatchJob:
         self._report_written = 0.0
         self.failed_inputs: list[Path] = []  # real paths (report entries are display strings)
         self.stop_reason = ""
+
+    # The job holds the output folder's lock from its creation: ``with BatchJob(...) as job`` lets it
+    # go however the job ends (run and watch let it go when they finish, too).
+    def __enter__(self) -> BatchJob:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._lock.release()
 
     def _check_folders(self) -> None:
         """Folders are compared as the file system sees them (see output_paths.py), before anything is written."""
@@ -341,31 +350,31 @@ class BatchJob:
         return plan + [(Path(e.path), None, f"{e.reason}: {e.detail}") for e in unusable]
 
     def _decide(self, src: Path, dst: Path) -> tuple[str, str]:
-        """("convert" | "skip" | "fail", why) for one output path."""
+        """(what to do: CONVERTED, SKIPPED or FAILED, and why) for one output path."""
         problem = self.guard.problem(dst)
         if problem:
-            return "fail", problem
+            return FAILED, problem
         if not os.path.lexists(dst):
-            return "convert", ""
+            return CONVERTED, ""
         record = self.ledger.get(self._rel(dst, self.output_dir))
         if record is None or record.input != self._rel(src, self.input_dir):
             if self.config.skip_existing:
-                return "fail", (
+                return FAILED, (
                     f"{display_path(dst.name)} is already in the output folder and GAN Studio did not "
                     "write it for this photo: move it away, choose another output folder, or "
                     "convert with overwriting"
                 )
-            return "convert", "redone: replaced a file GAN Studio had not written (overwriting was asked for)"
+            return CONVERTED, "redone: replaced a file GAN Studio had not written (overwriting was asked for)"
         if not self.config.skip_existing:
-            return "convert", "redone: overwriting was asked for"
+            return CONVERTED, "redone: overwriting was asked for"
         if not record.done:
-            return "convert", "redone: its earlier conversion did not finish"
+            return CONVERTED, "redone: its earlier conversion did not finish"
         if record.fingerprint != self.fingerprint:
-            return "convert", "redone: " + self._what_changed(record)
+            return CONVERTED, "redone: " + self._what_changed(record)
         source = SourceState.from_dict(record.source)
         if source is not None and not source.matches(src):
-            return "convert", "redone: the photo changed"
-        return "skip", "already converted with this model and these settings"
+            return CONVERTED, "redone: the photo changed"
+        return SKIPPED, "already converted with this model and these settings"
 
     def _what_changed(self, record: OutputRecord) -> str:
         if not record.fingerprint:
@@ -414,9 +423,9 @@ class BatchJob:
                         src, dst, clash = next(queue)
                     except StopIteration:
                         return
-                    action, why = ("fail", clash) if clash else self._decide(src, dst)
+                    action, why = (FAILED, clash) if clash else self._decide(src, dst)
                     # Any size converts (a 1x1 icon too): the translator pads what the network needs.
-                    decoding = decoders.submit(_read_photo, src) if action == "convert" else None
+                    decoding = decoders.submit(_read_photo, src) if action == CONVERTED else None
                     pending.append((src, dst, action, why, decoding))
 
             refill()
@@ -424,21 +433,21 @@ class BatchJob:
                 src, dst, action, why, decoding = pending.popleft()
                 refill()
                 if decoding is None:
-                    self._record(src, None, "skipped" if action == "skip" else "failed", why, total)
+                    self._record(src, None, action, why, total)
                     continue
                 started = time.perf_counter()
                 try:
                     image, source = decoding.result()
                     result = self.translator.translate(image)
                 except ImageLoadError as exc:
-                    self._record(src, None, "failed", f"{exc.reason}: {exc.detail}", total)
+                    self._record(src, None, FAILED, f"{exc.reason}: {exc.detail}", total)
                     continue
                 except MemoryError:
-                    self._record(src, None, "failed", OUT_OF_MEMORY, total)
+                    self._record(src, None, FAILED, OUT_OF_MEMORY, total)
                     continue
                 except Exception as exc:  # one bad file never stops the batch
                     log.exception("translating %s failed", display_path(src))
-                    self._record(src, None, "failed", f"{type(exc).__name__}: {exc}", total)
+                    self._record(src, None, FAILED, f"{type(exc).__name__}: {exc}", total)
                     continue
                 while len(writes) >= MAX_WRITES:
                     writes.popleft().result()
@@ -491,7 +500,7 @@ class BatchJob:
     ) -> None:
         problem = self.guard.problem(dst)  # again: a link may have appeared since the plan
         if problem:
-            self._record(src, None, "failed", problem, total)
+            self._record(src, None, FAILED, problem, total)
             return
         rel = self._rel(dst, self.output_dir)
         try:
@@ -516,24 +525,24 @@ class BatchJob:
                 # Every further file would fail the same way: stop, keeping what was converted.
                 self.stop_reason = f"stopped: {exc.strerror} in {display_path(self.output_dir)}"
                 self.cancel.set()
-            self._record(src, None, "failed", f"cannot write {display_path(dst.name)}: {exc.strerror or exc}", total)
+            self._record(src, None, FAILED, f"cannot write {display_path(dst.name)}: {exc.strerror or exc}", total)
             return
         except Exception as exc:  # e.g. WebP refuses images over 16383 px: this file fails, the batch goes on
-            self._record(src, None, "failed", f"cannot write {display_path(dst.name)}: {exc}", total)
+            self._record(src, None, FAILED, f"cannot write {display_path(dst.name)}: {exc}", total)
             return
-        self._record(src, dst, "converted", why, total, time.perf_counter() - started)
+        self._record(src, dst, CONVERTED, why, total, time.perf_counter() - started)
 
     def _record(self, src: Path, dst: Path | None, status: str, detail: str, total: int, seconds: float = 0.0) -> None:
         with self._lock_results:
-            redone = status == "converted" and bool(detail)
+            redone = status == CONVERTED and bool(detail)
             self.report.files.append(
                 FileResult(display_path(src), display_path(dst) if dst else None, status, detail, seconds, redone)
             )
-            if status == "failed":
+            if status == FAILED:
                 self.failed_inputs.append(src)
             self._done += 1
             now = time.perf_counter()
-            if status == "converted":
+            if status == CONVERTED:
                 self._rate.tick(now)
             rate, eta = self._rate.rate, self._rate.eta(max(0, total - self._done))
             event = FileDone(src, dst, status, detail, self._done, total, rate, eta)
