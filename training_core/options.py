@@ -99,6 +99,8 @@ class Setting:
             raise ConfigError(f"{self.name} {value!r} is not valid: choose one of {', '.join(self.choices)}")
         if self.name == "netG":
             parse_generator(value)
+        if self.type is float and not math.isfinite(value):  # NaN fails every comparison: it would pass the range
+            raise ConfigError(f"{self.name} must be a finite number {self.range_text()}, got {value}")
         if self.type in (int, float):
             too_low = self.low is not None and (value <= self.low if self.low_open else value < self.low)
             too_high = self.high is not None and (value >= self.high if self.high_open else value > self.high)

@@ -56,6 +56,7 @@ def test_the_cli_offers_exactly_the_settings():
         "data",
         "demo",
         "resume",
+        "restart",
         "name",
         "family",
         "preset",
