@@ -28,6 +28,7 @@ from training_core.data.discover import discover
 from training_core.humanize import display_path
 
 from ..widgets.image_view import ImageView
+from ..widgets.pair_labels import direction_in_words, half_labels
 from ..widgets.thumbnail_grid import ThumbnailGrid
 from ..workers.images import load_fitted
 from ..workers.tasks import run_task
@@ -79,7 +80,9 @@ class DatasetPanel(QWidget):
         self.direction.addItem("A → B", "AtoB")
         self.direction.addItem("B → A", "BtoA")
         self.direction.setToolTip("Which side is the input: the model learns to turn it into the other side")
-        self.direction.currentIndexChanged.connect(lambda: self.direction_changed.emit(self.direction.currentData()))
+        self.direction.currentIndexChanged.connect(self._direction_chosen)
+        self.direction_hint = QLabel(direction_in_words("AtoB"))
+        self.direction_hint.setStyleSheet("QLabel { color: palette(mid); }")
         top = QHBoxLayout()
         top.addWidget(self.open_button)
         top.addWidget(self.path_label, 1)
@@ -87,6 +90,7 @@ class DatasetPanel(QWidget):
         top.addWidget(self.cancel_button)
         top.addWidget(QLabel("Direction:"))
         top.addWidget(self.direction)
+        top.addWidget(self.direction_hint)
 
         self.summary = QLabel()
         self.summary.setWordWrap(True)
@@ -162,10 +166,22 @@ class DatasetPanel(QWidget):
         self.path_label.setText(display_path(report.root))
         self._show_report(report)
         items, wide = grid_items(report)
-        self.grid.set_items(items, wide)
+        self.grid.set_items(items, wide, self._half_labels())
         self.preview.set_image(None)
         self.direction.setEnabled(report.layout != "single")
         self.opened.emit(report)
+
+    def _half_labels(self) -> tuple[str, str] | None:
+        """What the halves of this dataset's pairs are, in the chosen direction (None: not pairs)."""
+        paired = self.report is not None and self.report.layout in ("aligned", "paired")
+        return half_labels(self.direction.currentData()) if paired else None
+
+    def _direction_chosen(self) -> None:
+        direction = self.direction.currentData()
+        self.direction_hint.setText(direction_in_words(direction))
+        self.grid.set_half_labels(self._half_labels())
+        self.preview.set_half_labels(self._half_labels())
+        self.direction_changed.emit(direction)
 
     def _failed(self, folder: Path, exc: Exception, cancelled: bool = False) -> None:
         if folder != self.current_folder:
@@ -228,4 +244,5 @@ class DatasetPanel(QWidget):
     def _preview_ready(self, paths, image) -> None:
         current = self.grid.currentIndex()
         if current.isValid() and self.grid.thumbs.data(current, Qt.ItemDataRole.UserRole) == paths:
-            self.preview.set_image(image)
+            pair = len(paths) == 2 or self.report.layout == "aligned"
+            self.preview.set_image(image, self._half_labels() if pair else None)

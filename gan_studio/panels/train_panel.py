@@ -54,6 +54,7 @@ class TrainPanel(QWidget):
         self._run_name = ""  # the model of the run going now (running or paused) and its dataset
         self._run_dataset = ""
         self._run_report = None  # the report a started run trains on (None for a resumed one)
+        self._run_direction = "AtoB"
 
         self.dataset_label = QLabel("Open a dataset on the Dataset tab first.")
         self.dataset_label.setWordWrap(True)
@@ -237,6 +238,7 @@ class TrainPanel(QWidget):
             paused.wait_ended()  # one run at a time on the device; the paused one's checkpoint is on disk
         self._run_family = family
         self._run_name, self._run_dataset, self._run_report = name, report.root.name, report
+        self._run_direction = self.direction
         self._form_for_new = False
         self._clear_feedback()
 
@@ -273,6 +275,7 @@ class TrainPanel(QWidget):
         self._run_family = entry.family
         self._resumed_id = entry.id
         self._run_name, self._run_report = entry.name, None
+        self._run_direction = entry.record.direction if entry.record else "AtoB"
         self._run_dataset = Path(str(entry.record.dataset.get("root", "") if entry.record else "")).name or "?"
         self._form_for_new = False
         self._clear_feedback()
@@ -360,10 +363,14 @@ class TrainPanel(QWidget):
 
     def _on_sample(self, image: QImage, iteration: int) -> None:
         self.samples.set_images(None, image)
-        self.samples_caption.setText(
-            f"Samples at iteration {iteration:,}: input | output | "
-            f"{'reconstruction' if self._family_of_run() == 'cyclegan' else 'target'}"
-        )
+        self.samples_caption.setText(f"Samples at iteration {iteration:,}: {self._strip_columns()}")
+
+    def _strip_columns(self) -> str:
+        """The strip's columns with their domains: which pictures are inputs, outputs and targets."""
+        if self._family_of_run() == "cyclegan":  # its previews are always the dataset's A pictures
+            return "input (A) | output (as B) | reconstruction (back to A)"
+        source, target = ("B", "A") if self._run_direction == "BtoA" else ("A", "B")
+        return f"input ({source}) | output (made {target}) | target ({target})"
 
     def _on_validation(self, event) -> None:
         where = (

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy
+
+from .pair_labels import draw_half_labels
 
 
 class ImageView(QLabel):
@@ -12,13 +14,16 @@ class ImageView(QLabel):
         super().__init__(parent)
         self._pixmap: QPixmap | None = None
         self._placeholder = placeholder
+        self.half_labels: tuple[str, str] | None = None  # a pair (A|B): which half is A, B, the input
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.setMinimumSize(120, 90)
         self.setStyleSheet("QLabel { color: palette(mid); }")
         self.setText(placeholder)
 
-    def set_image(self, image: QImage | QPixmap | None) -> None:
+    def set_image(self, image: QImage | QPixmap | None, half_labels: tuple[str, str] | None = None) -> None:
+        self.half_labels = half_labels
+        self.update()
         if image is None or image.isNull():
             self._pixmap = None
             self.setPixmap(QPixmap())
@@ -29,6 +34,23 @@ class ImageView(QLabel):
 
     def has_image(self) -> bool:
         return self._pixmap is not None
+
+    def set_half_labels(self, half_labels: tuple[str, str] | None) -> None:
+        if self._pixmap is not None and self.half_labels is not None:
+            self.half_labels = half_labels
+            self.update()
+
+    def paintEvent(self, event):
+        super().paintEvent(event)
+        shown = self.pixmap()
+        if self.half_labels and self._pixmap is not None and not shown.isNull():
+            area = self.contentsRect()
+            size = shown.deviceIndependentSize()
+            left = area.left() + (area.width() - size.width()) / 2
+            top = area.top() + (area.height() - size.height()) / 2
+            painter = QPainter(self)
+            draw_half_labels(painter, QRectF(left, top, size.width(), size.height()), self.half_labels, 10)
+            painter.end()
 
     def resizeEvent(self, event):
         super().resizeEvent(event)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView
 
 from ..workers.images import load_fitted
 from ..workers.tasks import run_task
+from .pair_labels import labelled
 
 THUMB_HEIGHT = 96
 CACHE_LIMIT = 3000
@@ -32,14 +33,18 @@ class ThumbnailModel(QAbstractListModel):
         self._pending: set[int] = set()
         self._generation = 0  # results for an older item list are dropped
         self.wide = False  # pairs (two files, or one A|B file) get tiles twice as wide
+        self.half_labels: tuple[str, str] | None = None  # drawn on each pair's halves: which is A, B, the input
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(2)
         self._placeholder = self._blank(THUMB_HEIGHT)
 
-    def set_items(self, items: list[tuple[str, tuple[Path, ...]]], wide: bool = False) -> None:
+    def set_items(
+        self, items: list[tuple[str, tuple[Path, ...]]], wide: bool = False, half_labels: tuple[str, str] | None = None
+    ) -> None:
         self.beginResetModel()
         self.items = items
         self.wide = wide
+        self.half_labels = half_labels if wide else None
         # The view sizes every tile like the first one it asks about (uniform sizes), which is
         # usually this placeholder: it must have the tile's shape, or pairs show only their middle.
         self._placeholder = self._blank(2 * THUMB_HEIGHT if wide else THUMB_HEIGHT)
@@ -64,6 +69,10 @@ class ThumbnailModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return label
         if role == Qt.ItemDataRole.ToolTipRole:
+            if self.half_labels and len(paths) == 2:
+                return "\n".join(f"{label}: {p}" for label, p in zip(self.half_labels, paths, strict=True))
+            if self.half_labels:
+                return f"{str(paths[0])}\n(left: {self.half_labels[0]}, right: {self.half_labels[1]})"
             return "\n".join(str(p) for p in paths)
         if role == Qt.ItemDataRole.UserRole:
             return paths
@@ -103,6 +112,8 @@ class ThumbnailModel(QAbstractListModel):
         if image is None:  # unreadable since discovery: keep a visible "broken" tile
             image = QImage(THUMB_HEIGHT, THUMB_HEIGHT, QImage.Format.Format_RGB32)
             image.fill(QColor(200, 60, 60))
+        elif self.half_labels:
+            image = labelled(image, self.half_labels)
         self._cache[row] = QPixmap.fromImage(image)
         while len(self._cache) > CACHE_LIMIT:
             self._cache.popitem(last=False)
@@ -133,9 +144,14 @@ class ThumbnailGrid(QListView):
         self.setIconSize(QSize(width, THUMB_HEIGHT))
         self.setGridSize(QSize(width + 16, THUMB_HEIGHT + 34))
 
-    def set_items(self, items, wide: bool) -> None:
+    def set_items(self, items, wide: bool, half_labels: tuple[str, str] | None = None) -> None:
         self.set_wide(wide)
-        self.thumbs.set_items(items, wide)
+        self.thumbs.set_items(items, wide, half_labels)
+
+    def set_half_labels(self, half_labels: tuple[str, str] | None) -> None:
+        """Label the pairs' halves anew (the direction changed); the tiles in view are drawn again."""
+        if self.thumbs.wide and half_labels != self.thumbs.half_labels:
+            self.thumbs.set_items(self.thumbs.items, True, half_labels)
 
     def _current_changed(self, current, previous) -> None:
         if current.isValid():
