@@ -103,8 +103,13 @@ def disk_is_full(folder: str | Path) -> bool:
         return False
 
 
-def explain_write_error(exc: OSError, folder: str | Path, needed_bytes: int = 0) -> str:
-    """Why writing in ``folder`` failed, in words a person can act on."""
+LIBRARY_ELSEWHERE = "move the library (GAN_STUDIO_HOME)"
+
+
+def explain_write_error(
+    exc: OSError, folder: str | Path, needed_bytes: int = 0, elsewhere: str = LIBRARY_ELSEWHERE
+) -> str:
+    """Why writing in ``folder`` failed, in words a person can act on (``elsewhere``: where else to write)."""
     if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
         try:
             free = f"{shutil.disk_usage(folder).free / 1e6:.1f} MB free"
@@ -115,7 +120,7 @@ def explain_write_error(exc: OSError, folder: str | Path, needed_bytes: int = 0)
             f"the disk that holds {folder} is full ({exc.strerror or 'no space left'}: {free}{need}): free some space"
         )
     if exc.errno == errno.EROFS:
-        return f"{folder} is on a read-only disk: make it writable, or move the library (GAN_STUDIO_HOME)"
+        return f"{folder} is on a read-only disk: make it writable, or {elsewhere}"
     if exc.errno in (errno.EACCES, errno.EPERM):
         return f"{folder} cannot be written ({exc.strerror}): check its permissions"
     return f"cannot write in {folder}: {exc.strerror or exc}"

@@ -29,6 +29,7 @@ _CHATTY_LOGGERS = ("torch.onnx", "torch.export", "onnxscript", "onnx_ir")  # doz
 # An export's temporary file exists only while the finished graph is written (seconds): one this old
 # was left by an export that was killed, never by one running in another window.
 STALE_EXPORT_AGE_S = 600
+_ELSEWHERE = "export into another folder"
 
 
 class ExportError(GanStudioError):
@@ -112,7 +113,7 @@ def export_onnx(entry, path: Path, direction: str = "AtoB", norm: str | None = N
         with atomic_path(path) as tmp:  # made only now, so that it never waits through the export
             program.save(str(tmp))
     except OSError as exc:
-        raise ExportWriteError(f"cannot export to {path}: {explain_write_error(exc, path.parent)}") from None
+        raise _write_error(path, path.parent, exc) from None
     log.info("exported %s (%s) to %s", entry.name, direction, path)
     return path
 
@@ -124,7 +125,11 @@ def _check_writable(folder: Path) -> None:
         if not os.access(folder, os.W_OK):
             raise PermissionError(errno.EROFS if _read_only(folder) else errno.EACCES, "cannot write there")
     except OSError as exc:
-        raise ExportWriteError(f"cannot export to {folder}: {explain_write_error(exc, folder)}") from None
+        raise _write_error(folder, folder, exc) from None
+
+
+def _write_error(target: Path, folder: Path, exc: OSError) -> ExportWriteError:
+    return ExportWriteError(f"cannot export to {target}: {explain_write_error(exc, folder, elsewhere=_ELSEWHERE)}")
 
 
 def _read_only(folder: Path) -> bool:
