@@ -33,13 +33,14 @@ from PIL import Image
 from ..config import ConvertConfig
 from ..data.images import iter_image_files, load_rgb
 from ..errors import GanStudioError, ImageLoadError
+from ..folder_identity import identity, within
 from ..fsutil import atomic_path, atomic_write_text, remove_stale_temp_files
 from ..humanize import display_path
 from ..rate import RateMeter
 from ..runlock import FolderLock
 from ..store import now_iso
 from .ledger import LEDGER_NAME, OutputLedger, OutputRecord
-from .output_paths import SAVE_FORMATS, OutputGuard, folder_name_for, identity, output_name, within
+from .output_paths import SAVE_FORMATS, OutputGuard, folder_name_for, output_name
 from .source_state import SourceState
 from .statuses import CONVERTED, FAILED, SKIPPED, STATUSES
 from .translator import Translator

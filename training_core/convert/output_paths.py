@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..folder_identity import Identity, identity, within
+
 SAVE_FORMATS = {
     ".jpg": "JPEG",
     ".jpeg": "JPEG",
@@ -39,35 +41,6 @@ def output_name(name: str, fmt: str) -> str:
         return name if own else name + ".png"  # GIF and the like: lossless PNG
     wanted = FORMAT_SUFFIX[fmt]
     return name if own == SAVE_FORMATS[wanted] else name + wanted
-
-
-Identity = tuple[int, int]  # (st_dev, st_ino)
-
-
-def identity(path: str | Path) -> Identity | None:
-    """The file or folder ``path`` leads to, following links; None where nothing is there (or readable)."""
-    try:
-        info = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    return info.st_dev, info.st_ino
-
-
-def within(path: str | Path, folder: Identity | None) -> bool:
-    """``path`` is the folder ``folder`` or lies below it, by whatever path either is reached.
-
-    ``path`` need not exist yet: its nearest existing ancestors are compared.
-    """
-    if folder is None:
-        return False
-    current = os.path.realpath(path)
-    while True:
-        if identity(current) == folder:
-            return True
-        parent = os.path.dirname(current)
-        if parent == current:
-            return False
-        current = parent
 
 
 def folder_name_for(model_name: str) -> str:
