@@ -8,11 +8,12 @@ import textwrap
 import time
 
 import pytest
+import torch
 from tiny import TINY_CLI, paired_report
 
 from training_core.cli import EXIT_OK, EXIT_PAUSED, train_main
 from training_core.store import ModelLibrary
-from training_core.train.checkpoint import list_checkpoints
+from training_core.train.checkpoint import list_checkpoints, read_checkpoint
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses POSIX signals")
 
@@ -24,6 +25,10 @@ ARGS = [
     "1000",
     "--checkpoint-every",
     "5",
+    # A constant rate: the runs below are resumed with a shorter length than they started with, and
+    # an uninterrupted run of that length must then be the same schedule.
+    "--lr-policy",
+    "constant",
     "--iterations",
     "100000",
 ]
@@ -52,6 +57,37 @@ def _wait_for_checkpoints(run_dir, count: int, proc: subprocess.Popen, timeout: 
     pytest.fail("no checkpoint appeared in time")
 
 
+def _final_state(name: str) -> dict[str, torch.Tensor]:
+    """Every network's weights and every optimizer's state in a model's last checkpoint, by name."""
+    run_dir = ModelLibrary().root / name / "run"
+    model = read_checkpoint(list_checkpoints(run_dir)[0])["model"]
+    flat = {}
+
+    def walk(prefix, value):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(f"{prefix}.{key}", item)
+        elif isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                walk(f"{prefix}.{index}", item)
+        elif isinstance(value, torch.Tensor):
+            flat[prefix] = value
+
+    walk("", {"nets": model["nets"], "optimizers": model["optimizers"]})
+    return flat
+
+
+def _assert_same_as_an_uninterrupted_run(report, name: str, iterations: int) -> None:
+    """The resumed model's weights are bit for bit those of a run that never stopped (on the CPU).
+
+    The uninterrupted run trains in this process, the killed one trained in another: only its
+    checkpoint carries its random state and its place in the data across."""
+    assert train_main(["--data", str(report.root), "--name", "straight", *ARGS[:-1], str(iterations)]) == EXIT_OK
+    resumed, straight = _final_state(name), _final_state("straight")
+    assert resumed.keys() == straight.keys() and resumed
+    assert [k for k in resumed if not torch.equal(resumed[k], straight[k])] == []
+
+
 def test_sigkill_during_training_resumes_from_the_last_checkpoint(tmp_path):
     report = paired_report(tmp_path / "data")
     proc = _start(LAUNCH, ["--data", str(report.root), "--name", "k", *ARGS])
@@ -64,6 +100,7 @@ def test_sigkill_during_training_resumes_from_the_last_checkpoint(tmp_path):
     assert train_main(["--resume", "k", "--iterations", str(last + 3)]) == EXIT_OK
     entry = ModelLibrary().get("k")
     assert entry.state == "finished" and entry.record.iterations == last + 3
+    _assert_same_as_an_uninterrupted_run(report, "k", last + 3)
 
 
 def test_sigkill_while_writing_a_checkpoint_leaves_the_previous_one_valid(tmp_path):
@@ -96,6 +133,7 @@ def test_sigkill_while_writing_a_checkpoint_leaves_the_previous_one_valid(tmp_pa
     assert train_main(["--resume", "w", "--iterations", "8"]) == EXIT_OK
     assert ModelLibrary().get("w").record.iterations == 8
     assert not list((run_dir / "checkpoints").glob(".*.tmp"))  # cleaned up by the next save
+    _assert_same_as_an_uninterrupted_run(report, "w", 8)
 
 
 def test_ctrl_c_pauses_with_a_checkpoint_and_says_how_to_resume(tmp_path):
