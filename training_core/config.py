@@ -296,6 +296,7 @@ class ConvertConfig(_JsonConfig):
     norm: str = "auto"
     precision: str = "auto"
     other_model_outputs: str = "subfolder"
+    prepare_input: bool = False  # make each photo into the model's kind of training input first
 
     def validate(self):
         _choice("direction", self.direction, DIRECTIONS)

@@ -47,6 +47,11 @@ def _direction_for(entry, config) -> str:
     return config.direction if entry.family == "cyclegan" else "AtoB"
 
 
+def _has_pair_maker(entry) -> bool:
+    """The model was trained on pairs made from artworks, so photos can be made into its kind of input."""
+    return entry is not None and entry.record is not None and isinstance(entry.record.dataset.get("pair_maker"), dict)
+
+
 def _model_label(entry) -> str:
     """ "ink · pix2pix · finished, 2000 iterations": which model, and how far it got."""
     record = entry.record
@@ -166,6 +171,7 @@ class ConvertPanel(QWidget):
         pixel_editors = [self.editors[name] for name in ("direction", "tile", "scale", "norm", "precision")]
         for combo in (self.model, self.compare_with, *pixel_editors):
             combo.currentIndexChanged.connect(self._preview_current)
+        self.editors["prepare_input"].toggled.connect(self._preview_current)
         self.model.currentIndexChanged.connect(self._model_changed)
         self.model.activated.connect(self._model_picked)
         self._model_chosen = False  # the user picked a model (or converted with one) in this session
@@ -314,7 +320,7 @@ class ConvertPanel(QWidget):
         config = self._config()
         direction = _direction_for(entry, config)
         key = (entry.id, entry.record.updated if entry.record else "", direction, config.tile, config.scale)
-        key += (config.norm, config.precision)
+        key += (config.norm, config.precision, config.prepare_input)
         return key, entry.name, lambda: translator_for_model(entry, direction, self.device, config)
 
     def _preview_ready(self, request_id: int, before, after, labels) -> None:
@@ -330,7 +336,9 @@ class ConvertPanel(QWidget):
 
     # -- batch ---------------------------------------------------------------------------------
     def _config(self) -> ConvertConfig:
-        return ConvertConfig(**{name: value_of(editor) for name, editor in self.editors.items()})
+        config = ConvertConfig(**{name: value_of(editor) for name, editor in self.editors.items()})
+        config.prepare_input = config.prepare_input and _has_pair_maker(self._entry(self.model.currentData()))
+        return config
 
     def start(self, watch: bool = False) -> bool:
         if self.session is not None:
@@ -499,6 +507,7 @@ class ConvertPanel(QWidget):
             w.setEnabled(not busy)
         entry = self._entry(self.model.currentData())
         self.direction.setEnabled(not busy and entry is not None and entry.family == "cyclegan")
+        self.editors["prepare_input"].setEnabled(not busy and _has_pair_maker(entry))
         if not ready:
             self.state.setText(NO_MODEL)
         elif self.state.text() == NO_MODEL:

@@ -126,10 +126,17 @@ class PreviewService(QObject):
         wanted = {key for key, _, _ in translators}
         for stale in set(self._translators) - wanted:  # each holds a copy of a generator: keep only these
             del self._translators[stale]
+        before = (image, "Before")
         for key, label, factory in translators:
             if key not in self._translators:
                 self._translators[key] = factory()
-            outputs.append((label, self._translators[key].translate(image)))
+            translator = self._translators[key]
+            if hasattr(translator, "prepare") and len(translators) == 1:
+                # The photo made into the model's kind of input: what the model paints over.
+                before = (translator.prepare(image), f"Made input ({translator.settings.kind})")
+                outputs.append((label, translator.inner.translate(before[0])))
+            else:
+                outputs.append((label, translator.translate(image)))
         if len(outputs) == 1:
-            return to_qimage(image), to_qimage(outputs[0][1]), ("Before", outputs[0][0])
+            return to_qimage(before[0]), to_qimage(outputs[0][1]), (before[1], outputs[0][0])
         return to_qimage(outputs[0][1]), to_qimage(outputs[1][1]), (outputs[0][0], outputs[1][0])

@@ -146,3 +146,86 @@ def test_the_command_line_makes_the_dataset_and_refuses_bad_folders_with_exit_2(
     assert "detail must be a whole number from 1 to 10" in caplog.text
     assert not (tmp_path / "q").exists() and not (src / "inside").exists()
     assert sorted(os.listdir(src)) == [f"piece {i:02d}.jpg" for i in range(3)]
+
+
+# -- converting photos through the same path ----------------------------------------------------------
+
+
+@pytest.fixture
+def lines_model(tmp_path):
+    """A generator in the library whose record says its pairs were made as lines, detail 4."""
+    import torch
+    from reference_nets import ResnetGenerator, get_norm_layer, randomize
+
+    from training_core.models.reference_import import import_reference
+    from training_core.store import ModelLibrary
+
+    net = randomize(ResnetGenerator(3, 3, 8, get_norm_layer("instance"), n_blocks=1))
+    torch.save(net.state_dict(), tmp_path / "ink.pth")
+    library = ModelLibrary()
+    entry = import_reference([tmp_path / "ink.pth"], "ink", library)
+    made = PairSettings(kind="lines", detail=4).own()
+    library.update(entry, dataset={**entry.record.dataset, "pair_maker": made})
+    return library.get("ink")
+
+
+def test_prepare_input_gives_the_pixels_of_preparing_then_converting(tmp_path, lines_model):
+    from training_core.config import ConvertConfig
+    from training_core.convert.batch import BatchJob
+    from training_core.convert.model_file import translator_for_model
+
+    photos = _artworks(tmp_path / "photos", count=2, size=(120, 80))
+    prepared_by_hand = tmp_path / "prepared"
+    prepared_by_hand.mkdir()
+    for photo in photos.iterdir():
+        made = make_input(Image.open(photo).convert("RGB"), PairSettings(kind="lines", detail=4))
+        made.save(prepared_by_hand / photo.name.replace(".jpg", ".png"))
+    plain = ConvertConfig(format="png", precision="fp32")
+    with BatchJob(translator_for_model(lines_model, config=plain), prepared_by_hand, tmp_path / "a", plain) as job:
+        job.run()
+    prepare = ConvertConfig(format="png", precision="fp32", prepare_input=True)
+    translator = translator_for_model(lines_model, config=prepare)
+    with BatchJob(translator, photos, tmp_path / "b", prepare, model_id="ink") as job:
+        report = job.run()
+    assert report.counts() == {"converted": 2}
+    for photo in photos.iterdir():
+        a = np.asarray(Image.open(tmp_path / "a" / photo.name.replace(".jpg", ".png")))
+        b = np.asarray(Image.open(tmp_path / "b" / f"{photo.name}.png"))
+        assert np.array_equal(a, b)
+    assert translator.pixel_settings()["prepare_input"] == json.dumps(
+        PairSettings(kind="lines", detail=4).own(), sort_keys=True
+    )
+
+
+def test_prepare_input_with_a_model_not_trained_on_made_pairs_is_refused(tmp_path, lines_model, caplog):
+    from training_core.cli_convert import convert_main
+    from training_core.store import ModelLibrary
+
+    library = ModelLibrary()
+    library.update(lines_model, dataset={})
+    photos = _artworks(tmp_path / "photos", count=1)
+    args = ["--model", "ink", "--input", str(photos), "--output", str(tmp_path / "out"), "--prepare-input"]
+    assert convert_main(args) == 2
+    assert "was not trained on pairs made from artworks" in caplog.text
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_model_trained_on_made_pairs_records_how_they_were_made(tmp_path):
+    from tiny import TINY_PIX2PIX
+
+    from training_core.store import ModelLibrary
+    from training_core.train.events import Finished
+    from training_core.train.trainer import Trainer
+
+    src = _artworks(tmp_path / "art", count=6)
+    made = PairSettings(kind="flat", colours=6)
+    make_pairs(src, tmp_path / "pairs", made, val_percent=20)
+    trainer = Trainer.create(
+        discover(tmp_path / "pairs"),
+        "flats",
+        overrides=dict(TINY_PIX2PIX, iterations=2),
+        library=ModelLibrary(),
+        device="cpu",
+    )
+    assert isinstance(trainer.run(), Finished)
+    assert ModelLibrary().get("flats").record.dataset["pair_maker"] == made.own()

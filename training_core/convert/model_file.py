@@ -116,6 +116,25 @@ def translator_for_model(entry, direction: str = "AtoB", device="cpu", config=No
 
     precision = resolve_precision(config.precision, torch.device(device))
     options = TranslateOptions(tile=config.tile, scale=scale, norm=norm, precision=precision)
-    return Translator(
+    translator = Translator(
         generators[direction], model_cfg.size_multiple, device, options, train_size=data.load_size if resized else None
     )
+    return _prepared(translator, entry.name, record) if config.prepare_input else translator
+
+
+def _prepared(translator, name: str, record):
+    """The translator behind the pair maker the model's training pairs were made with."""
+    from ..data.pair_makers import PairSettings
+    from ..errors import ConfigError
+    from .prepared import PreparedTranslator
+
+    made = record.dataset.get("pair_maker")
+    if not isinstance(made, dict):
+        raise ModelFileError(
+            f"{name} was not trained on pairs made from artworks, so there is no input to make first: "
+            "convert without 'make the input first' (--prepare-input)"
+        )
+    try:
+        return PreparedTranslator(translator, PairSettings.from_dict(made))
+    except (ConfigError, TypeError) as exc:
+        raise ModelFileError(f"{name}'s record of how its training pairs were made is damaged: {exc}") from None

@@ -93,6 +93,12 @@ CONVERT_SETTINGS: tuple[ConvertSetting, ...] = (
     ),
     ConvertSetting("recursive", "Include subfolders", "include subfolders, mirrored in the output"),
     ConvertSetting(
+        "prepare_input",
+        "Make the input first (as the model's training pairs were made)",
+        "for a model trained on pairs made from artworks: turn each photo into lines, greyscale, flats or a "
+        "blurred copy with the same settings, then paint it",
+    ),
+    ConvertSetting(
         "skip_existing",
         "Skip files already converted with this model and settings",
         "leave outputs this model made with these settings from these photos alone, so a rerun continues "

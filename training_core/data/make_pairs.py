@@ -154,6 +154,15 @@ def read_manifest(folder: Path) -> dict | None:
     return item if isinstance(item, dict) and isinstance(item.get("settings"), dict) else None
 
 
+def pair_maker_of(dataset_root: Path) -> dict:
+    """{"pair_maker": its settings} for a dataset made from artworks, for the model's record; else {}.
+
+    A model trained on it can then convert photos through the same pair maker (``--prepare-input``).
+    """
+    manifest = read_manifest(dataset_root)
+    return {"pair_maker": manifest["settings"]} if manifest else {}
+
+
 def _earlier_outputs(output: Path) -> dict[str, dict]:
     manifest = read_manifest(output)
     pairs = manifest.get("pairs") if manifest else None
