@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget
 
 from training_core.data.demo import make_demo_dataset
@@ -43,6 +43,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
         self.library = None
+        self.help_dialog = None
 
         self.dataset_panel = DatasetPanel(settings)
         self.train_panel = TrainPanel(settings)
@@ -186,8 +187,31 @@ class MainWindow(QMainWindow):
         toggle_log.setShortcut(QKeySequence("Ctrl+L"))
         view_menu.addAction(toggle_log)
         help_menu = self.menuBar().addMenu("&Help")
+        action(help_menu, f"&Using {APP_NAME}", self.show_help, QKeySequence.StandardKey.HelpContents)
+        action(help_menu, "Open &Models Folder", self.open_models_folder)
+        help_menu.addSeparator()
         action(help_menu, f"&About {APP_NAME}", self.about)
         action(help_menu, "About &Qt", QApplication.aboutQt)
+
+    def show_help(self) -> None:
+        from .widgets.help_dialog import HelpDialog
+
+        if self.help_dialog is None:
+            self.help_dialog = HelpDialog(self)
+        self.help_dialog.show()
+        self.help_dialog.raise_()
+
+    def open_models_folder(self) -> None:
+        """The library's folder, where every model lives (for backups, or to copy one elsewhere)."""
+        root = (self.library or ModelLibrary()).root
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # shown all the same: the message below names it
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(root))):
+            QMessageBox.information(
+                self, "Open Models Folder", f"No file manager could be opened here. The models are in:\n\n{root}"
+            )
 
     def about(self) -> None:
         QMessageBox.about(

@@ -383,7 +383,8 @@ class TrainPanel(QWidget):
             f"PSNR {event.psnr:.1f} dB (higher is better) · SSIM {event.ssim:.2f} (1 is a perfect match)"
         )
         log.info(
-            "iteration %d: validation L1 %.4f, PSNR %.2f dB, SSIM %.3f",
+            "iteration %d: on held-out pictures, difference from target %.4f (lower is better), "
+            "PSNR %.2f dB (higher is better), SSIM %.3f (1 is a perfect match)",
             event.iteration,
             event.l1,
             event.psnr,

@@ -17,6 +17,7 @@ HANDLE_PX = 8  # how close to the split line a press grabs it
 
 class CompareView(QWidget):
     view_changed = Signal()
+    side_by_side_changed = Signal(bool)  # the mode changed (the S key too): a check box showing it follows
 
     def __init__(self, placeholder: str = "", parent=None):
         super().__init__(parent)
@@ -85,8 +86,11 @@ class CompareView(QWidget):
         self.view_changed.emit()
 
     def set_side_by_side(self, on: bool) -> None:
+        changed = on != self.side_by_side
         self.side_by_side = on
         self.fit()
+        if changed:
+            self.side_by_side_changed.emit(on)
         self.view_changed.emit()  # also without an image: the panel's box follows the S key
 
     def set_split(self, fraction: float) -> None:

@@ -71,12 +71,15 @@ class LossChart(QChartView):
         self.x_axis, self.y_axis, self.adversarial_axis = QValueAxis(), QValueAxis(), QValueAxis()
         self.x_axis.setTitleText("iteration")
         self.x_axis.setLabelFormat("%d")
-        self.y_axis.setTitleText("difference")
-        self.adversarial_axis.setTitleText("contest")
+        self.y_axis.setTitleText("Difference (lower is better)")
+        self.adversarial_axis.setTitleText("Generator vs critic (level is normal)")
         self.chart_.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
         self.chart_.addAxis(self.y_axis, Qt.AlignmentFlag.AlignLeft)
         self.chart_.addAxis(self.adversarial_axis, Qt.AlignmentFlag.AlignRight)
-        self.setToolTip("Hover a curve for what it means. Left axis: differences; right axis: the contest.")
+        self.setToolTip(
+            "Hover a curve for what it means. Left: how far the outputs are from what they should be "
+            "(lower is better). Right: the generator against the critic that judges it (level is normal)."
+        )
         self.setMinimumHeight(200)
         self.clear()
 

@@ -9,11 +9,39 @@ from __future__ import annotations
 
 import math
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QWidget
 
 from training_core.options import Setting
 
 SECTION_TITLES = {"model": "Networks, losses and optimizers", "data": "Training images", "train": "The run"}
+
+
+class _TakesWheelWhenFocused:
+    """A wheel turned while passing over the field scrolls the form; only a field clicked into takes it
+    (the form scrolls in a small window: Training size once went from 128 to 80 on the way down)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # not WheelFocus: the wheel alone gives no focus
+
+    def wheelEvent(self, event):
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()  # the scroll area behind it gets it
+
+
+class SpinBox(_TakesWheelWhenFocused, QSpinBox):
+    pass
+
+
+class DoubleSpinBox(_TakesWheelWhenFocused, QDoubleSpinBox):
+    pass
+
+
+class ComboBox(_TakesWheelWhenFocused, QComboBox):
+    pass
 
 
 def _decimals(step: float) -> int:
@@ -24,20 +52,20 @@ def make_editor(setting: Setting) -> QWidget:
     if setting.type is bool:
         editor = QCheckBox()
     elif setting.choices:
-        editor = QComboBox()
+        editor = ComboBox()
         for i, value in enumerate(setting.choices):
             editor.addItem(setting.labels[i] if setting.labels else str(value), value)
     elif setting.type is str:
-        editor = QComboBox()
+        editor = ComboBox()
         editor.setEditable(True)
         editor.addItems(list(setting.suggestions))
     elif setting.type is int:
-        editor = QSpinBox()
+        editor = SpinBox()
         editor.setRange(int(setting.low) + setting.low_open, int(setting.high) - setting.high_open)
         editor.setSingleStep(int(setting.step))
         editor.setGroupSeparatorShown(True)
     else:
-        editor = QDoubleSpinBox()
+        editor = DoubleSpinBox()
         decimals = _decimals(setting.step)
         smallest = 10.0**-decimals  # an open bound is kept out by one displayed digit
         editor.setDecimals(decimals)

@@ -54,3 +54,4 @@ def test_a_wheel_builds_without_setuptools_warnings_and_ships_the_icons(tmp_path
     icons = {p.name for p in (ROOT / "resources" / "icons").iterdir()}
     assert {f"gan_studio/resources/icons/{name}" for name in icons} <= shipped
     assert "gan_studio/resources/io.github.ganstudio.GANStudio.desktop" in shipped
+    assert "gan_studio/resources/using-the-app.md" in shipped  # Help → Using GAN Studio

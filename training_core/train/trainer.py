@@ -25,7 +25,6 @@ from ..config import TrainConfig
 from ..data.datasets import LoadFailure, PairedDataset, ReportingDataset, UnpairedDataset, collate_or_failure
 from ..data.discover import DatasetReport, discover
 from ..data.images import load_rgb
-from ..data.make_pairs import pair_maker_of
 from ..data.resized_cache import DEFAULT_BUDGET_BYTES
 from ..data.transforms import apply_transform, random_params, to_tensor
 from ..device import configure_cpu_threads, configure_cuda_kernels, describe_device, pick_device, resolve_precision
@@ -74,6 +73,8 @@ log = logging.getLogger(__name__)
 VAL_BATCH_ON_GPU = 16  # one pass for sixteen held-out images: a GPU at batch 1 waits on launches
 
 LOG_EVERY = 10  # iterations averaged into one metrics.jsonl line
+# The batch-norm statistics a conversion can use (convert.norm.NORM_MODES), in plain words.
+NORM_WORDS = {"image": "each picture's own", "running": "those learnt in training"}
 # Samples before the preset's cadence begins: a newcomer sees the model start to learn within a minute,
 # not after 100 iterations of an empty panel.
 EARLY_SAMPLES = (10, 25, 50)
@@ -222,7 +223,6 @@ class Trainer:
                     "val": len(plan.val) + len(plan.val_a) + len(plan.val_b),
                     "val_source": plan.val_source,
                     "summary": report.summary(list_rejected=False),
-                    **pair_maker_of(report.root),  # made from artworks: photos convert the same way
                 },
                 "metrics": {},
             },
@@ -643,10 +643,11 @@ class Trainer:
             self._val_cache = self._pairs(self.plan.val)
         scores = score_norm_modes(self.model.generator("AtoB"), self._val_cache, self.device)
         best = min(scores, key=scores.get)
-        log.info(
-            "held-out L1 by normalisation: %s; translating with %s statistics",
-            ", ".join(f"{k} {v:.4f}" for k, v in scores.items()),
-            best,
+        log.info(  # said for an artist: the app's log pane shows it
+            "checked on the held-out pairs which colour statistics convert closer to the targets: %s; "
+            "photos will be converted with %s",
+            ", ".join(f"{NORM_WORDS.get(k, k)} (difference from target {v:.4f})" for k, v in scores.items()),
+            NORM_WORDS.get(best, best),
         )
         return {"norm": best, "val_l1": scores}
 
