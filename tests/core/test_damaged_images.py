@@ -20,12 +20,12 @@ def encoded(fmt, w=64, h=48, **options) -> bytes:
     return buf.getvalue()
 
 
-def photo_jpeg(w=320, h=240) -> bytes:
-    """A JPEG with smooth content, as cameras write them (baseline, one scan)."""
+def photo_jpeg(w=320, h=240, **options) -> bytes:
+    """A JPEG with smooth content, as cameras write them (baseline, one scan, unless ``options`` say otherwise)."""
     y, x = np.mgrid[0:h, 0:w]
     a = np.stack([x * 255 // w, y * 255 // h, (x + y) % 256], -1).astype(np.uint8)
     buf = io.BytesIO()
-    Image.fromarray(a).save(buf, "JPEG", quality=90)
+    Image.fromarray(a).save(buf, "JPEG", **{"quality": 90, **options})
     return buf.getvalue()
 
 
@@ -173,8 +173,9 @@ def test_a_png_with_a_huge_metadata_chunk_is_named_for_it(tmp_path):
 # --- JPEGs that Pillow decodes "successfully" -----------------------------------------
 
 
-def test_a_jpeg_cut_in_half_with_an_end_marker_appended_is_truncated(tmp_path):
-    good = photo_jpeg()
+@pytest.mark.parametrize("options", [{}, {"progressive": True}, {"progressive": True, "optimize": True}])
+def test_a_jpeg_cut_in_half_with_an_end_marker_appended_is_truncated(tmp_path, options):
+    good = photo_jpeg(**options)
     path = tmp_path / "half.jpg"
     path.write_bytes(good[: len(good) // 2] + b"\xff\xd9")
     with Image.open(path) as im:

@@ -28,7 +28,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from ..errors import ImageLoadError
 from .damage import KNOWN_NAMES, header_problem, why_unopened
-from .jpeg_scan import missing_data, read_frame, strict_stream
+from .jpeg_scan import missing_data, missing_scans, read_frame, strict_stream
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ def _strict_jpeg(f, path: Path):
     if frame is None:
         strict = io.BytesIO(data)
     else:
-        missing = missing_data(data, frame)
+        missing = missing_data(data, frame) or missing_scans(data, frame)
         if missing:
             raise _fail(path, "truncated", missing)
         strict = io.BytesIO(strict_stream(data, frame))
