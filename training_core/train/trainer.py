@@ -25,6 +25,7 @@ from ..config import TrainConfig
 from ..data.datasets import LoadFailure, PairedDataset, ReportingDataset, UnpairedDataset, collate_or_failure
 from ..data.discover import DatasetReport, discover
 from ..data.images import load_rgb
+from ..data.make_pairs import pair_maker_of
 from ..data.resized_cache import DEFAULT_BUDGET_BYTES
 from ..data.transforms import apply_transform, random_params, to_tensor
 from ..device import configure_cpu_threads, configure_cuda_kernels, describe_device, pick_device, resolve_precision
@@ -223,6 +224,7 @@ class Trainer:
                     "val": len(plan.val) + len(plan.val_a) + len(plan.val_b),
                     "val_source": plan.val_source,
                     "summary": report.summary(list_rejected=False),
+                    **pair_maker_of(report.root),  # made from artworks: photos convert the same way
                 },
                 "metrics": {},
             },
