@@ -78,10 +78,13 @@ def resolve(
     other_family = sorted(k for k in overrides if family not in options.BY_NAME[k].families)
     if other_family:
         raise ConfigError(f"{', '.join(other_family)} do(es) not apply to {family}")
+    for name, value in overrides.items():  # what the user gave is checked before anything derived from it
+        options.BY_NAME[name].check(value)
     data = {**p["data"]}
     if "crop_size" in overrides and "load_size" not in overrides:
         ratio = p["data"]["load_size"] / p["data"]["crop_size"]
-        data["load_size"] = round(overrides["crop_size"] * ratio)
+        # Never a load size beyond the limit that the user did not ask for: at worst no margin to crop from.
+        data["load_size"] = min(round(overrides["crop_size"] * ratio), options.MAX_IMAGE_SIZE)
     train = {**p["train"]}
     if "epochs" in p:
         batch = overrides.get("batch_size", 1)

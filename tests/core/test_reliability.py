@@ -236,7 +236,7 @@ def test_out_of_memory_in_training_is_explained_and_resumable(tmp_path, monkeypa
 
     monkeypatch.setattr(Pix2PixModel, "step", step)
     result = trainer.run()
-    assert isinstance(result, Failed) and "ran out of memory at iteration 4" in result.message
+    assert isinstance(result, Failed) and "ran out of memory (RAM) at iteration 4" in result.message
     assert library.get("oom").state == "failed"
     monkeypatch.setattr(Pix2PixModel, "step", real_step)
     resumed = Trainer.reopen("oom", library=library).run()

@@ -7,6 +7,7 @@ the same split and order even if the folder has changed since.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -100,6 +101,13 @@ def make_plan(report: DatasetReport, family: str, cfg: TrainConfig) -> DataPlan:
 def _hold_out(items: list, cfg: TrainConfig, *domain: int) -> tuple[list, list]:
     """A small seeded hold-out, so that the metrics measure images the model never trained on."""
     k = min(cfg.max_val_items, max(1, round(cfg.val_fraction * len(items))))
+    if k >= len(items):  # a run with nothing to train on would fail only once it started
+        what = "pairs" if not domain else f"images of domain {'AB'[domain[0] - 1]}"
+        largest = math.floor(100 * (len(items) - 0.5) / len(items)) / 100  # still leaves one to train on
+        raise ConfigError(
+            f"val_fraction {cfg.val_fraction:g} holds out all {len(items)} training {what}, leaving none to "
+            f"train on: use a val_fraction of at most {largest:.2f} (the default is 0.1), or 0 for no hold-out"
+        )
     held = set(stream(cfg.seed, Stream.HOLDOUT, *domain).choice(len(items), size=k, replace=False).tolist())
     return [x for i, x in enumerate(items) if i not in held], [x for i, x in enumerate(items) if i in held]
 

@@ -56,6 +56,7 @@ from .events import (
     StepMetrics,
     ValidationMetrics,
 )
+from .out_of_memory import is_out_of_memory, out_of_memory_message
 from .plan import make_plan
 from .recorder import LibraryRecorder
 from .restart import (
@@ -343,14 +344,10 @@ class Trainer:
                         torch.cuda.synchronize()
                     log.info("compiled the networks in %.1f s (the first step)", time.perf_counter() - compiling_since)
                     compiling_since = None
-            except torch.OutOfMemoryError as exc:
-                return self._fail(
-                    f"The {self.device.type.upper()} ran out of memory at iteration "
-                    f"{self.iteration}. Choose a smaller preset (Quick), a lower batch size or "
-                    "training size, or a smaller generator. This run stays resumable from its "
-                    "last checkpoint.",
-                    exc,
-                )
+            except (torch.OutOfMemoryError, MemoryError, RuntimeError) as exc:
+                if not is_out_of_memory(exc):
+                    raise
+                return self._fail(out_of_memory_message(self.device.type, self.iteration), exc)
             self.iteration += 1
             try:
                 self._after_step(losses)
@@ -361,6 +358,14 @@ class Trainer:
     def _data_failure(self, exc: Exception) -> Event:
         """A file of the run cannot be read: save the (consistent) state, and say what to do."""
         self._checkpoint("data error")
+        if self.train_cfg.batch_size > 1 and "equal size" in str(exc):  # torch's stack, in the loader's collate
+            return self._fail(
+                f"The training images have different sizes, and images of different sizes cannot share a "
+                f"batch (batch size {self.train_cfg.batch_size}; preprocessing {self.data_cfg.preprocess} keeps "
+                "each image's size). Start a new model with batch size 1, or with a preprocessing that resizes "
+                "or crops every image to one size (resize_and_crop or crop). Training was saved.",
+                exc,
+            )
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return self._fail(
             f"Cannot read the training data at iteration {self.iteration}: {reason}. "
