@@ -13,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .cli_common import EXIT_OK, EXIT_PAUSED, EXIT_USAGE
+from .cli_common import EXIT_OK, EXIT_PAUSED, EXIT_USAGE, quiet_when_output_closes
 from .convert.batch import BatchFinished, BatchJob, BatchStarted, FileDone, OutputFolderUnwritable
 from .convert.model_file import translator_for_model
 from .convert.settings import add_options, config_from_args
@@ -72,6 +72,7 @@ class _Progress:
             self.stream.write("\r\033[K")
 
 
+@quiet_when_output_closes
 def convert_main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = _parser().parse_args(argv)

@@ -15,7 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .cli_common import EXIT_OK, EXIT_PAUSED, EXIT_USAGE
+from .cli_common import EXIT_OK, EXIT_PAUSED, EXIT_USAGE, quiet_when_output_closes
 from .errors import GanStudioError
 from .humanize import display_path
 
@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+@quiet_when_output_closes
 def dataset_main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = _parser().parse_args(argv)

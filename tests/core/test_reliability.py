@@ -80,10 +80,13 @@ def test_sigkill_during_a_batch_leaves_no_fake_outputs_and_a_true_report(tmp_pat
             assert os.path.exists(entry["output"])
     # A rerun with the same model and settings continues: what was converted is skipped, the rest
     # converted, the report covers all.
-    config = ConvertConfig(precision="fp32")
+    config = ConvertConfig()  # the command line's defaults: one set for the CLI and the app
     rerun = BatchJob(translator_for_model(ModelLibrary().get("slow"), "AtoB", "cpu", config), src, dst, config).run()
     counts = rerun.counts()
-    assert counts["skipped"] == len(finished) and counts["converted"] == 40 - len(finished)
+    # An output moved into place an instant before the kill, before the ledger confirmed it, is redone.
+    unconfirmed = [f for f in rerun.files if f.detail == "redone: its earlier conversion did not finish"]
+    assert len(unconfirmed) <= 1, [f.detail for f in rerun.files]
+    assert counts["skipped"] + len(unconfirmed) == len(finished) and counts["converted"] == 40 - counts["skipped"]
     assert not list(dst.glob(".*.tmp"))  # the killed job's temporary file is gone
 
 

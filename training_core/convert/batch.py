@@ -380,7 +380,7 @@ class BatchJob:
     def _what_changed(self, record: OutputRecord) -> str:
         if not record.fingerprint:
             return "made by an earlier version of GAN Studio, with settings it did not record"
-        if record.model and record.model != self.model_id:
+        if record.model and self.model_id and record.model != self.model_id:  # "" : not known
             return f"made with another model ({record.model_name or record.model})"
         changed = [name for name in self.settings if record.settings.get(name) != self.settings[name]]
         if record.weights and record.weights != self.translator.weights_digest():

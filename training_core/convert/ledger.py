@@ -96,7 +96,7 @@ class OutputLedger:
                 if item.get("status") == "converted" and item.get("output"):
                     out = os.path.relpath(item["output"], self.output_dir)
                     self.records[out] = OutputRecord(os.path.relpath(item["input"], input_dir), "", True)
-        except (OSError, ValueError, TypeError, AttributeError):
+        except (OSError, ValueError, TypeError, AttributeError, RecursionError):
             return
 
     def get(self, output: str) -> OutputRecord | None:
