@@ -270,19 +270,25 @@ class ConvertPanel(QWidget):
             self._rows.clear()
             return
         recursive = self.recursive.isChecked()
-        run_task(
-            lambda: list(iter_image_files(folder, recursive)),
-            owner=self,
-            on_result=lambda paths: self._show_files(folder, paths),
-        )
 
-    def _show_files(self, folder: Path, paths: list[Path]) -> None:
+        def listing():
+            unusable = []  # what the listing leaves out (a folder named like a photo, one that cannot be read)
+            return list(iter_image_files(folder, recursive, skipped=unusable)), unusable
+
+        run_task(listing, owner=self, on_result=lambda found: self._show_files(folder, *found))
+
+    def _show_files(self, folder: Path, paths: list[Path], unusable=()) -> None:
         if Path(self.input_edit.text().strip()) != folder:
             return  # the folder changed meanwhile
         self.files.clear()
         self._rows.clear()
         for path in paths:
             self._add_row(folder, path)
+        for problem in unusable:  # listed with its reason at once: it will not convert
+            item = self._add_row(folder, Path(problem.path))
+            item.setText(1, STATUS_LABELS[FAILED])
+            item.setText(2, f"{problem.reason}: {problem.detail}")
+            item.setForeground(1, Qt.GlobalColor.red)
         self.files.resizeColumnToContents(0)
         self._update_controls()
 

@@ -250,3 +250,13 @@ def test_the_settings_are_the_lists_with_its_defaults_and_persist(panel, make_wi
     panel.settings.setValue("convert/scale", "huge")
     again = make_window().convert_panel
     assert again._config() == ConvertConfig(precision="fp32", quality=80)
+
+
+def test_a_folder_named_like_a_photo_is_listed_with_its_reason(panel, qtbot, tmp_path):
+    src = _photos(tmp_path / "photos", count=1)
+    (src / "holiday.jpg").mkdir()
+    panel.set_input_folder(src)
+    qtbot.waitUntil(lambda: panel.files.topLevelItemCount() == 2, timeout=10_000)
+    rows = _rows(panel)
+    assert rows["p0.png"][0] == "Waiting"
+    assert rows["holiday.jpg"][0] == "Failed" and "folder" in rows["holiday.jpg"][1]
