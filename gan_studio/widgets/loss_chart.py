@@ -71,8 +71,9 @@ class LossChart(QChartView):
         self.x_axis, self.y_axis, self.adversarial_axis = QValueAxis(), QValueAxis(), QValueAxis()
         self.x_axis.setTitleText("iteration")
         self.x_axis.setLabelFormat("%d")
-        self.y_axis.setTitleText("Difference (lower is better)")
-        self.adversarial_axis.setTitleText("Generator vs critic (level is normal)")
+        # Short: a long title is cut to "Difference ..." on a chart a few hundred pixels high.
+        self.y_axis.setTitleText("Difference")
+        self.adversarial_axis.setTitleText("Critic")
         self.chart_.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
         self.chart_.addAxis(self.y_axis, Qt.AlignmentFlag.AlignLeft)
         self.chart_.addAxis(self.adversarial_axis, Qt.AlignmentFlag.AlignRight)

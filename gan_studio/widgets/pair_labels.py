@@ -16,6 +16,11 @@ def half_labels(direction: str) -> tuple[str, str]:
     return ("A · input", "B · target") if direction != "BtoA" else ("A · target", "B · input")
 
 
+def shortened(labels: tuple[str, str]) -> tuple[str, str]:
+    """``half_labels`` for thumbnails, where a half can be 32 pixels wide: "A in" and "B"."""
+    return tuple(label.replace(" · input", " in").replace(" · target", "") for label in labels)
+
+
 def direction_in_words(direction: str) -> str:
     return (
         "A is the input; the model learns to make B"
@@ -42,9 +47,10 @@ def draw_half_labels(painter: QPainter, area: QRectF, labels: tuple[str, str], p
 
 
 def labelled(image: QImage, labels: tuple[str, str]) -> QImage:
-    """A copy of ``image`` (a pair, A|B) with its halves labelled."""
+    """A copy of ``image`` (a pair, A|B) with its halves labelled, the text sized to the picture."""
     out = image.convertToFormat(QImage.Format.Format_RGB32)
     painter = QPainter(out)
-    draw_half_labels(painter, QRectF(0, 0, out.width(), out.height()), labels, point_size=6.5)
+    point_size = max(5.0, min(7.0, out.height() / 8))
+    draw_half_labels(painter, QRectF(0, 0, out.width(), out.height()), labels, point_size)
     painter.end()
     return out

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView
 
 from ..workers.images import load_fitted
 from ..workers.tasks import run_task
-from .pair_labels import labelled
+from .pair_labels import labelled, shortened
 
 THUMB_HEIGHT = 96
 CACHE_LIMIT = 3000
@@ -113,7 +113,7 @@ class ThumbnailModel(QAbstractListModel):
             image = QImage(THUMB_HEIGHT, THUMB_HEIGHT, QImage.Format.Format_RGB32)
             image.fill(QColor(200, 60, 60))
         elif self.half_labels:
-            image = labelled(image, self.half_labels)
+            image = labelled(image, shortened(self.half_labels))
         self._cache[row] = QPixmap.fromImage(image)
         while len(self._cache) > CACHE_LIMIT:
             self._cache.popitem(last=False)
