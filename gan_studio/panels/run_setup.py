@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QFormLayout,
     QGroupBox,
     QLabel,
@@ -25,7 +24,7 @@ from training_core.presets import DEFAULT_PRESET, PRESETS
 from training_core.store import ModelLibrary
 from training_core.train.plan import preset_settings
 
-from ..widgets.settings_form import SettingsForm
+from ..widgets.settings_form import ComboBox, SettingsForm
 
 FAMILY_LABELS = {"pix2pix": "pix2pix (paired)", "cyclegan": "CycleGAN (unpaired)"}
 DIRECTION_WORDS = {
@@ -48,11 +47,11 @@ class RunSetup(QGroupBox):
         self._filling = False
         self.name = QLineEdit()
         self.name.setPlaceholderText("Name of the new model")
-        self.family = QComboBox()
+        self.family = ComboBox()  # like the settings' fields: a wheel passing over scrolls the form
         self.direction = "AtoB"
         self.direction_label = QLabel()
         self.direction_label.setToolTip("Chosen on the Dataset tab, where the A and B pictures are shown")
-        self.preset = QComboBox()
+        self.preset = ComboBox()
         for name, preset in PRESETS.items():
             self.preset.addItem(name.capitalize(), name)
             self.preset.setItemData(self.preset.count() - 1, preset["about"], Qt.ItemDataRole.ToolTipRole)
@@ -63,7 +62,7 @@ class RunSetup(QGroupBox):
         shown = [s for s in options.SETTINGS if s.name not in SET_ELSEWHERE]
         self.basic = SettingsForm(tuple(s for s in shown if s.basic))
         self.advanced = SettingsForm(tuple(s for s in shown if not s.basic), headings=True)
-        self.device = QComboBox()
+        self.device = ComboBox()
         self.device.addItems(list(options.DEVICE_CHOICES))
         self.device.setCurrentText(settings.value("train/device", "auto"))
         self.device.setToolTip("auto: a CUDA or Apple GPU when there is one, else the CPU")

@@ -205,10 +205,11 @@ class TrainPanel(QWidget):
                 f"New model on dataset <b>{html.escape(report.root.name)}</b> "
                 f"({html.escape(report.layout)}; {html.escape(parts)})"
             )
-            if self.session is not None:
-                lines.append(
-                    f"Start trains it; {html.escape(self._run_name)} is saved and stays paused, to resume later."
-                )
+            run = html.escape(self._run_name)
+            if self.session is not None and self.paused:
+                lines.append(f"Start trains it; {run} is saved and stays paused, to resume later.")
+            elif self.session is not None:
+                lines.append(f"It can start once {run} is paused or stopped.")
         elif self.report is None and self.session is None:
             lines.append("Open a dataset on the Dataset tab first.")
         self.dataset_label.setText("<br>".join(lines))
