@@ -142,3 +142,17 @@ def test_restart_is_refused_while_a_checkpoint_can_continue_the_model(tmp_path, 
 def test_restart_with_another_source_is_refused(tmp_path, caplog, argv, complaint):
     assert train_main(argv) == EXIT_USAGE
     assert complaint in caplog.text
+
+
+@pytest.mark.parametrize("damage", ["{not json", '{"layout": 5, "unknown": 1}', "[]"])
+def test_a_damaged_data_plan_is_refused_clearly_and_a_restart_plans_again(tmp_path, caplog, damage):
+    entry = _trained(tmp_path)
+    before = _snapshot(entry)
+    plan = entry.run_dir / "dataset.json"
+    plan.write_text(damage)
+    assert train_main(["--resume", "Ink", "--device", "cpu"]) == EXIT_USAGE
+    assert f"{plan} cannot be read" in caplog.text and "--restart Ink" in caplog.text
+    assert "Traceback" not in caplog.text and _snapshot(entry) == before
+    assert train_main(["--restart", "Ink", "--device", "cpu"]) == EXIT_OK
+    assert (entry.run_dir / "dataset.json.damaged").read_text() == damage  # set aside, not overwritten
+    assert ModelLibrary().get("Ink").state == "finished"

@@ -13,13 +13,17 @@ from pathlib import Path
 
 from ..config import TrainConfig
 from ..data.discover import DatasetReport
-from ..errors import ConfigError
+from ..errors import ConfigError, GanStudioError
 from ..fsutil import atomic_write_text
 from ..humanize import display_path
 from ..presets import defaults, resolve
 from ..streams import Stream, stream
 
 MIN_ITEMS_FOR_HOLDOUT = 10
+
+
+class PlanError(GanStudioError):
+    """A run's dataset.json is there but unusable: the run cannot continue with the same files."""
 
 
 @dataclass
@@ -45,7 +49,17 @@ class DataPlan:
 
     @classmethod
     def load(cls, path: Path) -> DataPlan:
-        return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
+        """The plan saved at ``path``; a PlanError when it is there but not one (cut short, edited)."""
+        try:
+            raw = json.loads(Path(path).read_text(encoding="utf-8"))
+            if not isinstance(raw, dict):
+                raise TypeError(f"it holds {type(raw).__name__}, not an object")
+            plan = cls(**raw)
+        except (ValueError, TypeError) as exc:  # also UnicodeDecodeError; FileNotFoundError passes
+            raise PlanError(f"{display_path(path)} cannot be read ({str(exc)[:200]})") from None
+        if not isinstance(plan.layout, str) or not isinstance(plan.root, str):
+            raise PlanError(f"{display_path(path)} cannot be read (its layout or root is not text)")
+        return plan
 
 
 def _paired_items(items) -> list:

@@ -57,7 +57,7 @@ from .events import (
     ValidationMetrics,
 )
 from .out_of_memory import is_out_of_memory, out_of_memory_message
-from .plan import make_plan
+from .plan import PlanError, make_plan
 from .recorder import LibraryRecorder
 from .restart import (
     DAMAGED_SUFFIX,
@@ -150,7 +150,11 @@ class Trainer:
         self.family = self.model_cfg.family
         self.run_folder = RunFolder(entry.run_dir)
         # Without its plan a run cannot continue: run() refuses, or a restart (asked for) plans again.
-        self.plan = self.run_folder.load_plan() if self.run_folder.plan_path.is_file() else None
+        self.plan_damage = ""  # why dataset.json is there but cannot be used
+        try:
+            self.plan = self.run_folder.load_plan() if self.run_folder.plan_path.is_file() else None
+        except PlanError as exc:
+            self.plan, self.plan_damage = None, str(exc)
         self.restart = restart  # train again from iteration 0, when no checkpoint can continue the run
         self.on_event = on_event or (lambda event: None)
         self.control = control or TrainingControl()
@@ -258,7 +262,7 @@ class Trainer:
     def run(self) -> Event:
         """Train until finished, stopped or failed; returns the last event (Finished or Failed)."""
         trained = self.entry.require().iterations
-        missing = what_is_missing(self.run_folder.path, trained)
+        missing = self.plan_damage or what_is_missing(self.run_folder.path, trained)
         if missing and not self.restart:  # refused before anything is written: the record stays as it was
             return self._tell(Failed(self.iteration, str(refusal(self.entry.name, trained, missing)), restart=True))
         try:
@@ -445,6 +449,8 @@ class Trainer:
         moved = set_aside_checkpoints(self.run_folder.path)
         if moved:
             log.info("set aside %d unusable checkpoint(s) as *%s", len(moved), DAMAGED_SUFFIX)
+        if self.plan_damage:  # ours, but kept as it was: set aside, never overwritten
+            self.run_folder.plan_path.replace(self.run_folder.plan_path.with_name("dataset.json" + DAMAGED_SUFFIX))
         if self.plan is None:  # the run folder or its plan was deleted: the files of the dataset, again
             record = self.entry.require()
             report = discover(record.dataset.get("root", ""))
