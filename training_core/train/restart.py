@@ -40,21 +40,21 @@ def what_is_missing(run_dir: Path, trained: int) -> str | None:
     """Why a model that trained ``trained`` iterations cannot continue, found without reading a checkpoint."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        where = f"its run folder {display_path(run_dir)} is missing"
-    elif not (run_dir / "dataset.json").is_file():
-        where = f"its data plan {display_path(run_dir / 'dataset.json')} is missing"
-    elif trained > 0 and not list_checkpoints(run_dir):
-        where = f"{display_path(checkpoint_dir(run_dir))} holds no checkpoint"
-    else:
-        return None
-    return where
+        return f"its run folder {display_path(run_dir)} is missing"
+    if not (run_dir / "dataset.json").is_file():
+        return f"its data plan {display_path(run_dir / 'dataset.json')} is missing"
+    if trained > 0 and not list_checkpoints(run_dir):
+        return f"{display_path(checkpoint_dir(run_dir))} holds no checkpoint"
+    return None
 
 
 def refusal(name: str, trained: int, why: str) -> RestartNeeded:
-    done = f"{name} trained {trained:,} iterations, but" if trained > 0 else f"{name} cannot continue:"
-    return RestartNeeded(
-        f"{done} {why}, so it cannot continue where it stopped. Nothing was changed. {restart_offer(name)}"
+    what = (
+        f"{name} trained {trained:,} iterations, but {why}, so it cannot continue where it stopped"
+        if trained > 0
+        else f"{name} cannot continue: {why}"
     )
+    return RestartNeeded(f"{what}. Nothing was changed. {restart_offer(name)}")
 
 
 def no_usable_checkpoint(name: str, trained: int, error: CheckpointError) -> RestartNeeded:
