@@ -183,6 +183,26 @@ def test_out_of_memory_retries_with_smaller_tiles(monkeypatch):
     assert t.tile == 128 and max(calls) > 130 * 130  # it tried big first, then went smaller
 
 
+def test_out_of_memory_measuring_the_whole_images_statistics_measures_a_smaller_copy(monkeypatch):
+    """Tiles were asked for, and the whole image's statistics pass does not fit: the statistics come
+    from a copy of about one tile's size, and the tiles keep their size."""
+    t = Translator(_net(), 4, options=TranslateOptions(tile=128))
+    real_forward = t.net.forward
+    areas = []
+
+    def forward(x):
+        areas.append(x.shape[-2] * x.shape[-1])
+        if x.shape[-2] * x.shape[-1] > 200 * 200:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.00 GiB")
+        return real_forward(x)
+
+    monkeypatch.setattr(t.net, "forward", forward)
+    assert t.translate(_photo(300, 220)).size == (300, 220)
+    whole = areas.index(300 * 220)  # after a small probe of the memory each pixel takes
+    assert areas[whole + 1] <= 132 * 132  # then a copy of one tile's area
+    assert t.tile == 128 and max(areas[whole + 2 :]) == 128 * 128
+
+
 def test_out_of_memory_at_the_smallest_tile_is_raised():
     t = Translator(_net(), 4, options=TranslateOptions(tile=128))
     t.net.forward = lambda x: (_ for _ in ()).throw(torch.OutOfMemoryError("out of memory"))
@@ -276,7 +296,7 @@ def test_tiles_in_batches_give_what_tiles_one_at_a_time_give(norm):
     real = batched.net.forward
     batched.net.forward = lambda t: (sizes.append(t.shape[0]), real(t))[1]
     assert torch.allclose(batched.translate_tensor(x), alone.translate_tensor(x), atol=1e-5)
-    assert sizes[1:] == [8, 8, 4]  # after the statistics pass
+    assert sizes[2:] == [8, 8, 4]  # after the memory probe and the statistics pass
 
 
 def test_out_of_memory_with_a_batch_of_tiles_retries_one_tile_at_a_time_first():

@@ -137,8 +137,8 @@ class Translator:
         self.tile = self._auto_tile() if not self.options.tile else max(self.multiple, self.options.tile)
         self.tile = _round_up(self.tile, self.multiple) if self.tile % self.multiple else self.tile
         # The side one pass over a whole image may have, for the statistics of tiled images: what the
-        # memory allows, even when smaller tiles were asked for.
-        self._stats_side = max(self.tile, self._memory_side()) if self.options.tile else self.tile
+        # memory allows, even when smaller tiles were asked for (measured when first needed).
+        self._stats_side: int | None = None if self.options.tile else self.tile
         self._capturing = False
         # On a GPU at these sizes each tile's pass is mostly kernel launches: several tiles in one batch
         # cost little more than one. The CPU is bound by arithmetic, and gains nothing from batches.
@@ -198,7 +198,7 @@ class Translator:
                     raise
                 self._release_memory()
                 capturing, self._capturing = self._capturing, False
-                if capturing and self._stats_side > self.tile:  # the statistics from a smaller copy
+                if capturing and (self._stats_side or 0) > self.tile:  # the statistics from a smaller copy
                     log.warning("out of memory for statistics at %d px; now at %d px", self._stats_side, self.tile)
                     self._stats_side = self.tile
                     continue
@@ -211,7 +211,7 @@ class Translator:
                 smaller = max(max(MIN_TILE, self.multiple), (self.tile // 2) // self.multiple * self.multiple)
                 log.warning("out of memory with %d px tiles; retrying with %d px tiles", self.tile, smaller)
                 self.tile = smaller
-                self._stats_side = min(self._stats_side, smaller)
+                self._stats_side = min(self._stats_side or smaller, smaller)
 
     # -- the work --------------------------------------------------------------------------------
     def _translate(self, x: torch.Tensor) -> torch.Tensor:
@@ -266,6 +266,8 @@ class Translator:
         if not self._norms:
             return
         _, _, h, w = x.shape
+        if self._stats_side is None:
+            self._stats_side = max(self.tile, self._memory_side())
         factor = min(1.0, self._stats_side / math.sqrt(h * w))
         small = x
         if factor < 1.0:
