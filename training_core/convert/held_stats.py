@@ -1,0 +1,94 @@
+"""One set of normalisation statistics for a whole clip, so the model's colours do not pump from frame to frame.
+
+A generator with instance norm (or batch norm used per image) normalises each
+frame by that frame's own statistics: a light entering the picture darkens
+everything else. The translator already holds one set of statistics across
+the tiles of a large photo, captured in one pass over the whole image; here the
+"whole image" is a mosaic of frames sampled across the clip, so the captured
+statistics are those of the clip. They are then applied to every frame through
+each StatNorm's given-statistics path (``use_running`` with the clip's values),
+which the translator's per-image reset does not touch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..data.transforms import to_tensor
+from .norm import stat_norms
+
+# Statistics: per norm layer, the per-channel mean and variance (lists of floats, as stored in JSON).
+ClipStats = list[tuple[list[float], list[float]]]
+
+
+def can_hold(translator) -> bool:
+    """A translator with norm layers measured per image: one whose statistics can be held."""
+    net = getattr(translator, "net", None)
+    return net is not None and any(not norm.use_running for norm in stat_norms(net))
+
+
+def _mosaic(frames: list[np.ndarray], side: int, multiple: int) -> np.ndarray:
+    """The frames side by side in a grid that fits ``side`` x ``side`` pixels (each cell at the same scale)."""
+    cols = math.ceil(math.sqrt(len(frames)))
+    rows = math.ceil(len(frames) / cols)
+    h, w = frames[0].shape[:2]
+    # The translator pads to its multiple; the cells leave room for that padding within one pass.
+    usable = max(multiple, side - multiple)
+    factor = min(1.0, usable / (cols * w), usable / (rows * h))
+    cw, ch = max(1, int(w * factor)), max(1, int(h * factor))
+    grid = np.zeros((rows * ch, cols * cw, 3), np.uint8)
+    for i, frame in enumerate(frames):
+        cell = (
+            frame if (cw, ch) == (w, h) else np.asarray(Image.fromarray(frame).resize((cw, ch), Image.Resampling.BOX))
+        )
+        r, c = divmod(i, cols)
+        grid[r * ch : (r + 1) * ch, c * cw : (c + 1) * cw] = cell
+    return grid
+
+
+def measure(translator, frames: list[np.ndarray]) -> ClipStats:
+    """Every norm layer's statistics over ``frames`` (HxWx3 uint8), captured as the translator captures a photo's."""
+    norms = [norm for norm in stat_norms(translator.net) if not norm.use_running]
+    mosaic = _mosaic(frames, translator.tile, translator.multiple)
+    for norm in norms:
+        norm.capture = True
+    try:
+        # One untiled pass (the mosaic fits one tile): each layer captures its statistics on the way.
+        translator.translate_tensor(to_tensor(Image.fromarray(mosaic))[None])
+        return [(norm.fixed[0].float().cpu().tolist(), norm.fixed[1].float().cpu().tolist()) for norm in norms]
+    finally:
+        for norm in norms:
+            norm.capture = False
+            norm.fixed = None
+
+
+@contextlib.contextmanager
+def held(translator, stats: ClipStats | None):
+    """Within: every frame the translator translates is normalised with ``stats`` (None: its own)."""
+    if stats is None:
+        yield
+        return
+    norms = [norm for norm in stat_norms(translator.net) if not norm.use_running]
+    if len(norms) != len(stats):
+        raise ValueError(f"{len(stats)} sets of statistics for {len(norms)} norm layers")
+    saved = [norm.__dict__.get("_buffers", {}).copy() for norm in norms]
+    device = next(translator.net.parameters()).device
+    for norm, (mean, var) in zip(norms, stats):
+        norm.register_buffer("running_mean", torch.tensor(mean, dtype=torch.float32, device=device))
+        norm.register_buffer("running_var", torch.tensor(var, dtype=torch.float32, device=device))
+        norm.use_running = True
+    try:
+        yield
+    finally:
+        for norm, buffers in zip(norms, saved):
+            norm.use_running = False
+            for name in ("running_mean", "running_var"):
+                if name in buffers:
+                    norm.register_buffer(name, buffers[name])
+                else:
+                    norm._buffers.pop(name, None)

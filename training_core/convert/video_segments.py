@@ -1,0 +1,164 @@
+"""A clip's conversion in finished segments, so a stopped one continues, and their join without re-encoding.
+
+Beside the output ``out.mp4`` lives the hidden work folder ``.out.mp4.video-work``:
+``state.json`` (what is being converted, with which settings, and the
+segments done) and ``segment-00000.mp4``, ... each a whole, playable file of a
+few seconds, written under a temporary name and renamed when complete. A run
+whose state names another input or other settings starts over. The segments
+keep the clip's own timestamps, so the join only copies their packets, with
+the clip's audio, into the final container.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import logging
+import shutil
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from ..fsutil import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+STATE_VERSION = 1
+WORK_SUFFIX = ".video-work"
+
+
+def work_folder_for(output: Path) -> Path:
+    return output.parent / f".{output.name}{WORK_SUFFIX}"
+
+
+@dataclass
+class Segment:
+    file: str
+    frames: int
+
+
+@dataclass
+class WorkState:
+    key: dict  # the input and every setting that changes the frames
+    stats: list | None = None  # the clip's held normalisation statistics
+    colour_reference: list | None = None  # the first converted frame's colour moments
+    rotation: int = 0
+    segments: list[Segment] = field(default_factory=list)
+    flicker: dict = field(default_factory=dict)
+
+    @property
+    def frames_done(self) -> int:
+        return sum(s.frames for s in self.segments)
+
+
+class WorkFolder:
+    def __init__(self, output: Path):
+        self.path = work_folder_for(output)
+        self.state_file = self.path / "state.json"
+
+    def load(self, key: dict) -> WorkState:
+        """The state of an earlier run of this very conversion, or a fresh one (clearing another's)."""
+        try:
+            data = json.loads(self.state_file.read_text(encoding="utf-8"))
+            if data.get("version") == STATE_VERSION and data.get("key") == key:
+                segments = [Segment(str(s["file"]), int(s["frames"])) for s in data["segments"]]
+                if all((self.path / s.file).is_file() for s in segments):
+                    return WorkState(
+                        key,
+                        data.get("stats"),
+                        data.get("colour_reference"),
+                        int(data.get("rotation", 0)),
+                        segments,
+                        dict(data.get("flicker") or {}),
+                    )
+            log.info("%s: another conversion's work, starting over", self.path)
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("%s: unreadable state (%s), starting over", self.state_file, exc)
+        self.clear()
+        return WorkState(key)
+
+    def save(self, state: WorkState) -> None:
+        data = {
+            "version": STATE_VERSION,
+            "key": state.key,
+            "stats": state.stats,
+            "colour_reference": state.colour_reference,
+            "rotation": state.rotation,
+            "segments": [{"file": s.file, "frames": s.frames} for s in state.segments],
+            "flicker": state.flicker,
+        }
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.state_file, json.dumps(data))
+
+    def segment_path(self, number: int) -> Path:
+        return self.path / f"segment-{number:05d}.mp4"
+
+    def clear(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _packets(path: Path, stream_index: int, shift_s: float = 0.0, end_s: float | None = None):
+    """One stream's packets in order, shifted back by ``shift_s``, up to ``end_s`` (both in seconds)."""
+    with av.open(str(path)) as container:
+        stream = container.streams[stream_index]
+        shift = round(Fraction(shift_s).limit_denominator(10**6) / stream.time_base) if shift_s else 0
+        for packet in container.demux(stream):
+            if packet.dts is None and packet.pts is None:
+                continue  # the demuxer's end-of-stream marker
+            if end_s is not None and packet.pts is not None and float(packet.pts * stream.time_base) >= end_s:
+                continue
+            if shift:
+                if packet.pts is not None and packet.pts < shift:
+                    continue
+                packet.pts = None if packet.pts is None else packet.pts - shift
+                packet.dts = None if packet.dts is None else packet.dts - shift
+            yield packet
+
+
+def _video_packets(segments: list[Path]):
+    """The segments' video packets as one stream: decode times kept rising across the joins."""
+    last_dts = None
+    for path in segments:
+        for packet in _packets(path, 0):
+            if last_dts is not None and packet.dts is not None and packet.dts <= last_dts:
+                packet.dts = last_dts + 1
+            if packet.dts is not None:
+                last_dts = packet.dts
+            yield packet
+
+
+def join(
+    segments: list[Path],
+    target: Path,
+    container_format: str,
+    audio_from: Path | None,
+    audio: list[int],
+    rotation: int,
+    shift_s: float,
+    end_s: float | None,
+) -> None:
+    """Write ``target``: the segments' video and the given audio streams of ``audio_from``, packets copied."""
+    with av.open(str(target), "w", format=container_format) as out, av.open(str(segments[0])) as first:
+        video = out.add_stream_from_template(first.streams.video[0])
+        if rotation:
+            video.set_display_rotation(rotation)
+        sources = [((0, None), _video_packets(segments), video)]
+        if audio_from is not None and audio:
+            with av.open(str(audio_from)) as clip:
+                for n, index in enumerate(audio):
+                    stream = out.add_stream_from_template(clip.streams[index])
+                    sources.append(((n + 1, index), _packets(audio_from, index, shift_s, end_s), stream))
+
+        def timed(order, packets, stream):
+            for packet in packets:
+                when = packet.dts if packet.dts is not None else packet.pts
+                yield float(when * packet.time_base), order[0], packet, stream
+
+        # Interleaved by time, as a player reads them: the muxer then buffers little.
+        for _, _, packet, stream in heapq.merge(*(timed(*source) for source in sources), key=lambda t: t[:2]):
+            packet.stream = stream
+            out.mux(packet)
