@@ -5,6 +5,12 @@ AAC); the generator is a tiny untrained ResNet, as in test_batch.py.
 """
 
 import hashlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -106,3 +112,141 @@ def test_a_clip_converts_with_its_frames_timing_and_sound(tmp_path, translator):
     assert "flicker index" in report.text() and report.flicker_index > 0
     # Nothing left beside the output but the output itself: no work folder, no temporary file.
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["walk.mp4"]
+
+
+def test_variable_frame_rate_timestamps_and_rotation_are_kept(tmp_path, translator):
+    pts = [0, 1, 2, 4, 5, 8, 9, 10, 13, 14, 15, 16]  # gaps: a phone that dropped frames
+    clip = make_clip(tmp_path / "vfr.mp4", frames=len(pts), pts=pts, rotation=90, audio=False)
+    convert_video(translator, clip, tmp_path / "vfr-out.mp4", VideoOptions(segment_seconds=0.2))
+
+    src, out = _frames(clip), _frames(tmp_path / "vfr-out.mp4")
+    assert [t for _, t, _ in out] == pytest.approx([t for _, t, _ in src], abs=1e-6)
+    with av.open(str(tmp_path / "vfr-out.mp4")) as back:
+        assert next(back.decode(video=0)).rotation == 90
+
+
+def test_a_trial_range_converts_only_its_frames_and_starts_at_zero(tmp_path, translator):
+    clip = make_clip(tmp_path / "long.mp4")
+    report = convert_video(translator, clip, tmp_path / "trial.mp4", VideoOptions(start=0.25, duration=0.25))
+
+    out = _frames(tmp_path / "trial.mp4")
+    assert len(out) == report.frames == 6
+    assert out[0][1] == pytest.approx(0.0, abs=1e-6)
+    assert _audio_packets(tmp_path / "trial.mp4")  # the sound of that range comes along
+
+
+def _brightness(frames):
+    return [float(f.mean()) for _, _, f in frames]
+
+
+def test_held_statistics_flicker_less_than_per_frame_statistics_on_a_drifting_clip(tmp_path, translator):
+    # The picture brightens by 4 grey levels a frame while it moves: per-frame instance norm cancels the drift
+    # in every layer, so the output's brightness wanders on its own instead of following the light.
+    clip = make_clip(tmp_path / "dusk.mp4", drift=4.0, audio=False)
+    held = convert_video(translator, clip, tmp_path / "held.mp4", VideoOptions(hold_stats=True))
+    per_frame = convert_video(translator, clip, tmp_path / "per-frame.mp4", VideoOptions(hold_stats=False))
+
+    assert held.statistics.startswith("held") and per_frame.statistics == "per frame"
+    assert held.flicker_index < per_frame.flicker_index
+    assert f"{held.flicker_index:.3f}" in held.text()
+    # Held, the output's brightness follows the clip's light, frame by frame (the untrained net inverts it).
+    out = _brightness(_frames(tmp_path / "held.mp4"))
+    assert abs(np.corrcoef(out, _brightness(_frames(clip)))[0, 1]) > 0.9
+
+
+def test_colour_matching_holds_the_first_frames_colours(tmp_path, translator):
+    clip = make_clip(tmp_path / "dusk.mp4", drift=4.0, audio=False, frames=12)
+    plain = convert_video(translator, clip, tmp_path / "plain.mp4", VideoOptions(hold_stats=False))
+    matched = convert_video(
+        translator, clip, tmp_path / "matched.mp4", VideoOptions(hold_stats=False, colour_match=True)
+    )
+
+    assert matched.colour_match and "colours matched" in matched.text()
+    spread = np.ptp(_brightness(_frames(tmp_path / "matched.mp4")))
+    assert spread < np.ptp(_brightness(_frames(tmp_path / "plain.mp4")))
+    assert spread < 3  # grey levels, after encoding
+    assert matched.flicker_index < plain.flicker_index
+
+
+def test_cancel_stops_within_a_frame_and_a_rerun_continues(tmp_path, translator):
+    clip = make_clip(tmp_path / "walk.mp4")
+    cancel = threading.Event()
+
+    def stop_at_nine(event):
+        if event.frames_done == 9:
+            cancel.set()
+
+    first = convert_video(
+        translator, clip, tmp_path / "out.mp4", VideoOptions(segment_seconds=0.25), stop_at_nine, cancel
+    )
+    assert first.cancelled and "run it again" in first.text()
+    assert not (tmp_path / "out.mp4").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".mp4")] == ["walk.mp4"]
+
+    events = []
+    second = convert_video(translator, clip, tmp_path / "out.mp4", VideoOptions(segment_seconds=0.25), events.append)
+    assert second.resumed_from == 6  # the one finished segment; the frames after it are done again
+    assert events[0].frames_done == 7 and events[0].resumed_from == 6
+    assert len(_frames(tmp_path / "out.mp4")) == FRAMES
+
+
+_KILLED_WORKER = """
+import os, sys, time
+sys.path.insert(0, {repo!r})
+sys.path.insert(0, {tests!r})
+from test_video import _translator
+from training_core.convert.video import VideoOptions, convert_video
+
+def progress(event):
+    if event.frames_done == 14 and os.environ.get("STOP_AT_14"):  # inside the third segment
+        open({marker!r}, "w").close()
+        time.sleep(600)
+
+convert_video(_translator(), {clip!r}, {output!r}, VideoOptions(segment_seconds=0.25), progress)
+"""
+
+
+def _run_worker(tmp_path, clip, output, stop):
+    code = _KILLED_WORKER.format(
+        repo=str(REPO),
+        tests=str(Path(__file__).parent),
+        marker=str(tmp_path / "half"),
+        clip=str(clip),
+        output=str(output),
+    )
+    env = dict(os.environ, STOP_AT_14="1" if stop else "")
+    return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=tmp_path)
+
+
+def _wait_for(condition, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_conversion_killed_at_half_resumes_with_the_same_frames(tmp_path, translator):
+    clip = make_clip(tmp_path / "walk.mp4")
+    whole = tmp_path / "whole.mp4"
+    convert_video(translator, clip, whole, VideoOptions(segment_seconds=0.25))
+
+    output = tmp_path / "resumed.mp4"
+    worker = _run_worker(tmp_path, clip, output, stop=True)
+    try:
+        _wait_for(lambda: (tmp_path / "half").exists() or worker.poll() is not None)
+        assert worker.poll() is None, "the worker ended before it was killed"
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert not output.exists()  # nothing looks finished
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".mp4") and p.name not in ("walk.mp4", "whole.mp4")]
+
+    report = convert_video(translator, clip, output, VideoOptions(segment_seconds=0.25))
+    assert report.resumed_from == 12  # two finished segments of six frames
+    resumed, uninterrupted = _frames(output), _frames(whole)
+    assert len(resumed) == FRAMES
+    assert all(a[0] == b[0] and np.array_equal(a[2], b[2]) for a, b in zip(resumed, uninterrupted))
+    assert _audio_packets(output) == _audio_packets(clip)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

@@ -231,8 +231,8 @@ class _Job:
         self.frames_done = 0
         self.first_time_s = self.last_time_s = 0.0
 
-    def segment_files(self) -> list[Path]:
-        return [self.work.path / s.file for s in self.state.segments]
+    def segment_files(self) -> list[tuple[Path, Fraction]]:
+        return [(self.work.path / s.file, s.first_pts * self.info.time_base) for s in self.state.segments]
 
     def prepare(self) -> None:
         """The clip's statistics, measured once and kept in the state, so a resumed run holds the same."""
@@ -305,7 +305,7 @@ class _Job:
                             raise
                 except _Cancelled:
                     return False
-                state.segments.append(Segment(path.name, count))
+                state.segments.append(Segment(path.name, count, encoder.first_pts))
                 state.flicker = flicker.state()
                 self.work.save(state)
         if not state.segments:

@@ -12,7 +12,7 @@ import numpy as np
 from .video_probe import ClipInfo, open_clip
 
 ENCODERS = {"h264": "libx264", "hevc": "libx265"}
-SEGMENT_FORMAT = "mp4"  # keeps each packet's pts and dts as given, in the clip's own time base
+SEGMENT_FORMAT = "mp4"
 
 
 def selected_frames(container, info: ClipInfo, start: float, end: float | None):
@@ -57,7 +57,14 @@ def sample_frames(path: Path, info: ClipInfo, start: float, end: float | None, c
 
 
 class SegmentEncoder:
-    """One segment file: frames encoded with their timestamps, in the clip's time base."""
+    """One segment file: frames encoded with their timestamps, in the clip's time base.
+
+    Each segment's timestamps start from 0 (``first_pts`` is what the join adds back), and frames are
+    never reordered (no B-frames, so each packet's decode time is its presentation time): MP4 then
+    keeps every timestamp exactly, and the segments' packets follow one another when joined. Measured
+    the other way, a segment starting at a later time came back shifted by a few ticks, and B-frames'
+    decode times of one segment fell before the previous segment's last.
+    """
 
     def __init__(self, path: Path, info: ClipInfo, codec: str, quality: int, preset: str, rotation: int):
         self.container = av.open(str(path), "w", format=SEGMENT_FORMAT)
@@ -69,6 +76,7 @@ class SegmentEncoder:
             stream.width, stream.height = info.width, info.height
             even = info.width % 2 == 0 and info.height % 2 == 0
             stream.pix_fmt = "yuv420p" if even else "yuv444p"  # 4:2:0 needs even sides
+            stream.codec_context.max_b_frames = 0
             stream.time_base = info.time_base
             stream.codec_context.time_base = info.time_base
             if info.sample_aspect:
@@ -80,10 +88,13 @@ class SegmentEncoder:
             raise
         self.stream = stream
         self.time_base = Fraction(info.time_base)
+        self.first_pts: int | None = None
 
     def write(self, rgb: np.ndarray, pts: int) -> None:
         picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        picture.pts, picture.time_base = pts, self.time_base
+        if self.first_pts is None:
+            self.first_pts = pts
+        picture.pts, picture.time_base = pts - self.first_pts, self.time_base
         for packet in self.stream.encode(picture):
             self.container.mux(packet)
 

@@ -15,7 +15,7 @@ import heapq
 import json
 import logging
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -37,6 +37,7 @@ def work_folder_for(output: Path) -> Path:
 class Segment:
     file: str
     frames: int
+    first_pts: int  # the segment's timestamps start from 0; this is its first frame's, in the clip's time base
 
 
 @dataclass
@@ -63,7 +64,7 @@ class WorkFolder:
         try:
             data = json.loads(self.state_file.read_text(encoding="utf-8"))
             if data.get("version") == STATE_VERSION and data.get("key") == key:
-                segments = [Segment(str(s["file"]), int(s["frames"])) for s in data["segments"]]
+                segments = [Segment(str(s["file"]), int(s["frames"]), int(s["first_pts"])) for s in data["segments"]]
                 if all((self.path / s.file).is_file() for s in segments):
                     return WorkState(
                         key,
@@ -88,7 +89,7 @@ class WorkFolder:
             "stats": state.stats,
             "colour_reference": state.colour_reference,
             "rotation": state.rotation,
-            "segments": [{"file": s.file, "frames": s.frames} for s in state.segments],
+            "segments": [asdict(s) for s in state.segments],
             "flicker": state.flicker,
         }
         self.path.mkdir(parents=True, exist_ok=True)
@@ -119,20 +120,18 @@ def _packets(path: Path, stream_index: int, shift_s: float = 0.0, end_s: float |
             yield packet
 
 
-def _video_packets(segments: list[Path]):
-    """The segments' video packets as one stream: decode times kept rising across the joins."""
-    last_dts = None
-    for path in segments:
+def _video_packets(segments: list[tuple[Path, Fraction]]):
+    """The segments' video packets as one stream, each segment moved to its start time (seconds)."""
+    for path, start in segments:
         for packet in _packets(path, 0):
-            if last_dts is not None and packet.dts is not None and packet.dts <= last_dts:
-                packet.dts = last_dts + 1
-            if packet.dts is not None:
-                last_dts = packet.dts
+            shift = round(start / packet.time_base)
+            packet.pts = None if packet.pts is None else packet.pts + shift
+            packet.dts = None if packet.dts is None else packet.dts + shift
             yield packet
 
 
 def join(
-    segments: list[Path],
+    segments: list[tuple[Path, Fraction]],
     target: Path,
     container_format: str,
     audio_from: Path | None,
@@ -141,8 +140,11 @@ def join(
     shift_s: float,
     end_s: float | None,
 ) -> None:
-    """Write ``target``: the segments' video and the given audio streams of ``audio_from``, packets copied."""
-    with av.open(str(target), "w", format=container_format) as out, av.open(str(segments[0])) as first:
+    """Write ``target``: the segments' video and the given audio streams of ``audio_from``, packets copied.
+
+    ``segments``: each segment's file and the time its first frame starts at, in seconds.
+    """
+    with av.open(str(target), "w", format=container_format) as out, av.open(str(segments[0][0])) as first:
         video = out.add_stream_from_template(first.streams.video[0])
         if rotation:
             video.set_display_rotation(rotation)
