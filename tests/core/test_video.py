@@ -20,7 +20,8 @@ import pytest
 import torch
 
 from training_core.convert.translator import TranslateOptions, Translator
-from training_core.convert.video import VideoOptions, VideoProgress, convert_video
+from training_core.convert.video import VideoError, VideoOptions, VideoProgress, convert_video
+from training_core.errors import GanStudioError
 from training_core.models.networks import define_G
 
 REPO = Path(__file__).resolve().parents[2]
@@ -250,3 +251,117 @@ def test_a_conversion_killed_at_half_resumes_with_the_same_frames(tmp_path, tran
     assert all(a[0] == b[0] and np.array_equal(a[2], b[2]) for a, b in zip(resumed, uninterrupted))
     assert _audio_packets(output) == _audio_packets(clip)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def _audio_only(path):
+    with av.open(str(path), "w", format="mp4") as out:
+        tone = out.add_stream("aac", rate=44100)
+        samples = np.zeros((1, 44100), np.float32)
+        sound = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+        sound.sample_rate, sound.pts = 44100, 0
+        for packet in [*tone.encode(sound), *tone.encode()]:
+            out.mux(packet)
+    return path
+
+
+def _bad_clips(folder):
+    good = make_clip(folder / "good.mp4").read_bytes()
+    (folder / "notes.mp4").write_text("a shopping list, not a video\n" * 20)
+    (folder / "empty.mov").write_bytes(b"")
+    (folder / "cut.mp4").write_bytes(good[: len(good) // 2])  # a copy that stopped half-way
+    (folder / "odd-codec.mp4").write_bytes(good.replace(b"avc1", b"zzz1"))  # a codec nothing here decodes
+    _audio_only(folder / "voice.mp4")
+    return {
+        "notes.mp4": "not a video",
+        "empty.mov": "empty file",
+        "cut.mp4": "truncated or damaged",
+        "odd-codec.mp4": "cannot be decoded here",
+        "voice.mp4": "no video stream",
+    }
+
+
+def test_bad_clips_are_refused_naming_the_file_and_nothing_is_written(tmp_path, translator):
+    src, out = tmp_path / "clips", tmp_path / "out"
+    src.mkdir()
+    expected = _bad_clips(src)
+    before = _digest(src)
+    for name, reason in expected.items():
+        with pytest.raises(VideoError) as caught:
+            convert_video(translator, src / name, out / f"{name}.mp4")
+        assert isinstance(caught.value, GanStudioError)
+        assert str(caught.value).startswith(str(src / name)) and reason in str(caught.value), str(caught.value)
+        assert "Traceback" not in str(caught.value) and "\n" not in str(caught.value)
+    assert _digest(src) == before
+    assert not out.exists() or not list(out.iterdir())
+    # The good clip of the same folder still converts.
+    assert convert_video(translator, src / "good.mp4", out / "good.mp4").frames == FRAMES
+
+
+def test_a_clip_cut_after_its_index_is_truncated_not_short(tmp_path, translator):
+    # The index first (as phones and editors write them), the pictures cut off: the frames stop early.
+    clip = make_clip(tmp_path / "whole.mp4", audio=False)
+    fast = tmp_path / "indexed-first.mp4"
+    with av.open(str(clip)) as src, av.open(str(fast), "w", format="mp4", options={"movflags": "faststart"}) as dst:
+        stream = dst.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(src.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                dst.mux(packet)
+    data = fast.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) * 2 // 3])
+
+    with pytest.raises(VideoError, match="truncated") as caught:
+        convert_video(translator, tmp_path / "cut.mp4", tmp_path / "out.mp4")
+    assert "cut.mp4" in str(caught.value)
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_the_output_is_never_the_input_nor_a_file_already_there(tmp_path, translator):
+    clip = make_clip(tmp_path / "walk.mp4", audio=False, frames=4)
+    before = clip.read_bytes()
+    (tmp_path / "link.mp4").symlink_to(clip)
+    for output in (clip, tmp_path / "link.mp4", tmp_path / "." / "walk.mp4"):
+        with pytest.raises(VideoError, match="would be the input"):
+            convert_video(translator, clip, output, VideoOptions(overwrite=True))
+    (tmp_path / "mine.mp4").write_bytes(b"the user's own file")
+    with pytest.raises(VideoError, match="exists already"):
+        convert_video(translator, clip, tmp_path / "mine.mp4")
+    assert (tmp_path / "mine.mp4").read_bytes() == b"the user's own file"
+    with pytest.raises(GanStudioError, match="must end in"):
+        convert_video(translator, clip, tmp_path / "walk.txt")
+    assert clip.read_bytes() == before
+    convert_video(translator, clip, tmp_path / "mine.mp4", VideoOptions(overwrite=True))
+    assert len(_frames(tmp_path / "mine.mp4")) == 4
+
+
+@pytest.mark.parametrize(
+    "options, field",
+    [
+        (VideoOptions(codec="prores"), "codec"),
+        (VideoOptions(quality=60), "quality"),
+        (VideoOptions(start=float("nan")), "start"),
+        (VideoOptions(duration=0), "duration"),
+        (VideoOptions(segment_seconds=float("inf")), "segment_seconds"),
+    ],
+)
+def test_bad_options_are_refused_naming_the_setting(tmp_path, translator, options, field):
+    clip = make_clip(tmp_path / "walk.mp4", audio=False, frames=2)
+    with pytest.raises(GanStudioError, match=field):
+        convert_video(translator, clip, tmp_path / "out.mp4", options)
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_a_disk_that_fills_while_encoding_stops_clearly_and_leaves_nothing_finished(tmp_path, translator):
+    from faults import tmpfs
+
+    clip = make_clip(tmp_path / "walk.mp4")
+    with tmpfs(tmp_path / "small", size="64k") as disk:
+        with pytest.raises(VideoError) as caught:
+            convert_video(translator, clip, disk / "walk.mp4", VideoOptions(segment_seconds=0.25, quality=0))
+        message = str(caught.value)
+        assert "walk.mp4" in message and "full" in message, message
+        visible = [
+            p.name for p in disk.rglob("*") if not any(part.startswith(".") for part in p.relative_to(disk).parts)
+        ]
+        assert visible == []
+        assert not [p for p in disk.rglob("*.tmp")]

@@ -209,7 +209,7 @@ def convert_video(
         work.clear()
     except OSError as exc:
         detail = explain_write_error(exc, output_path.parent, elsewhere="choose another output folder")
-        raise VideoError(output_path, detail) from None
+        raise VideoError(output_path, f"{detail} (the finished segments are kept: run it again to continue)") from None
     except av.error.FFmpegError as exc:
         raise VideoError(input_path, f"damaged after frame {job.frames_done} ({exc}): copy the clip again") from None
     report.frames = job.state.frames_done

@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from .video_probe import ClipInfo, open_clip
+from .video_probe import ClipInfo, VideoError, open_clip
 
 ENCODERS = {"h264": "libx264", "hevc": "libx265"}
 SEGMENT_FORMAT = "mp4"
@@ -22,7 +22,7 @@ def selected_frames(container, info: ClipInfo, start: float, end: float | None):
         container.seek(int(start / info.time_base), stream=stream, backward=True)
     frame_ticks = max(1, round(1 / (info.rate * info.time_base))) if info.rate else 1
     last = None
-    for frame in container.decode(stream):
+    for frame in _decoded(container, stream, info):
         pts = frame.pts if frame.pts is not None else (last + frame_ticks if last is not None else 0)
         when = float(pts * info.time_base)
         if when < start - 1e-6:
@@ -33,6 +33,21 @@ def selected_frames(container, info: ClipInfo, start: float, end: float | None):
             pts = last + 1  # a repeated timestamp: the encoder needs them rising
         last = pts
         yield pts, frame
+
+
+def _decoded(container, stream, info: ClipInfo):
+    """The stream's frames; a clip that stops decoding part-way is named truncated, with where it stops."""
+    count = 0
+    try:
+        for frame in container.decode(stream):
+            count += 1
+            yield frame
+    except (av.error.InvalidDataError, av.error.EOFError) as exc:
+        of = f" of its {info.frames}" if info.frames else ""
+        raise VideoError(
+            container.name,
+            f"truncated or damaged: it stops decoding after frame {count}{of} ({exc.strerror}): copy the clip again",
+        ) from None
 
 
 def sample_frames(path: Path, info: ClipInfo, start: float, end: float | None, count: int) -> list[np.ndarray]:

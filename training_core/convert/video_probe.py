@@ -77,14 +77,15 @@ def open_clip(path: str | Path) -> av.container.InputContainer:
             raise VideoError(path, "empty file (0 bytes): copy the clip again") from None
         if _looks_like_a_container(path):
             raise VideoError(path, f"truncated or damaged video ({_short(exc)}): copy the clip again") from None
-        raise VideoError(path, "not a video (its content is no container PyAV reads): check the file") from None
+        raise VideoError(path, "not a video (no video container in it): check the file") from None
     try:
         if not container.streams.video:
             raise VideoError(path, "no video stream (only audio or data): choose a clip with pictures")
         stream = container.streams.video[0]
         if stream.codec_context is None:
-            tag = stream.codec_tag if hasattr(stream, "codec_tag") else "unknown"
-            raise VideoError(path, f"its video codec ({tag}) cannot be decoded here: convert it to H.264 first")
+            raise VideoError(
+                path, "its video codec cannot be decoded here (no decoder for it): convert it to H.264 first"
+            )
     except BaseException:
         container.close()
         raise
