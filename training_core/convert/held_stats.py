@@ -26,9 +26,14 @@ from .norm import stat_norms
 ClipStats = list[tuple[list[float], list[float]]]
 
 
+def network(translator):
+    """The Translator that runs the network: ``translator`` itself, or the one a wrapper (PreparedTranslator) holds."""
+    return getattr(translator, "inner", translator)
+
+
 def can_hold(translator) -> bool:
     """A translator with norm layers measured per image: one whose statistics can be held."""
-    net = getattr(translator, "net", None)
+    net = getattr(network(translator), "net", None)
     return net is not None and any(not norm.use_running for norm in stat_norms(net))
 
 
@@ -53,6 +58,9 @@ def _mosaic(frames: list[np.ndarray], side: int, multiple: int) -> np.ndarray:
 
 def measure(translator, frames: list[np.ndarray]) -> ClipStats:
     """Every norm layer's statistics over ``frames`` (HxWx3 uint8), captured as the translator captures a photo's."""
+    if hasattr(translator, "prepare"):  # the network sees the prepared input: measure that
+        frames = [np.asarray(translator.prepare(Image.fromarray(f)).convert("RGB")) for f in frames]
+    translator = network(translator)
     norms = [norm for norm in stat_norms(translator.net) if not norm.use_running]
     mosaic = _mosaic(frames, translator.tile, translator.multiple)
     for norm in norms:
@@ -73,6 +81,7 @@ def held(translator, stats: ClipStats | None):
     if stats is None:
         yield
         return
+    translator = network(translator)
     norms = [norm for norm in stat_norms(translator.net) if not norm.use_running]
     if len(norms) != len(stats):
         raise ValueError(f"{len(stats)} sets of statistics for {len(norms)} norm layers")
