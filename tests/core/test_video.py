@@ -4,7 +4,9 @@ The clips are made here with PyAV (64x48, 24 frames at 24 fps, a sine tone in
 AAC); the generator is a tiny untrained ResNet, as in test_batch.py.
 """
 
+import argparse
 import hashlib
+import logging
 import os
 import signal
 import subprocess
@@ -22,6 +24,7 @@ from PIL import Image
 
 from training_core.convert.translator import TranslateOptions, Translator
 from training_core.convert.video import VideoError, VideoOptions, VideoProgress, convert_video
+from training_core.convert.video_cli import add_video_options, is_clip, run_clip
 from training_core.errors import GanStudioError
 from training_core.models.networks import define_G
 
@@ -416,3 +419,29 @@ def test_plain_translators_without_a_network_convert_per_frame(tmp_path):
     assert len(out) == 6 and np.ptp(out[0][2].astype(int), axis=2).max() <= 6  # grey, give or take the codec
     # The same audio packets; Matroska counts time in milliseconds from 0, so only their bytes are compared.
     assert [data for _, data in _audio_packets(tmp_path / "grey.mkv")] == [data for _, data in _audio_packets(clip)]
+
+
+def _clip_args(*argv):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--input", type=Path)
+    parser.add_argument("--output", type=Path)
+    add_video_options(parser)
+    return parser.parse_args([str(a) for a in argv])
+
+
+def test_the_command_line_converts_a_clip_and_says_why_it_cannot(tmp_path, translator, caplog):
+    caplog.set_level(logging.INFO)
+    clip = make_clip(tmp_path / "walk.mp4", frames=6)
+    assert is_clip(clip) and not is_clip(tmp_path)
+    args = _clip_args("--input", clip, "--output", tmp_path / "out", "--start", 0.05, "--video-quality", 30)
+    assert run_clip(translator, args) == 0
+    out = _frames(tmp_path / "out" / "walk.mp4")
+    assert len(out) == 4 and out[0][1] == 0  # the frames from 0.05 s on: the third to the sixth, from 0
+    assert "flicker index" in caplog.text
+
+    caplog.clear()
+    (tmp_path / "notes.mov").write_text("not a clip")
+    assert run_clip(translator, _clip_args("--input", tmp_path / "notes.mov", "--output", tmp_path / "o.mp4")) == 1
+    assert "notes.mov: not a video" in caplog.text and "Traceback" not in caplog.text
+    assert run_clip(translator, _clip_args("--input", clip, "--output", tmp_path / "q.mp4", "--video-quality", 99)) == 2
+    assert "quality" in caplog.text and not (tmp_path / "q.mp4").exists()

@@ -203,7 +203,7 @@ def convert_video(
                 input_path,
                 audio,
                 job.state.rotation,
-                options.start,
+                job.offset * info.time_base,
                 job.end,
             )
         work.clear()
@@ -225,8 +225,7 @@ class _Job:
         self.translator, self.input_path, self.info, self.options = translator, input_path, info, options
         self.work, self.report = work, report
         self.end = options.start + options.duration if options.duration else None
-        # Timestamps start from the range's start, so a trial of a later range plays from 0.
-        self.offset = round(Fraction(options.start).limit_denominator(10**6) / info.time_base)
+        self.offset = 0  # subtracted from every timestamp: a trial of a later range plays from 0
         self.state = None
         self.frames_done = 0
         self.first_time_s = self.last_time_s = 0.0
@@ -261,6 +260,8 @@ class _Job:
             frames = selected_frames(clip, self.info, options.start, self.end)
             pending = next(frames, None)
             self.first_time_s = float(pending[0] * self.info.time_base) if pending else 0.0
+            if options.start > 0 and pending:
+                self.offset = pending[0]
             for _ in range(state.frames_done):  # decoded again, not converted: the segments hold them
                 self.last_time_s = float(pending[0] * self.info.time_base)
                 pending = next(frames, None)

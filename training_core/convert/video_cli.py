@@ -1,0 +1,115 @@
+"""The command line's side of clips: the video options of ``gan-studio-convert`` and the run of one clip.
+
+``gan-studio-convert --model M --input clip.mp4 --output out.mp4`` converts a
+clip when its input is a file with a video's suffix; a rerun of a stopped one
+continues from its last finished segment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from ..cli_common import EXIT_FAILED, EXIT_OK, EXIT_PAUSED, EXIT_USAGE
+from ..errors import ConfigError, GanStudioError
+from ..humanize import display_path, duration
+from .video import VideoOptions, VideoProgress, convert_video
+from .video_io import ENCODERS
+from .video_probe import VIDEO_SUFFIXES
+
+log = logging.getLogger("gan_studio.convert")
+
+
+def is_clip(path: Path) -> bool:
+    return path.suffix.lower() in VIDEO_SUFFIXES and not path.is_dir()
+
+
+def add_video_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("clips (when --input is a video file)")
+    defaults = VideoOptions()
+    # --quality is the photos' (JPEG/WebP); a clip's is a CRF, a scale of its own.
+    group.add_argument(
+        "--video-codec", choices=list(ENCODERS), default=defaults.codec, help="the output clip's video codec"
+    )
+    group.add_argument(
+        "--video-quality", type=int, default=defaults.quality, help="CRF: 0 best, 51 worst; 18 looks like the source"
+    )
+    group.add_argument("--start", type=float, default=0.0, help="seconds into the clip to start from (for trials)")
+    group.add_argument("--duration", type=float, default=None, help="seconds to convert from --start")
+    group.add_argument(
+        "--per-frame-statistics",
+        dest="hold_stats",
+        action="store_false",
+        help="normalise each frame by its own statistics (the default holds the clip's: no flicker)",
+    )
+    group.add_argument(
+        "--colour-match", action="store_true", help="match each frame's colours to the first converted one"
+    )
+    group.add_argument("--overwrite-video", action="store_true", help="replace an existing output clip")
+
+
+def options_from_args(args: argparse.Namespace) -> VideoOptions:
+    options = VideoOptions(
+        codec=args.video_codec,
+        quality=args.video_quality,
+        start=args.start,
+        duration=args.duration,
+        hold_stats=args.hold_stats,
+        colour_match=args.colour_match,
+        overwrite=args.overwrite_video,
+    )
+    options.validate()
+    return options
+
+
+class _ClipProgress:
+    def __init__(self, stream=sys.stderr):
+        self.stream, self.tty = stream, stream.isatty()
+
+    def __call__(self, event: VideoProgress) -> None:
+        if self.tty:
+            self.stream.write(
+                f"\r{event.frames_done}/{event.frames_total} frames  {event.frames_per_s:.2f} frames/s  "
+                f"ETA {duration(event.eta_s)}\033[K"
+            )
+            self.stream.flush()
+
+    def clear(self) -> None:
+        if self.tty:
+            self.stream.write("\r\033[K")
+
+
+def run_clip(translator, args: argparse.Namespace) -> int:
+    """Convert ``args.input`` to ``args.output``; Ctrl-C stops after the frame in hand (a rerun continues)."""
+    try:
+        options = options_from_args(args)
+    except ConfigError as exc:
+        log.error("error: %s", exc)
+        return EXIT_USAGE
+    output = args.output
+    if output.is_dir() or not output.suffix:
+        output = output / (args.input.stem + ".mp4")
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: cancel.set())
+    progress = _ClipProgress()
+    try:
+        report = convert_video(translator, args.input, output, options, progress, cancel)
+    except ConfigError as exc:
+        log.error("error: %s", exc)
+        return EXIT_USAGE
+    except GanStudioError as exc:
+        progress.clear()
+        log.error("error: %s", exc)
+        return EXIT_FAILED
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    progress.clear()
+    log.info("%s", report.text())
+    if report.cancelled:
+        log.info("stopped: run the same command again to continue from %s", display_path(output))
+        return EXIT_PAUSED
+    return EXIT_OK
