@@ -90,6 +90,7 @@ def main() -> int:
     p.add_argument("--size", default="320x240")
     p.add_argument("--frames", type=int, default=48)
     p.add_argument("--model", help="a model of the library instead of the untrained generator")
+    p.add_argument("--norm", default="image", help="a library model's statistics: image (per frame, held), auto")
     args = p.parse_args()
     from training_core.convert.translator import TranslateOptions, Translator
     from training_core.convert.video import VideoOptions, convert_video
@@ -106,10 +107,13 @@ def main() -> int:
         raise SystemExit(f"{source} is missing: the video benchmark pans over a photo of ../shared/photos")
     photo = Image.open(source).convert("RGB")
     if args.model:
+        from training_core.config import ConvertConfig
         from training_core.convert.model_file import translator_for_model
         from training_core.store import ModelLibrary
 
-        translator, network = translator_for_model(ModelLibrary().get(args.model), device=device), args.model
+        config = ConvertConfig(norm=args.norm)
+        translator = translator_for_model(ModelLibrary().get(args.model), device=device, config=config)
+        network = f"{args.model} (statistics: {args.norm})"
     else:
         torch.manual_seed(0)
         generator = define_G(3, 3, 64, "resnet_9blocks", "instance").eval()

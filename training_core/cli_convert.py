@@ -18,6 +18,7 @@ from .convert.batch import BatchFinished, BatchJob, BatchStarted, FileDone, Outp
 from .convert.model_file import translator_for_model
 from .convert.settings import add_options, config_from_args
 from .convert.statuses import FAILED
+from .convert.video_cli import add_video_options, is_clip, run_clip
 from .device import describe_device, pick_device
 from .errors import GanStudioError
 from .humanize import display_path, duration
@@ -30,10 +31,13 @@ EXIT_SOME_FAILED = 1
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gan-studio-convert", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="the model's name (gan-studio-models list)")
-    p.add_argument("--input", required=True, type=Path, help="folder of photos")
-    p.add_argument("--output", required=True, type=Path, help="folder for the results (never the input folder)")
+    p.add_argument("--input", required=True, type=Path, help="folder of photos, or a clip (.mp4, .mov, .mkv, ...)")
+    p.add_argument(
+        "--output", required=True, type=Path, help="folder for the results (never the input folder), or the clip's"
+    )
     # The conversion settings' one list, which the app's Convert tab is built from too.
     add_options(p)
+    add_video_options(p)
     p.add_argument("--device", default="auto")
     p.add_argument("--watch", action="store_true", help="keep converting new photos as they arrive (Ctrl-C ends)")
     return p
@@ -82,6 +86,9 @@ def convert_main(argv=None) -> int:
         entry = ModelLibrary().get(args.model)
         device = pick_device(args.device)
         translator = translator_for_model(entry, args.direction, device, config)
+        if is_clip(args.input):
+            log.info("converting %s with %s on %s", display_path(args.input), entry.name, describe_device(device))
+            return run_clip(translator, args)
         job = BatchJob(translator, args.input, args.output, config, entry.name, _Progress(), cancel, model_id=entry.id)
     except OutputFolderUnwritable as exc:  # the disk, not the command: as training says of its disk
         log.error("error: %s", exc)

@@ -210,6 +210,20 @@ def test_cancel_stops_within_a_frame_and_a_rerun_continues(tmp_path, translator)
     assert len(_frames(tmp_path / "out.mp4")) == FRAMES
 
 
+def test_a_rerun_with_other_settings_starts_over(tmp_path, translator):
+    clip = make_clip(tmp_path / "walk.mp4", audio=False)
+    cancel = threading.Event()
+    options = VideoOptions(segment_seconds=0.25)
+    stop = lambda event: event.frames_done == 13 and cancel.set()  # noqa: E731
+    assert convert_video(translator, clip, tmp_path / "out.mp4", options, stop, cancel).cancelled
+    assert (
+        convert_video(
+            translator, clip, tmp_path / "out.mp4", VideoOptions(segment_seconds=0.25, quality=30)
+        ).resumed_from
+        == 0
+    )
+
+
 _KILLED_WORKER = """
 import os, sys, time
 sys.path.insert(0, {repo!r})
@@ -445,3 +459,30 @@ def test_the_command_line_converts_a_clip_and_says_why_it_cannot(tmp_path, trans
     assert "notes.mov: not a video" in caplog.text and "Traceback" not in caplog.text
     assert run_clip(translator, _clip_args("--input", clip, "--output", tmp_path / "q.mp4", "--video-quality", 99)) == 2
     assert "quality" in caplog.text and not (tmp_path / "q.mp4").exists()
+
+
+def test_gan_studio_convert_converts_a_clip_with_a_library_model(tmp_path, monkeypatch, caplog):
+    from reference_nets import ResnetGenerator, get_norm_layer, randomize
+
+    from training_core.cli_convert import convert_main
+    from training_core.cli_models import models_main
+
+    caplog.set_level(logging.INFO)
+    monkeypatch.setenv("GAN_STUDIO_HOME", str(tmp_path / "home"))
+    torch.save(
+        randomize(ResnetGenerator(3, 3, 8, get_norm_layer("instance"), n_blocks=1)).state_dict(), tmp_path / "g.pth"
+    )
+    assert models_main(["import", str(tmp_path / "g.pth"), "--name", "ink"]) == 0
+    clip = make_clip(tmp_path / "walk.mp4", frames=8)
+
+    base = ["--model", "ink", "--input", str(clip), "--device", "cpu"]
+    assert convert_main([*base, "--output", str(tmp_path / "out.mp4"), "--colour-match"]) == 0
+    assert len(_frames(tmp_path / "out.mp4")) == 8 and _audio_packets(tmp_path / "out.mp4") == _audio_packets(clip)
+    assert "colours matched" in caplog.text
+    assert convert_main([*base, "--output", str(tmp_path / "out.mp4")]) == 1  # there already: kept
+    assert "exists already" in caplog.text
+    assert convert_main([*base, "--output", str(clip), "--overwrite-video"]) == 1
+    assert "would be the input" in caplog.text
+    with pytest.raises(SystemExit) as usage:
+        convert_main([*base, "--output", str(tmp_path / "x.mp4"), "--video-codec", "prores"])
+    assert usage.value.code == 2
