@@ -486,3 +486,35 @@ def test_gan_studio_convert_converts_a_clip_with_a_library_model(tmp_path, monke
     with pytest.raises(SystemExit) as usage:
         convert_main([*base, "--output", str(tmp_path / "x.mp4"), "--video-codec", "prores"])
     assert usage.value.code == 2
+
+
+def _pcm_clip(path):
+    """A .mov with non-square pixels (4:3) and PCM sound, which MP4 cannot carry as it is."""
+    with av.open(str(path), "w", format="mov") as out:
+        video = out.add_stream("libx264", rate=FPS)
+        video.width, video.height, video.pix_fmt = W, H, "yuv420p"
+        video.codec_context.sample_aspect_ratio = Fraction(4, 3)
+        sound = out.add_stream("pcm_s16le", rate=8000, layout="mono")
+        for i in range(6):
+            frame = av.VideoFrame.from_ndarray(_picture(i), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, FPS)
+            for packet in video.encode(frame):
+                out.mux(packet)
+        samples = av.AudioFrame.from_ndarray(np.zeros((1, 2000), np.int16), format="s16", layout="mono")
+        samples.sample_rate, samples.pts = 8000, 0
+        for packet in [*video.encode(), *sound.encode(samples), *sound.encode()]:
+            out.mux(packet)
+    return path
+
+
+def test_pixel_aspect_is_kept_and_sound_mp4_cannot_carry_is_named(tmp_path, translator):
+    clip = _pcm_clip(tmp_path / "wide.mov")
+    to_mp4 = convert_video(translator, clip, tmp_path / "wide.mp4")
+    assert to_mp4.audio_streams == 0 and "pcm_s16le" in to_mp4.notes[0] and ".mov" in to_mp4.notes[0]
+    to_mov = convert_video(translator, clip, tmp_path / "wide-out.mov", VideoOptions(codec="hevc"))
+    assert to_mov.audio_streams == 1 and not to_mov.notes
+    for name in ("wide.mp4", "wide-out.mov"):
+        with av.open(str(tmp_path / name)) as back:
+            assert back.streams.video[0].sample_aspect_ratio == Fraction(4, 3)
+    with av.open(str(tmp_path / "wide-out.mov")) as back:
+        assert back.streams.video[0].codec_context.name == "hevc" and len(list(back.decode(video=0))) == 6
