@@ -60,10 +60,10 @@ def sample_frames(path: Path, info: ClipInfo, start: float, end: float | None, c
         for pts, frame in selected_frames(container, info, start, end):
             when = float(pts * info.time_base)
             last = frame
-            if wanted and when + 1e-6 >= wanted[0]:
+            if when + 1e-6 >= wanted[0]:  # one frame serves every time it reaches (a clip shorter than the sample)
+                frames.append(frame.to_ndarray(format="rgb24"))
                 while wanted and when + 1e-6 >= wanted[0]:
                     wanted.pop(0)
-                frames.append(frame.to_ndarray(format="rgb24"))
             if not wanted:
                 break
         if not frames and last is not None:  # a clip shorter than its index said

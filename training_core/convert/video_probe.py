@@ -9,7 +9,7 @@ damaged, since that is what a half-copied recording looks like.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -42,9 +42,7 @@ class ClipInfo:
     time_base: Fraction
     frames: int  # from the container's index; 0 where it has none
     duration_s: float
-    rotation: int  # degrees of the display matrix; the pixels are stored unrotated
     sample_aspect: Fraction | None
-    audio: list[str] = field(default_factory=list)  # the codec of each audio stream
 
     def frame_seconds(self) -> float:
         return float(1 / self.rate) if self.rate else 0.0
@@ -107,9 +105,7 @@ def clip_info(container: av.container.InputContainer) -> ClipInfo:
         time_base=Fraction(stream.time_base or Fraction(1, 90000)),
         frames=stream.frames or 0,
         duration_s=seconds,
-        rotation=0,  # read from the first frame's display matrix, where PyAV exposes it
         sample_aspect=ctx.sample_aspect_ratio,
-        audio=[s.codec_context.name if s.codec_context else "unknown" for s in container.streams.audio],
     )
 
 

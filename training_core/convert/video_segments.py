@@ -148,17 +148,17 @@ def join(
         video = out.add_stream_from_template(first.streams.video[0])
         if rotation:
             video.set_display_rotation(rotation)
-        sources = [((0, None), _video_packets(segments), video)]
+        sources = [(0, _video_packets(segments), video)]
         if audio_from is not None and audio:
             with av.open(str(audio_from)) as clip:
                 for n, index in enumerate(audio):
                     stream = out.add_stream_from_template(clip.streams[index])
-                    sources.append(((n + 1, index), _packets(audio_from, index, shift_s, end_s), stream))
+                    sources.append((n + 1, _packets(audio_from, index, shift_s, end_s), stream))
 
         def timed(order, packets, stream):
             for packet in packets:
                 when = packet.dts if packet.dts is not None else packet.pts
-                yield float(when * packet.time_base), order[0], packet, stream
+                yield float(when * packet.time_base), order, packet, stream
 
         # Interleaved by time, as a player reads them: the muxer then buffers little.
         for _, _, packet, stream in heapq.merge(*(timed(*source) for source in sources), key=lambda t: t[:2]):
