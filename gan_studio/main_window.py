@@ -119,6 +119,10 @@ class MainWindow(QMainWindow):
             "Reinstall GAN Studio (pip install gan-studio) and start it again.",
         )
 
+    def _make_pairs(self) -> None:
+        self.tabs.setCurrentWidget(self.dataset_panel)
+        self.dataset_panel.make_pairs()
+
     def open_demo(self, replace: bool = False, kind: str = "shapes") -> None:
         """A built-in demo project, made on first use, opened and ready to train."""
         if replace:
@@ -165,6 +169,7 @@ class MainWindow(QMainWindow):
 
         file_menu = self.menuBar().addMenu("&File")
         action(file_menu, "&Open Dataset Folder…", self.dataset_panel.choose_folder, QKeySequence.StandardKey.Open)
+        action(file_menu, "&Make Pairs from Artworks…", self._make_pairs)
         action(file_menu, "Open &Demo Project (shapes, paired)", lambda: self.open_demo(replace=True))
         action(
             file_menu,

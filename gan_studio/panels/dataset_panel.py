@@ -65,6 +65,12 @@ class DatasetPanel(QWidget):
 
         self.open_button = QPushButton("Open Folder…")
         self.open_button.clicked.connect(self.choose_folder)
+        self.make_pairs_button = QPushButton("Make Pairs from Artworks…")
+        self.make_pairs_button.setToolTip(
+            "Turn a folder of your finished artworks into training pairs: their line art, greyscale, "
+            "flat colours or a blurred copy as the input, the artwork as the target"
+        )
+        self.make_pairs_button.clicked.connect(self.make_pairs)
         self.path_label = QLabel("Open a folder of images, or drop one on the window.")
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.busy = QProgressBar()
@@ -85,6 +91,7 @@ class DatasetPanel(QWidget):
         self.direction_hint.setStyleSheet("QLabel { color: palette(mid); }")
         top = QHBoxLayout()
         top.addWidget(self.open_button)
+        top.addWidget(self.make_pairs_button)
         top.addWidget(self.path_label, 1)
         top.addWidget(self.busy)
         top.addWidget(self.cancel_button)
@@ -133,6 +140,15 @@ class DatasetPanel(QWidget):
         folder = QFileDialog.getExistingDirectory(self, "Open a dataset folder", start)
         if folder:
             self.open_folder(folder)
+
+    def make_pairs(self) -> None:
+        """The Make Pairs dialog; the dataset it makes opens here, ready to train."""
+        from ..widgets.make_pairs_dialog import MakePairsDialog
+
+        dialog = MakePairsDialog(self.settings, self)
+        dialog.dataset_made.connect(self.open_folder)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
 
     def open_folder(self, folder) -> None:
         """Discover ``folder`` in the background; the report arrives through ``opened``."""
