@@ -54,7 +54,9 @@ def _train_parser() -> argparse.ArgumentParser:
         help="train a model again from iteration 0 with its settings, when no checkpoint can continue it "
         "(its checkpoints were deleted or are damaged); its generator is kept until the first new checkpoint",
     )
-    p.add_argument("--name", help="the model's name in the library (default: from the dataset and date)")
+    p.add_argument(
+        "--name", help="the model's name in the library (default: the dataset folder's name and a number: ink 3)"
+    )
     p.add_argument("--family", choices=options.FAMILIES, help="default: pix2pix for paired, cyclegan for unpaired")
     p.add_argument(
         "--preset",

@@ -334,3 +334,21 @@ def test_the_record_says_which_generators_an_export_can_ask_for(tmp_path):
     lib = _library(tmp_path)
     assert lib.create("c", {"family": "cyclegan"}).record.generator_directions == ("AtoB", "BtoA")
     assert lib.create("p", {"family": "pix2pix", "direction": "BtoA"}).record.generator_directions == ("AtoB",)
+
+
+def test_automatic_names_count_up_per_base_so_a_new_user_can_tell_them_apart(tmp_path):
+    """Names that differed only by the minute ("people 2026-12-02 04.37" and "… 04.39") told nobody anything."""
+    lib = _library(tmp_path)
+    first = lib.new_name("people-outlines")
+    assert first == "people-outlines 1"
+    lib.create(first, {"family": "pix2pix"})
+    assert lib.new_name("people-outlines") == "people-outlines 2"
+    lib.create("PEOPLE-OUTLINES 7", {"family": "pix2pix"})  # renamed by hand, in capitals: still counts
+    lib.create("people 9", {"family": "pix2pix"})  # another base, and names that only begin like one
+    lib.create("people-outlines 8b", {"family": "pix2pix"})
+    assert lib.new_name("people-outlines") == "people-outlines 8"
+    assert lib.new_name(" people ") == "people 10"
+    lib.delete("people-outlines 1")
+    assert lib.new_name("people-outlines") == "people-outlines 8"  # the highest is still 7: never an older one's
+    assert lib.new_name("a+b (x)") == "a+b (x) 1"  # the base is text, not a pattern
+    assert lib.new_name("  ") == "model 1"
