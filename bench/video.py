@@ -15,7 +15,6 @@ measured), or by a model of the library (--model NAME).
 from __future__ import annotations
 
 import argparse
-import platform
 import tempfile
 import time
 from fractions import Fraction
@@ -24,20 +23,10 @@ from pathlib import Path
 import av
 import numpy as np
 import torch
-from common import SHARED, result
+from common import SHARED, cpu_name, result
 from PIL import Image
 
 FPS = 24
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _moving(photo: Image.Image, i: int, frames: int, size: tuple[int, int]) -> np.ndarray:
@@ -118,7 +107,7 @@ def main() -> int:
         torch.manual_seed(0)
         generator = define_G(3, 3, 64, "resnet_9blocks", "instance").eval()
         translator, network = Translator(generator, 4, device, TranslateOptions()), "untrained resnet_9blocks ngf 64"
-    where = describe_device(device) + (f" ({_cpu_name()})" if device.type == "cpu" else "")
+    where = describe_device(device) + (f" ({cpu_name()})" if device.type == "cpu" else "")
     print(f"device: {where}; generator {network}; clips {size[0]}x{size[1]}, {frames} frames at {FPS} fps")
 
     folder = Path(tempfile.mkdtemp(prefix="gan-studio-video-bench-"))

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -229,3 +230,36 @@ def test_a_model_trained_on_made_pairs_records_how_they_were_made(tmp_path):
     )
     assert isinstance(trainer.run(), Finished)
     assert ModelLibrary().get("flats").record.dataset["pair_maker"] == made.own()
+
+
+SHARED_PHOTOS = Path(__file__).parents[2].parent / "shared" / "photos"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED_PHOTOS.is_dir(), reason=f"shared photos not found at {SHARED_PHOTOS}")
+@pytest.mark.parametrize("kind", ["lines", "grey", "flat", "blur"])
+def test_each_kind_made_from_real_photos_trains_with_the_quick_preset_and_converts(tmp_path, kind):
+    """The real photos of mixed sizes as artworks: a dataset, a quick-preset run, then photos converted
+    through the same pair maker."""
+    from training_core.config import ConvertConfig
+    from training_core.convert.batch import BatchJob
+    from training_core.convert.model_file import translator_for_model
+    from training_core.store import ModelLibrary
+    from training_core.train.events import Finished
+    from training_core.train.trainer import Trainer
+
+    report = make_pairs(SHARED_PHOTOS, tmp_path / "pairs", PairSettings(kind=kind, working_side=512), val_percent=25)
+    photos = [p for p in SHARED_PHOTOS.iterdir() if p.suffix.lower() in (".png", ".jpg")]
+    assert len(report.used) == len(photos) and not report.rejected
+    found = discover(tmp_path / "pairs")
+    assert found.layout == PAIRED and found.count() == len(photos)
+    trainer = Trainer.create(found, kind, preset="quick", overrides=dict(iterations=6), device="cpu")
+    assert isinstance(trainer.run(), Finished)
+    entry = ModelLibrary().get(kind)
+    assert entry.record.dataset["pair_maker"]["kind"] == kind
+    config = ConvertConfig(prepare_input=True, scale="0.25")
+    with BatchJob(translator_for_model(entry, config=config), SHARED_PHOTOS, tmp_path / "out", config) as job:
+        converted = job.run()
+    assert converted.counts().get("converted") == len(photos)
+    for photo in photos:
+        assert Image.open(tmp_path / "out" / photo.name).size == Image.open(photo).size
