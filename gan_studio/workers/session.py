@@ -39,6 +39,10 @@ class ThreadSession(QObject):
         loop.exec()  # ``ended`` is delivered on this (the GUI) thread, so it cannot come before exec
 
     def _ended(self) -> None:
+        # ``finished`` comes from the thread just before it returns; the QThread object (Python's, no
+        # parent) goes with this session, so wait those last instants out: freeing a QThread whose
+        # thread is still on its way out is a crash.
+        self.thread.wait()
         self.has_ended = True
         self.worker.deleteLater()
         self.ended.emit()

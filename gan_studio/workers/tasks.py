@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal
+from shiboken6 import isValid
 
 log = logging.getLogger(__name__)
 _live: set = set()  # keeps each task's Python signal wrapper alive until its result is delivered
@@ -49,18 +50,21 @@ def run_task(
 
     The callbacks are dropped if ``owner`` (the widget that asked) is deleted before the result comes.
     """
-    signals = _Signals(owner)
+    # The signals belong to the application, not to the owner: a pool thread may be emitting on them
+    # at the moment the owner is deleted (a window closed), and the owner's child would be freed under
+    # it. Whether the owner is still there is asked on the GUI thread instead, when the result comes.
+    signals = _Signals(QCoreApplication.instance())
     _live.add(signals)
 
-    def done(_=None):
-        _live.discard(signals)
+    def deliver(callback: Callable):
+        def call(value) -> None:
+            _live.discard(signals)
+            signals.deleteLater()
+            if isValid(owner):
+                callback(value)
 
-    if on_result:
-        signals.result.connect(on_result)
-    if on_error:
-        signals.error.connect(on_error)
-    else:
-        signals.error.connect(lambda exc: log.error("background task failed: %s", exc))
-    signals.result.connect(done)
-    signals.error.connect(done)
+        return call
+
+    signals.result.connect(deliver(on_result or (lambda value: None)))
+    signals.error.connect(deliver(on_error or (lambda exc: log.error("background task failed: %s", exc))))
     (pool or QThreadPool.globalInstance()).start(_Task(fn, args, signals))

@@ -1,4 +1,7 @@
+import gc
+
 import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, QThreadPool
 
 from gan_studio.main_window import MainWindow
 from gan_studio.settings import open_settings
@@ -24,7 +27,22 @@ def make_window(qtbot):
     for window in windows:
         window.shutdown_training()
         window.close()
+    # Nothing of this test's windows outlives it: their background tasks (demo, scans, thumbnails)
+    # end, then the windows are freed now, not in the next test's event loop, beside its training.
+    QThreadPool.globalInstance().waitForDone(60_000)
+    for window in windows:
         window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+@pytest.fixture(autouse=True)
+def _collect_qt_garbage_on_the_gui_thread():
+    """Widgets caught in reference cycles are freed by Python's cyclic collector, on whichever thread
+    happens to trigger it: left for later, a training or pool thread of the next test may run that
+    collection and destroy widgets off the GUI thread, a native crash (seen: a segfault with
+    "Garbage-collecting" on the make-pairs worker thread). Collect here, on the GUI thread."""
+    yield
+    gc.collect()
 
 
 def set_tiny(panel, iterations: int) -> None:
