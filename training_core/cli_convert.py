@@ -1,4 +1,4 @@
-"""``gan-studio-convert``: translate a folder of photos with a model of the library.
+"""``gan-studio-convert``: translate a folder of photos (and the clips in it) with a model of the library.
 
 Exit codes: 0 every file converted or skipped, 1 some files failed (see the
 report in the output folder), 2 bad model, folders or settings, 130 cancelled.
@@ -14,11 +14,11 @@ import threading
 from pathlib import Path
 
 from .cli_common import EXIT_OK, EXIT_PAUSED, EXIT_USAGE, quiet_when_output_closes
-from .convert.batch import BatchFinished, BatchJob, BatchStarted, FileDone, OutputFolderUnwritable
+from .convert.batch import BatchFinished, BatchJob, BatchStarted, ClipProgress, FileDone, OutputFolderUnwritable
 from .convert.model_file import translator_for_model
 from .convert.settings import add_options, config_from_args
 from .convert.statuses import FAILED
-from .convert.video_cli import add_video_options, is_clip, run_clip
+from .convert.video_cli import add_video_options, is_clip, options_from_args, run_clip
 from .device import describe_device, pick_device
 from .errors import GanStudioError
 from .humanize import display_path, duration
@@ -60,6 +60,12 @@ class _Progress:
                     f"ETA {duration(event.eta_s)}  {event.name}\033[K"
                 )
                 self.stream.flush()
+        elif isinstance(event, ClipProgress) and self.tty:
+            self.stream.write(
+                f"\r{event.done}/{event.total}  {display_path(event.input.name)}: {event.frames_done}/"
+                f"{event.frames_total} frames  {event.frames_per_s:.2f} frames/s  ETA {duration(event.eta_s)}\033[K"
+            )
+            self.stream.flush()
         elif isinstance(event, BatchFinished):
             self._clear()
             counts = event.summary
@@ -89,7 +95,9 @@ def convert_main(argv=None) -> int:
         if is_clip(args.input):
             log.info("converting %s with %s on %s", display_path(args.input), entry.name, describe_device(device))
             return run_clip(translator, args)
-        job = BatchJob(translator, args.input, args.output, config, entry.name, _Progress(), cancel, model_id=entry.id)
+        # A folder's clips take the same video options as one clip (overwriting follows the photos' rules).
+        clips = options_from_args(args)
+        job = BatchJob(translator, args.input, args.output, config, entry.name, _Progress(), cancel, entry.id, clips)
     except OutputFolderUnwritable as exc:  # the disk, not the command: as training says of its disk
         log.error("error: %s", exc)
         return EXIT_SOME_FAILED

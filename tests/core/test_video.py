@@ -20,6 +20,7 @@ import av
 import numpy as np
 import pytest
 import torch
+from clips import FPS, FRAMES, H, W, make_clip, picture
 from PIL import Image
 
 from training_core.convert.translator import TranslateOptions, Translator
@@ -29,7 +30,6 @@ from training_core.errors import GanStudioError
 from training_core.models.networks import define_G
 
 REPO = Path(__file__).resolve().parents[2]
-W, H, FRAMES, FPS = 64, 48, 24, 24
 
 
 def _translator():
@@ -40,46 +40,6 @@ def _translator():
 @pytest.fixture
 def translator():
     return _translator()
-
-
-def _picture(i, lamp=0.0, seed=0):
-    """A textured frame moving one pixel a frame; with ``lamp``, a still one whose left half brightens by that much
-    a frame (grey levels), as under a lamp being turned up."""
-    rng = np.random.default_rng(seed)
-    base = rng.integers(40, 200, (H, W * 2, 3)).astype(np.float32)
-    if not lamp:
-        return base[:, i % W : i % W + W].astype(np.uint8)
-    frame = base[:, :W].copy()
-    frame[:, : W // 2] += lamp * i
-    return np.clip(frame, 0, 255).astype(np.uint8)
-
-
-def make_clip(path, frames=FRAMES, fps=FPS, audio=True, lamp=0.0, rotation=0, pts=None, container="mp4"):
-    """A clip of ``frames`` frames (timestamps ``pts`` in 1/fps units for a variable rate) and a tone."""
-    with av.open(str(path), "w", format=container) as out:
-        video = out.add_stream("libx264", rate=fps, options={"crf": "10"})
-        video.width, video.height, video.pix_fmt = W, H, "yuv420p"
-        video.codec_context.time_base = Fraction(1, fps)
-        if rotation:
-            video.set_display_rotation(rotation)
-        tone = out.add_stream("aac", rate=44100) if audio else None
-        for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(_picture(i, lamp), format="rgb24")
-            frame.pts, frame.time_base = (pts[i] if pts else i), Fraction(1, fps)
-            for packet in video.encode(frame):
-                out.mux(packet)
-        for packet in video.encode():
-            out.mux(packet)
-        if tone is not None:
-            t = np.arange(int(44100 * frames / fps)) / 44100
-            samples = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
-            sound = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
-            sound.sample_rate, sound.pts = 44100, 0
-            for packet in tone.encode(sound):
-                out.mux(packet)
-            for packet in tone.encode():
-                out.mux(packet)
-    return path
 
 
 def _frames(path):
@@ -496,7 +456,7 @@ def _pcm_clip(path):
         video.codec_context.sample_aspect_ratio = Fraction(4, 3)
         sound = out.add_stream("pcm_s16le", rate=8000, layout="mono")
         for i in range(6):
-            frame = av.VideoFrame.from_ndarray(_picture(i), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(picture(i), format="rgb24")
             frame.pts, frame.time_base = i, Fraction(1, FPS)
             for packet in video.encode(frame):
                 out.mux(packet)

@@ -11,6 +11,10 @@ default the new ones go into a subfolder named after the model. One job at a
 time writes into an output folder (an OS lock, removed when the job ends), no
 write ever lands on an input photo or in a folder that is read (see
 output_paths.py), and every run keeps its own dated report.
+
+Clips in the folder (clip_files) convert after the photos, one at a time, with
+convert_video into the mirrored path, under the same ledger, skip and report
+rules; a stopped clip continues from its finished segments on a rerun.
 """
 
 from __future__ import annotations
@@ -25,13 +29,13 @@ import threading
 import time
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from PIL import Image
 
 from ..config import ConvertConfig
-from ..data.images import iter_image_files, load_rgb
+from ..data.images import iter_image_files, load_rgb, natural_key
 from ..errors import GanStudioError, ImageLoadError
 from ..folder_identity import identity, within
 from ..fsutil import atomic_path, atomic_write_text, remove_stale_temp_files
@@ -39,11 +43,14 @@ from ..humanize import display_path
 from ..rate import RateMeter
 from ..runlock import FolderLock
 from ..store import now_iso
+from .clip_files import clip_output_name, is_clip_name, iter_clip_files
 from .ledger import LEDGER_NAME, OutputLedger, OutputRecord
 from .output_paths import SAVE_FORMATS, OutputGuard, folder_name_for, output_name
 from .source_state import SourceState
 from .statuses import CONVERTED, FAILED, SKIPPED, STATUSES
 from .translator import Translator
+from .video import VideoOptions, VideoProgress, convert_video
+from .video_probe import VideoError
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +104,20 @@ class FileDone:
     def name(self) -> str:
         """The input's file name, printable whatever bytes it holds."""
         return display_path(self.input.name)
+
+
+@dataclass(frozen=True)
+class ClipProgress:
+    """Frames done within the clip being converted; FileDone still counts whole files."""
+
+    input: Path
+    frames_done: int
+    frames_total: int  # an estimate from the clip's index or duration
+    frames_per_s: float
+    eta_s: float
+    resumed_from: int  # frames an earlier, stopped run had finished
+    done: int  # files finished before this clip
+    total: int
 
 
 @dataclass(frozen=True)
@@ -192,6 +213,7 @@ class BatchJob:
         on_event=None,
         cancel: threading.Event | None = None,
         model_id: str = "",
+        video_options: VideoOptions | None = None,
     ):
         self.translator = translator
         self.input_dir = Path(input_dir).expanduser().absolute()
@@ -207,6 +229,12 @@ class BatchJob:
         settings = f"{translator.fingerprint()}|{self.config.format}|{self.config.quality}"
         self.fingerprint = hashlib.blake2b(settings.encode(), digest_size=16).hexdigest()
         self.settings = {**translator.pixel_settings(), "format": self.config.format, "quality": str(config.quality)}
+        self.video_options = video_options or VideoOptions()
+        self.video_options.validate()
+        frames = {f"video_{name}": str(value) for name, value in self.video_options.frame_settings().items()}
+        self.clip_settings = {**translator.pixel_settings(), **frames}
+        clip_key = f"{translator.fingerprint()}|{json.dumps(frames, sort_keys=True)}"
+        self.clip_fingerprint = hashlib.blake2b(clip_key.encode(), digest_size=16).hexdigest()
         self.report = BatchReport(display_path(self.input_dir), display_path(self.output_dir), model_name, now_iso())
         self._lock = _OutputFolderLock(
             self.output_dir / LOCK_NAME,
@@ -327,13 +355,15 @@ class BatchJob:
         """
         unusable: list[ImageLoadError] = []
         if inputs is None:
-            listed = iter_image_files(self.input_dir, self.config.recursive, skipped=unusable)
+            listed = list(iter_image_files(self.input_dir, self.config.recursive, skipped=unusable))
+            listed += iter_clip_files(self.input_dir, self.config.recursive)
+            listed.sort(key=lambda p: [natural_key(part) for part in p.relative_to(self.input_dir).parts])
             inputs = [p for p in listed if not within(p, self._output_id)]
         self.guard.add_inputs(inputs)
         outputs = []
         for path in inputs:
             rel = path.absolute().relative_to(self.input_dir)
-            name = output_name(rel.name, self.config.format)
+            name = clip_output_name(rel.name) if is_clip_name(rel.name) else output_name(rel.name, self.config.format)
             outputs.append((path, self.output_dir / rel.parent / name, name == rel.name))
         kept = {out: src for src, out, keeps_name in outputs if keeps_name}
         plan = []
@@ -357,6 +387,10 @@ class BatchJob:
             return FAILED, problem
         if not os.path.lexists(dst):
             return CONVERTED, ""
+        clip = is_clip_name(src.name)
+        fingerprint, settings = self.fingerprint, self.settings
+        if clip:
+            fingerprint, settings = self.clip_fingerprint, self.clip_settings
         record = self.ledger.get(self._rel(dst, self.output_dir))
         if record is None or record.input != self._rel(src, self.input_dir):
             if self.config.skip_existing:
@@ -370,24 +404,24 @@ class BatchJob:
             return CONVERTED, "redone: overwriting was asked for"
         if not record.done:
             return CONVERTED, "redone: its earlier conversion did not finish"
-        if record.fingerprint != self.fingerprint:
-            return CONVERTED, "redone: " + self._what_changed(record)
+        if record.fingerprint != fingerprint:
+            return CONVERTED, "redone: " + self._what_changed(record, settings)
         source = SourceState.from_dict(record.source)
         if source is not None and not source.matches(src):
-            return CONVERTED, "redone: the photo changed"
+            return CONVERTED, "redone: the clip changed" if clip else "redone: the photo changed"
         return SKIPPED, "already converted with this model and these settings"
 
-    def _what_changed(self, record: OutputRecord) -> str:
+    def _what_changed(self, record: OutputRecord, settings: dict[str, str]) -> str:
         if not record.fingerprint:
             return "made by an earlier version of GAN Studio, with settings it did not record"
         if record.model and self.model_id and record.model != self.model_id:  # "" : not known
             return f"made with another model ({record.model_name or record.model})"
-        changed = [name for name in self.settings if record.settings.get(name) != self.settings[name]]
+        changed = [name for name in settings if record.settings.get(name) != settings[name]]
         if record.weights and record.weights != self.translator.weights_digest():
             return "the model's weights changed (trained further)"
         if record.settings and len(changed) == 1:
             name = changed[0]
-            return f"the setting {name} changed ({record.settings.get(name, '?')} → {self.settings[name]})"
+            return f"the setting {name} changed ({record.settings.get(name, '?')} → {settings[name]})"
         if record.settings and changed:
             return f"the settings {', '.join(changed)} changed"
         return "the model, its weights or the conversion settings changed"
@@ -410,6 +444,20 @@ class BatchJob:
         total = len(plan)
         if announce:
             self.on_event(BatchStarted(total, self.translator.describe()))
+        photos, clips = [], []
+        for item in plan:
+            (clips if item[1] is not None and is_clip_name(item[0].name) else photos).append(item)
+        self._run_photos(photos, total)
+        for src, dst, clash in clips:  # one at a time: a clip keeps the device busy by itself
+            if self.cancel.is_set():
+                break
+            action, why = (FAILED, clash) if clash else self._decide(src, dst)
+            if action == CONVERTED:
+                self._convert_clip(src, dst, why, total)
+            else:
+                self._record(src, None, action, why, total)
+
+    def _run_photos(self, plan: list[tuple[Path, Path | None, str]], total: int) -> None:
         with (
             ThreadPoolExecutor(2, thread_name_prefix="decode") as decoders,
             ThreadPoolExecutor(2, thread_name_prefix="encode") as encoders,
@@ -495,6 +543,67 @@ class BatchJob:
                 self.report.counts(), self.report.cancelled, report_path, self.stop_reason, self.report.summary()
             )
         )
+
+    def _convert_clip(self, src: Path, dst: Path, why: str, total: int) -> None:
+        """Convert one clip into ``dst``; a cancelled one is not recorded (a rerun continues it)."""
+        problem = self.guard.problem(dst)
+        if problem:
+            self._record(src, None, FAILED, problem, total)
+            return
+        rel = self._rel(dst, self.output_dir)
+        record = OutputRecord(
+            self._rel(src, self.input_dir),
+            self.clip_fingerprint,
+            model=self.model_id,
+            model_name=self.model_name,
+            weights=self.translator.weights_digest(),
+            settings=self.clip_settings,
+        )
+        # _decide allowed replacing what is there (ours and stale, or overwriting was asked for).
+        options = replace(self.video_options, overwrite=os.path.lexists(dst))
+        done_before, started = self._done, time.perf_counter()
+
+        def progress(event: VideoProgress) -> None:
+            self.on_event(
+                ClipProgress(
+                    src,
+                    event.frames_done,
+                    event.frames_total,
+                    event.frames_per_s,
+                    event.eta_s,
+                    event.resumed_from,
+                    done_before,
+                    total,
+                )
+            )
+
+        try:
+            self.ledger.claim(rel, record)  # before the clip can appear: a kill after it leaves it known unfinished
+            report, source = SourceState.around(
+                src, lambda path: convert_video(self.translator, path, dst, options, progress, self.cancel)
+            )
+        except VideoError as exc:
+            named = exc.detail if Path(exc.path) == src else f"cannot write {display_path(dst.name)}: {exc.detail}"
+            self._record(src, None, FAILED, named, total)
+            return
+        except GanStudioError as exc:
+            self._record(src, None, FAILED, str(exc), total)
+            return
+        except MemoryError:
+            self._record(src, None, FAILED, OUT_OF_MEMORY, total)
+            return
+        except OSError as exc:  # the ledger's claim: a full or read-only disk
+            self._record(src, None, FAILED, f"cannot write {display_path(dst.name)}: {exc.strerror or exc}", total)
+            return
+        except Exception as exc:  # one bad clip never stops the batch
+            log.exception("converting %s failed", display_path(src))
+            self._record(src, None, FAILED, f"{type(exc).__name__}: {exc}", total)
+            return
+        if report.cancelled:
+            return
+        record.source = source.to_dict()
+        self.ledger.confirm(rel)
+        self._record(src, dst, CONVERTED, why, total, time.perf_counter() - started)
 
     def _write(
         self, src: Path, dst: Path, image: Image.Image, source: SourceState, started: float, total: int, why: str

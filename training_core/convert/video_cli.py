@@ -17,9 +17,9 @@ from pathlib import Path
 from ..cli_common import EXIT_FAILED, EXIT_OK, EXIT_PAUSED, EXIT_USAGE
 from ..errors import ConfigError, GanStudioError
 from ..humanize import display_path, duration
+from .clip_files import VIDEO_SUFFIXES
 from .video import VideoOptions, VideoProgress, convert_video
 from .video_io import ENCODERS
-from .video_probe import VIDEO_SUFFIXES
 
 log = logging.getLogger("gan_studio.convert")
 

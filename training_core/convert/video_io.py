@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from .video_probe import ClipInfo, VideoError, open_clip
+from .video_probe import ClipInfo, VideoError, clip_info, open_clip
 
 ENCODERS = {"h264": "libx264", "hevc": "libx265"}
 SEGMENT_FORMAT = "mp4"
@@ -121,3 +121,26 @@ class SegmentEncoder:
     def abort(self) -> None:
         with contextlib.suppress(Exception):
             self.container.close()
+
+
+def frame_at(path: Path, seconds: float) -> np.ndarray:
+    """The frame shown ``seconds`` into the clip (HxWx3 uint8): its first frame before 0, its last after the end."""
+    with open_clip(path) as container:
+        info = clip_info(container)
+        latest = max(0.0, info.duration_s - info.frame_seconds())
+        last = None
+        for _pts, frame in selected_frames(container, info, min(max(0.0, seconds), latest), None):
+            return frame.to_ndarray(format="rgb24")
+        # The index promised more than there is: the last frame decoded from the start.
+        container.seek(0)
+        for _pts, frame in selected_frames(container, info, 0.0, None):
+            last = frame
+        if last is None:
+            raise VideoError(path, "no frame can be decoded: copy the clip again")
+        return last.to_ndarray(format="rgb24")
+
+
+def clip_seconds(path: Path) -> float:
+    """How long the clip plays, from its index (VideoError when it cannot be read)."""
+    with open_clip(path) as container:
+        return clip_info(container).duration_s

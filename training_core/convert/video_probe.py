@@ -20,8 +20,6 @@ from ..humanize import display_path
 
 log = logging.getLogger(__name__)
 
-VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".gif")
-
 
 class VideoError(GanStudioError):
     """A clip cannot be read or its conversion cannot be written; the message names the file."""

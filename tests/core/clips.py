@@ -1,0 +1,48 @@
+"""Tiny clips made with PyAV for the tests: textured frames (moving, or still under a brightening lamp), a tone."""
+
+from fractions import Fraction
+
+import av
+import numpy as np
+
+W, H, FRAMES, FPS = 64, 48, 24, 24
+
+
+def picture(i, lamp=0.0, seed=0):
+    """A textured frame moving one pixel a frame; with ``lamp``, a still one whose left half brightens by that much
+    a frame (grey levels), as under a lamp being turned up."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(40, 200, (H, W * 2, 3)).astype(np.float32)
+    if not lamp:
+        return base[:, i % W : i % W + W].astype(np.uint8)
+    frame = base[:, :W].copy()
+    frame[:, : W // 2] += lamp * i
+    return np.clip(frame, 0, 255).astype(np.uint8)
+
+
+def make_clip(path, frames=FRAMES, fps=FPS, audio=True, lamp=0.0, rotation=0, pts=None, container="mp4"):
+    """A clip of ``frames`` frames (timestamps ``pts`` in 1/fps units for a variable rate) and a tone."""
+    with av.open(str(path), "w", format=container) as out:
+        video = out.add_stream("libx264", rate=fps, options={"crf": "10"})
+        video.width, video.height, video.pix_fmt = W, H, "yuv420p"
+        video.codec_context.time_base = Fraction(1, fps)
+        if rotation:
+            video.set_display_rotation(rotation)
+        tone = out.add_stream("aac", rate=44100) if audio else None
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(picture(i, lamp), format="rgb24")
+            frame.pts, frame.time_base = (pts[i] if pts else i), Fraction(1, fps)
+            for packet in video.encode(frame):
+                out.mux(packet)
+        for packet in video.encode():
+            out.mux(packet)
+        if tone is not None:
+            t = np.arange(int(44100 * frames / fps)) / 44100
+            samples = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
+            sound = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+            sound.sample_rate, sound.pts = 44100, 0
+            for packet in tone.encode(sound):
+                out.mux(packet)
+            for packet in tone.encode():
+                out.mux(packet)
+    return path

@@ -1,0 +1,174 @@
+"""Folders that hold photos and clips: each converts by its kind, with the photos' ledger, skip and report rules."""
+
+import json
+import threading
+
+import av
+import numpy as np
+import pytest
+import torch
+from clips import FRAMES, make_clip
+from PIL import Image
+
+from training_core.config import ConvertConfig
+from training_core.convert.batch import BatchJob, ClipProgress, FileDone
+from training_core.convert.clip_files import clip_output_name
+from training_core.convert.ledger import LEDGER_NAME
+from training_core.convert.translator import TranslateOptions, Translator
+from training_core.convert.video import VideoOptions
+from training_core.models.networks import define_G
+
+QUICK = VideoOptions(segment_seconds=0.25)
+
+
+@pytest.fixture
+def translator():
+    torch.manual_seed(0)
+    return Translator(define_G(3, 3, 4, "resnet_1blocks", "instance"), 4, options=TranslateOptions(tile=512))
+
+
+def _folder(path, clip=True):
+    path.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in ("a.png", "b.jpg"):
+        Image.fromarray(rng.integers(0, 255, (30, 40, 3), dtype=np.uint8)).save(path / name)
+    if clip:
+        make_clip(path / "walk.mp4")
+    return path
+
+
+def _frame_count(path):
+    with av.open(str(path)) as clip:
+        return sum(1 for _ in clip.decode(video=0))
+
+
+def _done(events):
+    return {e.input.name: (e.status, e.detail) for e in events if isinstance(e, FileDone)}
+
+
+def test_photos_and_a_clip_convert_each_by_its_kind_and_a_rerun_skips_them(tmp_path, translator):
+    src, dst = _folder(tmp_path / "in"), tmp_path / "out"
+    events = []
+    report = BatchJob(translator, src, dst, ConvertConfig(), "ink", events.append, video_options=QUICK).run()
+
+    assert report.counts() == {"converted": 3}
+    assert _done(events) == {"a.png": ("converted", ""), "b.jpg": ("converted", ""), "walk.mp4": ("converted", "")}
+    assert Image.open(dst / "a.png").size == (40, 30)
+    assert _frame_count(dst / "walk.mp4") == FRAMES
+    frames = [e.frames_done for e in events if isinstance(e, ClipProgress)]
+    assert frames and frames[-1] == FRAMES and frames == sorted(frames)
+    assert all(e.input == src / "walk.mp4" and e.frames_total == FRAMES for e in events if isinstance(e, ClipProgress))
+    # done/total count files, the clip among them
+    assert [e.done for e in events if isinstance(e, FileDone)] == [1, 2, 3]
+    assert {e.total for e in events if isinstance(e, FileDone)} == {3}
+    ledger = [json.loads(line) for line in (dst / LEDGER_NAME).read_text().splitlines()]
+    clip = [r for r in ledger if r["output"] == "walk.mp4"][-1]
+    assert clip["done"] and clip["input"] == "walk.mp4" and clip["model"] == "ink" and clip["source"]["hash"]
+    assert clip["settings"]["video_codec"] == "h264" and clip["weights"] == translator.weights_digest()
+    assert sorted(p.name for p in dst.iterdir() if not p.name.startswith(".")) == [
+        "a.png",
+        "b.jpg",
+        "gan-studio-report.json",
+        "gan-studio-report.txt",
+        "gan-studio-reports",
+        "walk.mp4",
+    ]
+
+    again = []
+    second = BatchJob(translator, src, dst, ConvertConfig(), "ink", again.append, video_options=QUICK).run()
+    assert second.counts() == {"skipped": 3}
+    assert _done(again)["walk.mp4"] == ("skipped", "already converted with this model and these settings")
+    assert not [e for e in again if isinstance(e, ClipProgress)]
+
+
+def test_other_clip_settings_or_an_edited_clip_redo_it_saying_why(tmp_path, translator):
+    src, dst = _folder(tmp_path / "in"), tmp_path / "out"
+    BatchJob(translator, src, dst, ConvertConfig(), video_options=QUICK).run()
+    events = []
+    sharper = VideoOptions(segment_seconds=0.25, quality=30)
+    BatchJob(translator, src, dst, ConvertConfig(), on_event=events.append, video_options=sharper).run()
+    assert _done(events)["walk.mp4"] == ("converted", "redone: the setting video_quality changed (18 → 30)")
+    assert _done(events)["a.png"][0] == "skipped"  # the photos' settings did not change
+    make_clip(src / "walk.mp4", frames=12)  # the clip edited in place
+    events = []
+    BatchJob(translator, src, dst, ConvertConfig(), on_event=events.append, video_options=sharper).run()
+    assert _done(events)["walk.mp4"] == ("converted", "redone: the clip changed")
+    assert _frame_count(dst / "walk.mp4") == 12
+
+
+def test_a_broken_clip_is_one_failed_file_and_the_others_convert(tmp_path, translator):
+    src, dst = _folder(tmp_path / "in", clip=False), tmp_path / "out"
+    (src / "holiday.mp4").write_text("not a video at all")
+    (src / "cut.mov").write_bytes(make_clip(tmp_path / "whole.mov", container="mov").read_bytes()[:3000])
+    report = BatchJob(translator, src, dst, ConvertConfig(), video_options=QUICK).run()
+
+    failed = {f.input.rsplit("/", 1)[-1]: f.detail for f in report.files if f.status == "failed"}
+    assert failed["holiday.mp4"].startswith("not a video")
+    assert "truncated" in failed["cut.mov"] or "damaged" in failed["cut.mov"]
+    assert report.counts() == {"converted": 2, "failed": 2}
+    assert not (dst / "holiday.mp4").exists() and not (dst / "cut.mov").exists()
+    assert not [p for p in dst.iterdir() if p.name.endswith((".video-work", ".tmp"))]
+    assert "holiday.mp4: not a video" in (dst / "gan-studio-report.txt").read_text()
+
+
+def test_a_file_gan_studio_did_not_write_is_kept_unless_overwriting_is_asked(tmp_path, translator):
+    src, dst = _folder(tmp_path / "in"), tmp_path / "out"
+    dst.mkdir()
+    (dst / "walk.mp4").write_bytes(b"the user's own film")
+    report = BatchJob(translator, src, dst, ConvertConfig(), video_options=QUICK).run()
+    clip = next(f for f in report.files if f.input.endswith("walk.mp4"))
+    assert clip.status == "failed" and "GAN Studio did not write it" in clip.detail
+    assert (dst / "walk.mp4").read_bytes() == b"the user's own film"
+
+    overwrite = ConvertConfig(skip_existing=False)
+    report = BatchJob(translator, src, dst, overwrite, video_options=QUICK).run()
+    assert next(f for f in report.files if f.input.endswith("walk.mp4")).status == "converted"
+    assert _frame_count(dst / "walk.mp4") == FRAMES
+
+
+def test_a_cancelled_clip_leaves_no_output_and_a_rerun_continues_from_its_segments(tmp_path, translator):
+    src, dst = _folder(tmp_path / "in"), tmp_path / "out"
+    cancel = threading.Event()
+    events = []
+
+    def on_event(event):
+        events.append(event)
+        if isinstance(event, ClipProgress) and event.frames_done >= 14:
+            cancel.set()
+
+    report = BatchJob(translator, src, dst, ConvertConfig(), None, on_event, cancel, video_options=QUICK).run()
+    assert report.cancelled and not (dst / "walk.mp4").exists()
+    assert "walk.mp4" not in _done(events)  # not finished: not reported as converted or failed
+
+    events = []
+    report = BatchJob(translator, src, dst, ConvertConfig(), on_event=events.append, video_options=QUICK).run()
+    progress = [e for e in events if isinstance(e, ClipProgress)]
+    assert progress[0].resumed_from >= 6 and progress[0].frames_done > progress[0].resumed_from
+    assert _done(events)["walk.mp4"] == ("converted", "") and _frame_count(dst / "walk.mp4") == FRAMES
+
+
+def test_cancel_stops_within_a_clip_at_once(tmp_path, translator):
+    import time
+
+    src, dst = _folder(tmp_path / "in"), tmp_path / "out"
+    cancel = threading.Event()
+    when = {}
+
+    def on_event(event):
+        if isinstance(event, ClipProgress) and not cancel.is_set():
+            when["cancelled"] = time.perf_counter()
+            cancel.set()
+
+    BatchJob(translator, src, dst, ConvertConfig(), None, on_event, cancel, video_options=QUICK).run()
+    assert time.perf_counter() - when["cancelled"] < 1.0
+
+
+def test_clip_outputs_keep_mp4_mov_and_mkv_and_others_become_mp4():
+    assert [clip_output_name(n) for n in ("a.mp4", "b.MOV", "c.mkv", "d.webm", "e.avi", "f.m4v")] == [
+        "a.mp4",
+        "b.MOV",
+        "c.mkv",
+        "d.webm.mp4",
+        "e.avi.mp4",
+        "f.m4v.mp4",
+    ]
