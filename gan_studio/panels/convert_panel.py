@@ -1,4 +1,10 @@
-"""The Convert area: a model, an input and an output folder; live before/after preview; batch and watch."""
+"""The Convert area: a model, an input and an output folder; live before/after preview; batch and watch.
+
+Clips in the folder are listed with the photos: selecting one previews the
+frame its scrubber points at, the batch converts it with its frames' progress
+in its row, and a converted one plays in the system's player (Play, or a
+double-click on its row).
+"""
 
 from __future__ import annotations
 
@@ -27,18 +33,21 @@ from PySide6.QtWidgets import (
 )
 
 from training_core.config import ConvertConfig
+from training_core.convert.clip_files import is_clip_name, iter_clip_files
 from training_core.convert.settings import CONVERT_SETTINGS
 from training_core.convert.statuses import CONVERTED, FAILED, SKIPPED
-from training_core.data.images import iter_image_files
+from training_core.data.images import iter_image_files, natural_key
 from training_core.humanize import display_path, duration
 
 from ..widgets.compare_view import CompareView
+from ..widgets.frame_scrubber import FrameScrubber
 from ..workers.tasks import run_task
 from .convert_editors import make_editor, save_value, saved_value, show_value, value_of
 
 log = logging.getLogger(__name__)
 NO_MODEL = "No trained model yet: train one on the Train tab, or import one on the Models tab."
 STATUS_LABELS = {CONVERTED: "Converted", SKIPPED: "Skipped", FAILED: "Failed", "": "Waiting"}
+OUTPUT_ROLE = Qt.ItemDataRole.UserRole + 1  # a row's converted output (a Path), once there is one
 APP_SETTINGS = [s for s in CONVERT_SETTINGS if s.in_app]
 
 
@@ -141,6 +150,7 @@ class ConvertPanel(QWidget):
         self.files.setHeaderLabels(["File", "Result", "Detail"])
         self.files.setRootIsDecorated(False)
         self.files.currentItemChanged.connect(self._file_selected)
+        self.files.itemDoubleClicked.connect(self.play)
         self.compare = CompareView("Select a photo to see it converted")
         self.side_by_side = QCheckBox("Side by side")
         self.side_by_side.toggled.connect(self.compare.set_side_by_side)
@@ -149,14 +159,21 @@ class ConvertPanel(QWidget):
         fit.clicked.connect(self.compare.fit)
         actual.clicked.connect(self.compare.actual_size)
         self.preview_state = QLabel(" ")
+        self.play_button = QPushButton("Play")
+        self.play_button.setToolTip("Play the converted clip in the system's player (or double-click its row)")
+        self.play_button.clicked.connect(lambda: self.play())
+        self.scrubber = FrameScrubber()
+        self.scrubber.frame_chosen.connect(self._preview_current)
+        self.scrubber.hide()  # for clips only
         view_bar = QHBoxLayout()
-        for w in (self.side_by_side, fit, actual):
+        for w in (self.side_by_side, fit, actual, self.play_button):
             view_bar.addWidget(w)
         view_bar.addWidget(self.preview_state, 1)
         compare_box = QWidget()
         compare_layout = QVBoxLayout(compare_box)
         compare_layout.setContentsMargins(0, 0, 0, 0)
         compare_layout.addWidget(self.compare, 1)
+        compare_layout.addWidget(self.scrubber)
         compare_layout.addLayout(view_bar)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.files)
@@ -273,7 +290,9 @@ class ConvertPanel(QWidget):
 
         def listing():
             unusable = []  # what the listing leaves out (a folder named like a photo, one that cannot be read)
-            return list(iter_image_files(folder, recursive, skipped=unusable)), unusable
+            found = list(iter_image_files(folder, recursive, skipped=unusable)) + iter_clip_files(folder, recursive)
+            found.sort(key=lambda p: [natural_key(part) for part in p.relative_to(folder).parts])
+            return found, unusable
 
         run_task(listing, owner=self, on_result=lambda found: self._show_files(folder, *found))
 
@@ -306,6 +325,20 @@ class ConvertPanel(QWidget):
 
     # -- preview -------------------------------------------------------------------------------
     def _file_selected(self, current, previous=None) -> None:
+        path = current.data(0, Qt.ItemDataRole.UserRole) if current is not None else None
+        clip = path is not None and is_clip_name(path.name)
+        self.scrubber.setVisible(clip)
+        self.scrubber.set_length(0.0)
+        if clip:
+            from training_core.convert.video_io import clip_seconds
+
+            def show_length(seconds, path=path):
+                item = self.files.currentItem()
+                if item is not None and item.data(0, Qt.ItemDataRole.UserRole) == path:
+                    self.scrubber.set_length(seconds)
+
+            run_task(clip_seconds, path, owner=self, on_result=show_length, on_error=lambda exc: None)
+        self._update_play()
         self._preview_current()
 
     def _preview_current(self) -> None:
@@ -318,7 +351,9 @@ class ConvertPanel(QWidget):
         if other is not None and other.id != entry.id:
             translators.append(self._translator_spec(other))
         self.preview_state.setText("Converting the preview…")
-        self._preview_id = self.preview.request(item.data(0, Qt.ItemDataRole.UserRole), translators)
+        path = item.data(0, Qt.ItemDataRole.UserRole)
+        at_s = self.scrubber.seconds() if is_clip_name(path.name) else 0.0
+        self._preview_id = self.preview.request(path, translators, at_s)
 
     def _translator_spec(self, entry):
         from training_core.convert.model_file import translator_for_model
@@ -377,10 +412,13 @@ class ConvertPanel(QWidget):
         for item in self._rows.values():
             item.setText(1, STATUS_LABELS[""])
             item.setText(2, "")
+            item.setData(0, OUTPUT_ROLE, None)
+        self._update_play()
         self.session = ConvertSession(make_job, watch, self)
         w = self.session.worker
         w.started.connect(self._on_started)
         w.file_done.connect(self._on_file_done)
+        w.clip_progress.connect(self._on_clip_progress)
         w.finished.connect(self._on_finished)
         w.failed.connect(self._on_failed)
         self.session.ended.connect(self._on_ended)
@@ -460,8 +498,10 @@ class ConvertPanel(QWidget):
         item.setText(1, STATUS_LABELS.get(event.status, event.status))
         item.setText(2, event.detail)
         item.setToolTip(2, event.detail)
+        item.setData(0, OUTPUT_ROLE, event.output)
         if event.status == FAILED:
             item.setForeground(1, Qt.GlobalColor.red)
+        self._update_play()
         self.progress.setRange(0, max(1, event.total))
         self.progress.setValue(event.done)
         if not self.watching:
@@ -471,6 +511,16 @@ class ConvertPanel(QWidget):
             )
         else:
             self.state.setText(f"Watching the input folder… last: {event.name} ({event.status})")
+
+    def _on_clip_progress(self, event) -> None:
+        item = self._rows.get(str(event.input))
+        frames = f"{event.frames_done} of {event.frames_total} frames · {event.frames_per_s:.1f} frames/s"
+        if item is not None:
+            item.setText(1, "Converting")
+            item.setText(2, frames + (f" (continued after {event.resumed_from})" if event.resumed_from else ""))
+        self.state.setText(
+            f"{event.done} of {event.total} · {display_path(event.input.name)}: {frames} · ETA {duration(event.eta_s)}"
+        )
 
     def _on_finished(self, event) -> None:
         counts = event.summary
@@ -496,6 +546,24 @@ class ConvertPanel(QWidget):
         self.watch_button.setChecked(False)
         self.watch_button.blockSignals(False)
         self._update_controls()
+
+    def _playable(self, item) -> Path | None:
+        """The converted clip of ``item``'s row, where there is one on disk."""
+        output = item.data(0, OUTPUT_ROLE) if item is not None else None
+        return output if output is not None and is_clip_name(output.name) and output.is_file() else None
+
+    def _update_play(self) -> None:
+        self.play_button.setEnabled(self._playable(self.files.currentItem()) is not None)
+
+    def play(self, item=None, _column: int = 0) -> None:
+        """Open the row's converted clip in the system's player; where none opens it, say where it is."""
+        clip = self._playable(item or self.files.currentItem())
+        if clip is None:
+            return
+        if QDesktopServices.openUrl(QUrl.fromLocalFile(str(clip))):
+            self.state.setText(f"Playing {display_path(clip.name)} in the system's player.")
+        else:
+            self.state.setText(f"No player opened the clip: it is {display_path(clip)}")
 
     def open_output_folder(self) -> None:
         folder = str(self._job_output) if self._job_output else self.output_edit.text().strip()

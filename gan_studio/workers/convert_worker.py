@@ -10,7 +10,8 @@ from collections.abc import Callable
 from PIL import Image
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
-from training_core.convert.batch import BatchFinished, BatchStarted, FileDone
+from training_core.convert.batch import BatchFinished, BatchStarted, ClipProgress, FileDone
+from training_core.convert.clip_files import is_clip_name
 from training_core.data.images import load_rgb
 from training_core.errors import GanStudioError
 
@@ -25,6 +26,7 @@ PREVIEW_SIDE = 1024  # previews translate a downscaled copy: seconds, not minute
 class ConvertWorker(QObject):
     started = Signal(object)  # BatchStarted
     file_done = Signal(object)  # FileDone
+    clip_progress = Signal(object)  # ClipProgress: frames within the clip being converted
     finished = Signal(object)  # BatchFinished
     failed = Signal(str)
     done = Signal()
@@ -50,6 +52,8 @@ class ConvertWorker(QObject):
     def _on_event(self, event) -> None:
         if isinstance(event, FileDone):
             self.file_done.emit(event)
+        elif isinstance(event, ClipProgress):
+            self.clip_progress.emit(event)
         elif isinstance(event, BatchStarted):
             self.started.emit(event)
         elif isinstance(event, BatchFinished):
@@ -81,8 +85,9 @@ class PreviewService(QObject):
         self._translators: dict = {}
         self.computed: collections.deque[int] = collections.deque(maxlen=64)  # the last ids translated
 
-    def request(self, path, translators: list[tuple[object, str, Callable]]) -> int:
-        """Preview ``path``: ``translators`` are (cache key, label, factory) for one or two models."""
+    def request(self, path, translators: list[tuple[object, str, Callable]], at_s: float = 0.0) -> int:
+        """Preview ``path``: ``translators`` are (cache key, label, factory) for one or two models;
+        for a clip, its frame ``at_s`` seconds in."""
         self._latest += 1
         request_id = self._latest
         run_task(
@@ -90,6 +95,7 @@ class PreviewService(QObject):
             request_id,
             path,
             translators,
+            at_s,
             pool=self._pool,
             owner=self,
             on_result=self._done,
@@ -104,10 +110,10 @@ class PreviewService(QObject):
         self._pool.waitForDone()
         self._translators.clear()
 
-    def _work(self, request_id: int, path, translators):
+    def _work(self, request_id: int, path, translators, at_s: float):
         if request_id != self._latest:
             return None  # a newer request came while this one waited
-        before, after, labels = self._translate(path, translators)
+        before, after, labels = self._translate(path, translators, at_s)
         self.computed.append(request_id)
         return request_id, before, after, labels
 
@@ -119,8 +125,13 @@ class PreviewService(QObject):
         if request_id == self._latest:
             self.failed.emit(request_id, str(exc))
 
-    def _translate(self, path, translators):
-        image = load_rgb(path, draft_size=(PREVIEW_SIDE, PREVIEW_SIDE))
+    def _translate(self, path, translators, at_s: float = 0.0):
+        if is_clip_name(path.name):
+            from training_core.convert.video_io import frame_at
+
+            image = Image.fromarray(frame_at(path, at_s))
+        else:
+            image = load_rgb(path, draft_size=(PREVIEW_SIDE, PREVIEW_SIDE))
         image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
         outputs = []
         wanted = {key for key, _, _ in translators}

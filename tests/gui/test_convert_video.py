@@ -1,0 +1,135 @@
+"""Clips on the Convert tab: listed with the photos, previewed at the scrubber's frame, converted, played."""
+
+import av
+import numpy as np
+import pytest
+import torch
+from clips import FRAMES, make_clip
+from PIL import Image
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QDesktopServices
+from reference_nets import ResnetGenerator, get_norm_layer, randomize
+
+from training_core.models.reference_import import import_reference
+from training_core.store import ModelLibrary
+
+
+@pytest.fixture
+def panel(make_window, qtbot, tmp_path):
+    net = randomize(ResnetGenerator(3, 3, 4, get_norm_layer("instance"), n_blocks=1), seed=0)
+    torch.save(net.state_dict(), tmp_path / "ink.pth")
+    import_reference([tmp_path / "ink.pth"], "ink", ModelLibrary())
+    window = make_window()
+    panel = window.convert_panel
+    window.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: panel.model.count() == 1, timeout=10_000)
+    return panel
+
+
+def _folder(path, clip=True):
+    path.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in ("a.png", "b.jpg"):
+        Image.fromarray(rng.integers(0, 255, (30, 40, 3), dtype=np.uint8)).save(path / name)
+    if clip:
+        make_clip(path / "walk.mp4")
+    return path
+
+
+def _row(panel, name):
+    return panel.files.findItems(name, Qt.MatchFlag.MatchExactly)[0]
+
+
+def _rows(panel):
+    items = [panel.files.topLevelItem(i) for i in range(panel.files.topLevelItemCount())]
+    return {item.text(0): (item.text(1), item.text(2)) for item in items}
+
+
+def _list(panel, qtbot, folder, out, count):
+    panel.set_input_folder(folder)
+    panel.output_edit.setText(str(out))
+    qtbot.waitUntil(lambda: panel.files.topLevelItemCount() == count, timeout=10_000)
+
+
+def _convert(panel, qtbot):
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.session is None, timeout=120_000)
+
+
+def test_photos_and_a_clip_convert_with_the_clips_frames_shown_in_its_row(panel, qtbot, tmp_path):
+    src, out = _folder(tmp_path / "in"), tmp_path / "out"
+    _list(panel, qtbot, src, out, 3)
+    assert set(_rows(panel)) == {"a.png", "b.jpg", "walk.mp4"}
+    clip_row, seen = _row(panel, "walk.mp4"), []
+    panel.files.itemChanged.connect(lambda item, column: item is clip_row and seen.append(item.text(2)))
+    _convert(panel, qtbot)
+
+    assert _rows(panel) == {"a.png": ("Converted", ""), "b.jpg": ("Converted", ""), "walk.mp4": ("Converted", "")}
+    assert any(f"of {FRAMES} frames" in text for text in seen), seen
+    assert "Done: 3 converted" in panel.state.text()
+    with av.open(str(out / "walk.mp4")) as clip:
+        assert sum(1 for _ in clip.decode(video=0)) == FRAMES
+
+
+def test_the_scrubber_chooses_the_previewed_frame(panel, qtbot, tmp_path):
+    src = _folder(tmp_path / "in")
+    _list(panel, qtbot, src, tmp_path / "out", 3)
+    panel.files.setCurrentItem(_row(panel, "a.png"))
+    assert panel.scrubber.isHidden()  # photos have no frames to choose
+    panel.files.setCurrentItem(_row(panel, "walk.mp4"))
+    assert not panel.scrubber.isHidden()
+    qtbot.waitUntil(lambda: panel.compare.before is not None and "reduced size" in panel.preview_state.text())
+    qtbot.waitUntil(lambda: panel.scrubber.slider.maximum() >= 900, timeout=10_000)  # the clip's 1 s
+    first, first_id = panel.compare.before.copy(), panel._preview_id
+    assert "0:01.00" in panel.scrubber.time.text()
+
+    panel.scrubber.slider.setValue(500)  # half way: the picture has moved 12 pixels
+    assert panel._preview_id > first_id
+    qtbot.waitUntil(lambda: panel.compare.before != first, timeout=30_000)
+    assert panel.compare.before.size() == first.size() and panel.compare.after is not None
+    assert panel.scrubber.time.text().startswith("0:00.50")
+
+
+def test_play_opens_the_converted_clip_and_says_where_it_is_when_no_player_does(panel, qtbot, tmp_path, monkeypatch):
+    src, out = _folder(tmp_path / "in"), tmp_path / "out"
+    opened, answer = [], {"ok": True}
+
+    def open_url(url):
+        opened.append(url.toLocalFile())
+        return answer["ok"]
+
+    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(open_url))
+    _list(panel, qtbot, src, out, 3)
+    panel.files.setCurrentItem(_row(panel, "walk.mp4"))
+    assert not panel.play_button.isEnabled()  # nothing converted yet
+    _convert(panel, qtbot)
+    panel.files.setCurrentItem(_row(panel, "a.png"))
+    assert not panel.play_button.isEnabled()  # a photo: nothing to play
+    panel.files.setCurrentItem(_row(panel, "walk.mp4"))
+    assert panel.play_button.isEnabled()
+    panel.play_button.click()
+    assert opened == [str(out / "walk.mp4")]
+
+    where = panel.files.visualItemRect(_row(panel, "walk.mp4")).center()
+    qtbot.mouseClick(panel.files.viewport(), Qt.MouseButton.LeftButton, pos=where)  # a double-click's first press
+    qtbot.mouseDClick(panel.files.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert opened == [str(out / "walk.mp4")] * 2
+
+    answer["ok"] = False  # no player for MP4 on this system
+    panel.play_button.click()
+    assert "No player opened the clip" in panel.state.text() and str(out / "walk.mp4") in panel.state.text()
+
+
+def test_a_broken_clip_is_listed_as_failed_with_its_reason(panel, qtbot, tmp_path):
+    src, out = _folder(tmp_path / "in", clip=False), tmp_path / "out"
+    (src / "holiday.mp4").write_text("not a video at all")
+    _list(panel, qtbot, src, out, 3)
+    panel.files.setCurrentItem(_row(panel, "holiday.mp4"))
+    qtbot.waitUntil(lambda: "Cannot preview this file" in panel.preview_state.text(), timeout=10_000)
+    assert "not a video" in panel.preview_state.text()
+    _convert(panel, qtbot)
+    rows = _rows(panel)
+    assert rows["holiday.mp4"][0] == "Failed" and rows["holiday.mp4"][1].startswith("not a video")
+    assert rows["a.png"][0] == rows["b.jpg"][0] == "Converted"
+    assert "2 converted, 1 failed" in panel.state.text()
+    assert not panel.play_button.isEnabled()
