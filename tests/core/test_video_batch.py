@@ -172,3 +172,44 @@ def test_clip_outputs_keep_mp4_mov_and_mkv_and_others_become_mp4():
         "e.avi.mp4",
         "f.m4v.mp4",
     ]
+
+
+def test_gan_studio_convert_converts_a_folders_clip_with_the_video_options(tmp_path):
+    from reference_nets import ResnetGenerator, get_norm_layer, randomize
+
+    from training_core.cli_convert import convert_main
+    from training_core.models.reference_import import import_reference
+    from training_core.store import ModelLibrary
+
+    net = randomize(ResnetGenerator(3, 3, 4, get_norm_layer("instance"), n_blocks=1), seed=0)
+    torch.save(net.state_dict(), tmp_path / "ink.pth")
+    import_reference([tmp_path / "ink.pth"], "ink", ModelLibrary())
+    src, dst = _folder(tmp_path / "in"), tmp_path / "out"
+    (src / "holiday.mov").write_text("not a video")
+    argv = ["--model", "ink", "--input", str(src), "--output", str(dst), "--device", "cpu", "--video-quality", "30"]
+    assert convert_main(argv) == 1  # one file failed: the report says which
+    assert _frame_count(dst / "walk.mp4") == FRAMES and (dst / "a.png").is_file()
+    ledger = [json.loads(line) for line in (dst / LEDGER_NAME).read_text().splitlines()]
+    assert [r["settings"]["video_quality"] for r in ledger if r["output"] == "walk.mp4" and r["done"]] == ["30"]
+    assert "holiday.mov: not a video" in (dst / "gan-studio-report.txt").read_text()
+    assert convert_main(["--model", "ink", "--input", str(src), "--output", str(dst), "--video-quality", "99"]) == 2
+
+
+def test_frame_at_decodes_the_frame_shown_at_a_time_and_names_a_file_that_is_no_clip(tmp_path):
+    from clips import picture
+
+    from training_core.convert.video_io import clip_seconds, frame_at
+    from training_core.convert.video_probe import VideoError
+
+    clip = make_clip(tmp_path / "walk.mp4")
+    assert clip_seconds(clip) == pytest.approx(1.0, abs=0.05)
+
+    def nearest(frame):  # which source picture a decoded frame is (H.264 changes pixels a little)
+        return int(np.argmin([np.abs(frame.astype(int) - picture(i).astype(int)).mean() for i in range(FRAMES)]))
+
+    assert nearest(frame_at(clip, 0.0)) == 0
+    assert nearest(frame_at(clip, 0.5)) == 12
+    assert nearest(frame_at(clip, 99.0)) == FRAMES - 1  # past the end: the last frame
+    (tmp_path / "notes.mp4").write_text("hello")
+    with pytest.raises(VideoError, match="notes.mp4: not a video"):
+        frame_at(tmp_path / "notes.mp4", 0.0)
