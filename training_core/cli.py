@@ -10,10 +10,11 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from . import options
-from .cli_common import EXIT_FAILED, EXIT_OK, EXIT_PAUSED, EXIT_USAGE, resume_command
+from .cli_common import EXIT_FAILED, EXIT_OK, EXIT_PAUSED, EXIT_USAGE, quiet_when_output_closes, resume_command
 from .data.demo import DEMO_NAMES, make_demo_dataset
 from .data.demo_landscapes import make_landscape_demo
 from .data.discover import discover
@@ -236,16 +237,39 @@ def _pause_on_signal(control: TrainingControl):
     return handler
 
 
+class _PauseWhenLogCloses(logging.StreamHandler):
+    """Log lines to stderr; once their reader has gone (``2>&1 | head``), the run pauses with a checkpoint.
+
+    Training on unseen would hold the pipeline open until the run ends. A
+    closed pipe is taken as a closed terminal is (SIGHUP): pause, save, exit.
+    """
+
+    def __init__(self, on_closed: Callable[[], None]):
+        super().__init__(sys.stderr)
+        self.on_closed = on_closed
+
+    def handleError(self, record) -> None:
+        if isinstance(sys.exc_info()[1], BrokenPipeError):  # nobody reads any more: nothing to print either
+            self.on_closed()
+        else:
+            super().handleError(record)
+
+
+@quiet_when_output_closes
 def train_main(argv=None) -> int:
     from .train.distributed import from_env
 
     ctx = from_env()
+    control = TrainingControl()
     # Under torchrun only rank 0 talks; the others stay quiet unless something goes wrong.
     quiet = ctx is not None and not ctx.is_main
-    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(message)s",
+        handlers=[_PauseWhenLogCloses(control.stop)],
+    )
     args = _train_parser().parse_args(argv)
     library = ModelLibrary()
-    control = TrainingControl()
     kwargs = dict(
         on_event=None if quiet else _Progress(),
         control=control,

@@ -1,11 +1,16 @@
 import json
+import os
+import subprocess
+import sys
 
+import pytest
 from safetensors import safe_open
 from tiny import TINY_CLI, paired_report
 
-from training_core.cli import EXIT_OK, EXIT_USAGE, train_main
+from training_core.cli import EXIT_OK, EXIT_PAUSED, EXIT_USAGE, train_main
 from training_core.cli_models import models_main
 from training_core.store import ModelLibrary
+from training_core.train.checkpoint import list_checkpoints
 
 TINY_ARGS = [
     *TINY_CLI,
@@ -130,3 +135,31 @@ def test_a_cyclegan_run_logs_its_held_out_round_trip_scores(tmp_path, caplog):
     scores = [r["val"] for r in logged if "val" in r][0]
     assert f"L1 {scores['l1']:.4f}  PSNR {scores['psnr']:.2f} dB" in lines[0]
     assert scores["l1"] > 0.05 and scores["psnr"] < 40
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX pipes")
+def test_a_run_whose_log_reader_goes_away_pauses_with_a_checkpoint_and_ends_quietly(tmp_path):
+    """`gan-studio-train ... 2>&1 | head` kept training, unseen, until the end: the pipeline never returned.
+
+    Like a closed terminal (SIGHUP), a closed pipe pauses the run with a checkpoint, so nothing is lost
+    and --resume continues it."""
+    report = paired_report(tmp_path / "data")
+    reader, writer = os.pipe()
+    code = "import sys; from training_core.cli import train_main; sys.exit(train_main(sys.argv[1:]))"
+    argv = ["--data", str(report.root), "--name", "piped", "--iterations", "100000", *TINY_ARGS]
+    process = subprocess.Popen([sys.executable, "-c", code, *argv], stdout=writer, stderr=writer)
+    os.close(writer)
+    seen = b""
+    with os.fdopen(reader, "rb", buffering=0) as log:
+        while b"training on" not in seen:  # like head: read the first lines, then go
+            chunk = log.read(4096)
+            assert chunk, seen.decode(errors="replace")
+            seen += chunk
+    try:
+        code = process.wait(timeout=60)
+    finally:
+        process.kill()
+    assert code == EXIT_PAUSED
+    entry = ModelLibrary().get("piped")
+    assert entry.state == "paused" and 0 < entry.record.iterations < 100000
+    assert list_checkpoints(entry.run_dir)[0].name == f"iter_{entry.record.iterations:09d}.pt"
