@@ -91,6 +91,7 @@ class MakePairsDialog(QDialog):
         self._thread: QThread | None = None
         self._worker: _MakeWorker | None = None
         self.report = None
+        self._made: Path | None = None
 
         self.folder_edit = QLineEdit(settings.value("pairs/folder", ""))
         self.folder_edit.setPlaceholderText("The folder of your finished artworks (only read)")
@@ -293,8 +294,7 @@ class MakePairsDialog(QDialog):
             return
         rejected = "".join(f"<br>not used: {display_path(n)}: {why}" for n, why in list(report.rejected.items())[:8])
         self.state.setText(f"Made {report.summary()} in {display_path(report.output)}.{rejected}")
-        self.dataset_made.emit(report.output)
-        self.accept()
+        self._made = report.output  # handed on and closed once the thread has ended (see _on_thread_done)
 
     def _on_failed(self, message: str) -> None:
         self.state.setText(f"<span style='color:#c0392b'>{message}</span>")
@@ -305,6 +305,9 @@ class MakePairsDialog(QDialog):
         self._thread.deleteLater()
         self._worker.deleteLater()
         self._thread = self._worker = None
+        if self._made is not None:  # only now: closing frees the dialog, which must not own a running thread
+            self.dataset_made.emit(self._made)
+            self.accept()
 
     def _cancel_or_close(self) -> None:
         if self._worker is not None:
