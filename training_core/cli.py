@@ -25,6 +25,7 @@ from .presets import DEFAULT_PRESET, PRESETS, defaults
 from .store import DiskError, ModelLibrary, demo_dir
 from .train.control import TrainingControl
 from .train.events import CheckpointSaved, Failed, Finished, SampleImages, Started, StepMetrics, ValidationMetrics
+from .train.restart import torchrun_refusal
 from .train.trainer import Trainer
 
 log = logging.getLogger("gan_studio.cli")
@@ -284,6 +285,8 @@ def train_main(argv=None) -> int:
             if ignored:
                 log.warning("a resumed model keeps its settings; ignoring %s", ", ".join(ignored))
             key, restart = (args.restart, True) if args.restart else (args.resume, False)
+            if restart and ctx is not None:  # before any process joins the group, plans or waits
+                raise torchrun_refusal(key)
             trainer = Trainer.reopen(key, library, iterations=args.iterations, restart=restart, **kwargs)
         else:
             trainer = _new_trainer(args, library, **kwargs)
@@ -310,7 +313,8 @@ def train_main(argv=None) -> int:
         log.error("error: %s", result.message)
         if result.restart:  # nothing can continue it: the message offers the restart, resuming would fail again
             return EXIT_USAGE
-        log.error("to continue from the last checkpoint: %s", resume_hint)
+        if result.resume_helps:  # not after a divergence: the message says to lower a setting in a new model
+            log.error("to continue from the last checkpoint: %s", resume_hint)
         return EXIT_FAILED
     assert isinstance(result, Finished)
     if not result.completed:

@@ -6,13 +6,14 @@ import subprocess
 import sys
 
 import pytest
-from tiny import TINY_PIX2PIX, paired_report
+from tiny import TINY_CLI, TINY_PIX2PIX, paired_report
 
-from training_core.cli import EXIT_OK, EXIT_USAGE, train_main
+from training_core.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, train_main
 from training_core.store import ModelLibrary
 from training_core.train.checkpoint import list_checkpoints
 from training_core.train.control import TrainingControl
-from training_core.train.events import CheckpointSaved, Failed, Finished, StepMetrics
+from training_core.train.events import CheckpointSaved, Finished, StepMetrics
+from training_core.train.restart import RestartRefused
 from training_core.train.trainer import Trainer
 
 
@@ -126,9 +127,9 @@ def test_restart_of_a_model_without_its_run_folder_plans_again_from_its_dataset(
 def test_restart_is_refused_while_a_checkpoint_can_continue_the_model(tmp_path, caplog):
     entry = _trained(tmp_path, iterations=100, stop_at=3)
     before = _snapshot(entry)
-    result = Trainer.reopen("Ink", restart=True, device="cpu").run()
-    assert isinstance(result, Failed) and "can continue from iteration 3" in result.message
-    assert "gan-studio-train --resume Ink" in result.message
+    with pytest.raises(RestartRefused, match="can continue from iteration 3") as refused:
+        Trainer.reopen("Ink", restart=True, device="cpu")  # refused as a request: no run to lock or change
+    assert "gan-studio-train --resume Ink" in str(refused.value)
     assert _snapshot(entry) == before
 
 
@@ -156,3 +157,53 @@ def test_a_damaged_data_plan_is_refused_clearly_and_a_restart_plans_again(tmp_pa
     assert train_main(["--restart", "Ink", "--device", "cpu"]) == EXIT_OK
     assert (entry.run_dir / "dataset.json.damaged").read_text() == damage  # set aside, not overwritten
     assert ModelLibrary().get("Ink").state == "finished"
+
+
+def test_restart_of_a_model_that_can_resume_is_a_usage_refusal_that_changes_nothing(tmp_path, caplog):
+    entry = _trained(tmp_path, iterations=100, stop_at=3)
+    before = _snapshot(entry)
+    assert train_main(["--restart", "Ink", "--device", "cpu"]) == EXIT_USAGE  # the command was wrong, not the run
+    assert "can continue from iteration 3" in caplog.text and "gan-studio-train --resume Ink" in caplog.text
+    assert "to continue from the last checkpoint" not in caplog.text  # said once, in the refusal
+    assert _snapshot(entry) == before
+    assert not list((entry.run_dir / "checkpoints").glob("*.damaged"))  # nothing set aside
+
+
+@pytest.mark.parametrize("rank", ["0", "1"])
+def test_restart_under_torchrun_is_refused_before_any_process_plans_or_waits(tmp_path, caplog, monkeypatch, rank):
+    """Only one process may plan the data again; refused on every rank, before the process group forms."""
+    entry = _trained(tmp_path)
+    shutil.rmtree(entry.run_dir / "checkpoints")
+    before = _snapshot(entry)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", rank)
+    monkeypatch.delenv("MASTER_ADDR", raising=False)  # a process group could not form: the refusal comes first
+    assert train_main(["--restart", "Ink", "--device", "cpu"]) == EXIT_USAGE
+    assert "without torchrun" in caplog.text and "gan-studio-train --restart Ink" in caplog.text
+    assert "--resume Ink" in caplog.text and "Traceback" not in caplog.text
+    assert _snapshot(entry) == before and not (entry.run_dir / "checkpoints").exists()
+
+
+def test_a_diverged_run_offers_no_resume_that_would_take_the_same_steps_again(tmp_path, caplog, monkeypatch):
+    import math
+
+    import torch
+
+    import training_core.train.trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "REPORT_INTERVAL_S", 0.0)  # the losses are read after every step
+    after_step = Trainer._after_step
+
+    def poisoned_at_three(self, losses):
+        if self.iteration == 3:
+            with torch.no_grad():
+                next(m for m in self.model.nets["G"].modules() if isinstance(m, torch.nn.Conv2d)).weight.fill_(math.nan)
+        after_step(self, losses)
+
+    monkeypatch.setattr(Trainer, "_after_step", poisoned_at_three)
+    report = paired_report(tmp_path / "data")
+    argv = ["--data", str(report.root), "--name", "div", "--iterations", "12", "--checkpoint-every", "2"]
+    assert train_main([*argv, *TINY_CLI, "--device", "cpu"]) == EXIT_FAILED
+    assert "NaN or infinite" in caplog.text and "in a new model with the same data" in caplog.text
+    assert "--resume" not in caplog.text and "--restart" not in caplog.text  # both would repeat the same steps
+    assert ModelLibrary().get("div").state == "failed"

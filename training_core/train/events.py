@@ -87,6 +87,7 @@ class Failed:
     message: str  # what happened and what to do, for a person
     details: str = field(default="", repr=False)  # the traceback, for the log
     restart: bool = False  # no checkpoint can continue the run: the message offers to start again from scratch
+    resume_helps: bool = True  # False: resuming would take the same steps again (a diverged run): not offered
 
 
 Event = (

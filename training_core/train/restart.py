@@ -12,6 +12,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+from ..cli_common import resume_command
 from ..errors import GanStudioError
 from ..humanize import display_path
 from .checkpoint import CheckpointError, checkpoint_dir, list_checkpoints
@@ -21,6 +22,10 @@ DAMAGED_SUFFIX = ".damaged"  # a checkpoint set aside by a restart: no longer li
 
 class RestartNeeded(GanStudioError):
     """Nothing can continue this model's training; the message offers to start it again from scratch."""
+
+
+class RestartRefused(GanStudioError):
+    """A checkpoint can still continue this model: starting again from scratch would throw its training away."""
 
 
 def restart_command(name: str) -> str:
@@ -59,6 +64,29 @@ def refusal(name: str, trained: int, why: str) -> RestartNeeded:
 
 def no_usable_checkpoint(name: str, trained: int, error: CheckpointError) -> RestartNeeded:
     return refusal(name, trained, str(error))
+
+
+def refuse_restart_while_resumable(name: str, run_folder) -> None:
+    """RestartRefused when the newest checkpoint of ``run_folder`` (a RunFolder with its plan) loads."""
+    if not run_folder.checkpoints():
+        return
+    try:
+        loaded = run_folder.load_latest()
+    except CheckpointError:
+        return
+    raise RestartRefused(
+        f"{name} can continue from iteration {int(loaded.state['iteration']):,}: "
+        f"resume it ({resume_command(name)}) rather than start again from scratch"
+    )
+
+
+def torchrun_refusal(name: str) -> RestartRefused:
+    """``--restart`` under torchrun: planning the data again is one process's work, and the others would race it."""
+    return RestartRefused(
+        f"--restart plans {name}'s data again, which one process does: run {restart_command(name)} without "
+        f"torchrun, and once it has saved its first checkpoint, pause it (Ctrl-C) and continue on every process "
+        f"with torchrun ... {resume_command(name)}. Nothing was changed."
+    )
 
 
 def set_aside_checkpoints(run_dir: Path) -> list[Path]:

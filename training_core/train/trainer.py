@@ -20,7 +20,6 @@ from collections.abc import Callable
 import torch
 from torch.utils.data import DataLoader
 
-from ..cli_common import resume_command
 from ..config import TrainConfig
 from ..data.datasets import LoadFailure, PairedDataset, ReportingDataset, UnpairedDataset, collate_or_failure
 from ..data.discover import DatasetReport, discover
@@ -64,6 +63,7 @@ from .restart import (
     RestartNeeded,
     no_usable_checkpoint,
     refusal,
+    refuse_restart_while_resumable,
     set_aside_checkpoints,
     what_is_missing,
 )
@@ -256,7 +256,10 @@ class Trainer:
         entry = library.get(key)
         if entry.state == "running":
             raise RunInUse(f"{entry.name} is training right now in another window or process")
-        return cls(entry, library, new_total=iterations, restart=restart, **kwargs)
+        trainer = cls(entry, library, new_total=iterations, restart=restart, **kwargs)
+        if restart and trainer.plan is not None:  # refused as a request, before the run is locked or changed
+            refuse_restart_while_resumable(entry.name, trainer.run_folder)
+        return trainer
 
     # -- the run -----------------------------------------------------------------------
     def run(self) -> Event:
@@ -289,7 +292,7 @@ class Trainer:
                 exc,
             )
         except Diverged as exc:  # NaN or infinity: nothing more was saved; the message says what to lower
-            return self._fail(str(exc), exc)
+            return self._fail(str(exc), exc, resume_helps=False)
         except DiskError as exc:  # the same, met while writing model.json
             return self._fail(
                 f"Could not save the training: {exc}. Nothing is lost: the last saved checkpoint is "
@@ -436,16 +439,8 @@ class Trainer:
         """Before training again from scratch (holding the run): the plan, and no checkpoint of the old run listed.
 
         Refused while a checkpoint can continue the run: starting again would throw that training away."""
-        if self.plan is not None and self.run_folder.checkpoints():
-            try:
-                loaded = self.run_folder.load_latest()
-            except CheckpointError:
-                pass
-            else:
-                raise GanStudioError(
-                    f"{self.entry.name} can continue from iteration {int(loaded.state['iteration']):,}: "
-                    f"resume it ({resume_command(self.entry.name)}) rather than start again from scratch"
-                )
+        if self.plan is not None:  # asked again under the lock: another process may have trained it meanwhile
+            refuse_restart_while_resumable(self.entry.name, self.run_folder)
         moved = set_aside_checkpoints(self.run_folder.path)
         if moved:
             log.info("set aside %d unusable checkpoint(s) as *%s", len(moved), DAMAGED_SUFFIX)
@@ -687,7 +682,9 @@ class Trainer:
                 log.exception("could not compare the normalisation modes; translating with image statistics")
         return self._emit(Finished(self.iteration, completed, self.entry.path, inference))
 
-    def _fail(self, message: str, exc: BaseException | None = None, expected: bool = True) -> Event:
+    def _fail(
+        self, message: str, exc: BaseException | None = None, expected: bool = True, resume_helps: bool = True
+    ) -> Event:
         """Record and report a failure; the traceback is logged only for an error nobody foresaw."""
         details = "".join(traceback.format_exception(exc)) if exc else ""
         if expected:
@@ -695,7 +692,7 @@ class Trainer:
             log.debug("%s", details)
         else:
             log.error("%s\n%s", message, details)
-        event = Failed(self.iteration, message, details)
+        event = Failed(self.iteration, message, details, resume_helps=resume_helps)
         try:
             self._emit(event)
         except GanStudioError as exc:  # a full or read-only disk: the message says so already
