@@ -79,6 +79,7 @@ def test_photos_and_a_clip_convert_each_by_its_kind_and_a_rerun_skips_them(tmp_p
     assert second.counts() == {"skipped": 3}
     assert _done(again)["walk.mp4"] == ("skipped", "already converted with this model and these settings")
     assert not [e for e in again if isinstance(e, ClipProgress)]
+    assert next(e.output for e in again if isinstance(e, FileDone) and e.input.name == "walk.mp4") == dst / "walk.mp4"
 
 
 def test_other_clip_settings_or_an_edited_clip_redo_it_saying_why(tmp_path, translator):
@@ -213,3 +214,19 @@ def test_frame_at_decodes_the_frame_shown_at_a_time_and_names_a_file_that_is_no_
     (tmp_path / "notes.mp4").write_text("hello")
     with pytest.raises(VideoError, match="notes.mp4: not a video"):
         frame_at(tmp_path / "notes.mp4", 0.0)
+
+
+def test_a_disk_that_fills_during_a_clip_stops_the_batch_with_the_reason(tmp_path, translator):
+    from faults import tmpfs
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a.mp4", "b.mp4", "c.mp4"):
+        make_clip(src / name, frames=48)
+    with tmpfs(tmp_path / "small", size="64k") as disk:
+        report = BatchJob(translator, src, disk, ConvertConfig(), video_options=QUICK).run()
+        failed = [f for f in report.files if f.status == "failed"]
+        assert report.stopped.startswith("stopped: No space left on device")
+        assert len(failed) == 1 and "is full" in failed[0].detail and "run it again" in failed[0].detail
+        assert len(report.files) < 3  # the clips after it were not tried
+        assert not [p for p in disk.rglob("*") if p.name.endswith(".tmp")]

@@ -115,6 +115,12 @@ def test_play_opens_the_converted_clip_and_says_where_it_is_when_no_player_does(
     qtbot.mouseDClick(panel.files.viewport(), Qt.MouseButton.LeftButton, pos=where)
     assert opened == [str(out / "walk.mp4")] * 2
 
+    _convert(panel, qtbot)  # again: skipped, and still playable
+    assert _rows(panel)["walk.mp4"][0] == "Skipped"
+    panel.files.setCurrentItem(_row(panel, "a.png"))
+    panel.files.setCurrentItem(_row(panel, "walk.mp4"))
+    assert panel.play_button.isEnabled()
+
     answer["ok"] = False  # no player for MP4 on this system
     panel.play_button.click()
     assert "No player opened the clip" in panel.state.text() and str(out / "walk.mp4") in panel.state.text()

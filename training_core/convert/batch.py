@@ -454,8 +454,8 @@ class BatchJob:
             action, why = (FAILED, clash) if clash else self._decide(src, dst)
             if action == CONVERTED:
                 self._convert_clip(src, dst, why, total)
-            else:
-                self._record(src, None, action, why, total)
+            else:  # a skipped clip names its output: the app plays it from there
+                self._record(src, dst if action == SKIPPED else None, action, why, total)
 
     def _run_photos(self, plan: list[tuple[Path, Path | None, str]], total: int) -> None:
         with (
@@ -584,6 +584,7 @@ class BatchJob:
             )
         except VideoError as exc:
             named = exc.detail if Path(exc.path) == src else f"cannot write {display_path(dst.name)}: {exc.detail}"
+            self._stop_if_disk_failed(exc.__context__)  # the OSError that convert_video put in words
             self._record(src, None, FAILED, named, total)
             return
         except GanStudioError as exc:
@@ -593,6 +594,7 @@ class BatchJob:
             self._record(src, None, FAILED, OUT_OF_MEMORY, total)
             return
         except OSError as exc:  # the ledger's claim: a full or read-only disk
+            self._stop_if_disk_failed(exc)
             self._record(src, None, FAILED, f"cannot write {display_path(dst.name)}: {exc.strerror or exc}", total)
             return
         except Exception as exc:  # one bad clip never stops the batch
@@ -631,16 +633,19 @@ class BatchJob:
                 self.ledger.claim(rel, record)
             self.ledger.confirm(rel)
         except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT):
-                # Every further file would fail the same way: stop, keeping what was converted.
-                self.stop_reason = f"stopped: {exc.strerror} in {display_path(self.output_dir)}"
-                self.cancel.set()
+            self._stop_if_disk_failed(exc)
             self._record(src, None, FAILED, f"cannot write {display_path(dst.name)}: {exc.strerror or exc}", total)
             return
         except Exception as exc:  # e.g. WebP refuses images over 16383 px: this file fails, the batch goes on
             self._record(src, None, FAILED, f"cannot write {display_path(dst.name)}: {exc}", total)
             return
         self._record(src, dst, CONVERTED, why, total, time.perf_counter() - started)
+
+    def _stop_if_disk_failed(self, exc: BaseException | None) -> None:
+        """Every further file would fail the same way on a full or read-only disk: stop, keeping what was converted."""
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT):
+            self.stop_reason = f"stopped: {exc.strerror} in {display_path(self.output_dir)}"
+            self.cancel.set()
 
     def _record(self, src: Path, dst: Path | None, status: str, detail: str, total: int, seconds: float = 0.0) -> None:
         with self._lock_results:
