@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..data.images import iter_image_files
+
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".gif")
 FOLDER_CLIP_SUFFIXES = tuple(s for s in VIDEO_SUFFIXES if s != ".gif")
 KEPT_CONTAINERS = (".mp4", ".mov", ".mkv")  # written as they are; any other clip becomes MP4
@@ -27,35 +29,6 @@ def clip_output_name(name: str) -> str:
 
 
 def iter_clip_files(folder: str | os.PathLike, recursive: bool = False) -> list[Path]:
-    """The clips in ``folder`` (with its subfolders when ``recursive``), hidden ones skipped.
-
-    Folders are walked as iter_image_files walks them (links followed, none
-    entered twice); what cannot be listed is reported by that listing already.
-    """
-    found: list[Path] = []
-    visited: set[str] = set()
-
-    def walk(d: str) -> None:
-        real = os.path.realpath(d)
-        if real in visited:
-            return
-        visited.add(real)
-        try:
-            entries = list(os.scandir(d))
-        except OSError:
-            return
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            try:
-                is_dir = entry.is_dir()
-            except OSError:
-                continue
-            if is_dir:
-                if recursive:
-                    walk(entry.path)
-            elif is_clip_name(entry.name):
-                found.append(Path(entry.path))
-
-    walk(os.fspath(folder))
-    return found
+    """The clips in ``folder`` (with its subfolders when ``recursive``), walked as photos are; what cannot
+    be listed is reported by the photos' listing already."""
+    return list(iter_image_files(folder, recursive, wanted=is_clip_name))

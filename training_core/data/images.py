@@ -20,7 +20,7 @@ import struct
 import threading
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -455,9 +455,14 @@ def natural_key(name: str) -> list:
 
 
 def iter_image_files(
-    folder: str | os.PathLike, recursive: bool = False, skipped: list[ImageLoadError] | None = None
+    folder: str | os.PathLike,
+    recursive: bool = False,
+    skipped: list[ImageLoadError] | None = None,
+    wanted: Callable[[str], bool] | None = None,
 ) -> Iterator[Path]:
     """Image paths in ``folder`` (by extension), naturally sorted, hidden ones skipped.
+
+    ``wanted`` picks other files by name instead (the clips of a folder, say).
 
     Broken symlinks with an image extension are yielded so that callers can
     report them as unreadable rather than silently lose them. Recursion
@@ -472,6 +477,7 @@ def iter_image_files(
     found: list[Path] = []
     visited: set[str] = set()
     skipped = [] if skipped is None else skipped
+    wanted = wanted or is_image_file
 
     def walk(d: Path) -> None:
         real = os.path.realpath(d)
@@ -491,16 +497,16 @@ def iter_image_files(
                 is_dir = entry.is_dir()
             except OSError as e:  # a link that loops, or leads where we may not look
                 is_dir = False
-                if recursive and not is_image_file(entry.name):
+                if recursive and not wanted(entry.name):
                     skipped.append(_fail(entry.path, "unreadable", f"a link that cannot be followed ({e.strerror})"))
             if is_dir:
                 if recursive:
                     walk(Path(entry.path))
-                elif is_image_file(entry.name):
+                elif wanted(entry.name):
                     skipped.append(
                         _fail(entry.path, "not a file", "a folder named like an image: its contents are not read")
                     )
-            elif is_image_file(entry.name):
+            elif wanted(entry.name):
                 found.append(Path(entry.path))
 
     walk(folder)
