@@ -4,6 +4,7 @@ from fractions import Fraction
 
 import av
 import numpy as np
+from PIL import Image
 
 W, H, FRAMES, FPS = 64, 48, 24, 24
 
@@ -45,4 +46,15 @@ def make_clip(path, frames=FRAMES, fps=FPS, audio=True, lamp=0.0, rotation=0, pt
                 out.mux(packet)
             for packet in tone.encode():
                 out.mux(packet)
+    return path
+
+
+def photos_and_clip(path, clip=True):
+    """A folder of two photos (PNG, JPEG) and, with ``clip``, one clip with sound."""
+    path.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in ("a.png", "b.jpg"):
+        Image.fromarray(rng.integers(0, 255, (30, 40, 3), dtype=np.uint8)).save(path / name)
+    if clip:
+        make_clip(path / "walk.mp4")
     return path

@@ -7,7 +7,7 @@ import av
 import numpy as np
 import pytest
 import torch
-from clips import FRAMES, make_clip
+from clips import FRAMES, make_clip, photos_and_clip
 from PIL import Image
 
 from training_core.config import ConvertConfig
@@ -27,16 +27,6 @@ def translator():
     return Translator(define_G(3, 3, 4, "resnet_1blocks", "instance"), 4, options=TranslateOptions(tile=512))
 
 
-def _folder(path, clip=True):
-    path.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for name in ("a.png", "b.jpg"):
-        Image.fromarray(rng.integers(0, 255, (30, 40, 3), dtype=np.uint8)).save(path / name)
-    if clip:
-        make_clip(path / "walk.mp4")
-    return path
-
-
 def _frame_count(path):
     with av.open(str(path)) as clip:
         return sum(1 for _ in clip.decode(video=0))
@@ -47,7 +37,7 @@ def _done(events):
 
 
 def test_photos_and_a_clip_convert_each_by_its_kind_and_a_rerun_skips_them(tmp_path, translator):
-    src, dst = _folder(tmp_path / "in"), tmp_path / "out"
+    src, dst = photos_and_clip(tmp_path / "in"), tmp_path / "out"
     events = []
     report = BatchJob(translator, src, dst, ConvertConfig(), "ink", events.append, video_options=QUICK).run()
 
@@ -83,7 +73,7 @@ def test_photos_and_a_clip_convert_each_by_its_kind_and_a_rerun_skips_them(tmp_p
 
 
 def test_other_clip_settings_or_an_edited_clip_redo_it_saying_why(tmp_path, translator):
-    src, dst = _folder(tmp_path / "in"), tmp_path / "out"
+    src, dst = photos_and_clip(tmp_path / "in"), tmp_path / "out"
     BatchJob(translator, src, dst, ConvertConfig(), video_options=QUICK).run()
     events = []
     sharper = VideoOptions(segment_seconds=0.25, quality=30)
@@ -98,7 +88,7 @@ def test_other_clip_settings_or_an_edited_clip_redo_it_saying_why(tmp_path, tran
 
 
 def test_a_broken_clip_is_one_failed_file_and_the_others_convert(tmp_path, translator):
-    src, dst = _folder(tmp_path / "in", clip=False), tmp_path / "out"
+    src, dst = photos_and_clip(tmp_path / "in", clip=False), tmp_path / "out"
     (src / "holiday.mp4").write_text("not a video at all")
     (src / "cut.mov").write_bytes(make_clip(tmp_path / "whole.mov", container="mov").read_bytes()[:3000])
     report = BatchJob(translator, src, dst, ConvertConfig(), video_options=QUICK).run()
@@ -113,7 +103,7 @@ def test_a_broken_clip_is_one_failed_file_and_the_others_convert(tmp_path, trans
 
 
 def test_a_file_gan_studio_did_not_write_is_kept_unless_overwriting_is_asked(tmp_path, translator):
-    src, dst = _folder(tmp_path / "in"), tmp_path / "out"
+    src, dst = photos_and_clip(tmp_path / "in"), tmp_path / "out"
     dst.mkdir()
     (dst / "walk.mp4").write_bytes(b"the user's own film")
     report = BatchJob(translator, src, dst, ConvertConfig(), video_options=QUICK).run()
@@ -128,7 +118,7 @@ def test_a_file_gan_studio_did_not_write_is_kept_unless_overwriting_is_asked(tmp
 
 
 def test_a_cancelled_clip_leaves_no_output_and_a_rerun_continues_from_its_segments(tmp_path, translator):
-    src, dst = _folder(tmp_path / "in"), tmp_path / "out"
+    src, dst = photos_and_clip(tmp_path / "in"), tmp_path / "out"
     cancel = threading.Event()
     events = []
 
@@ -151,7 +141,7 @@ def test_a_cancelled_clip_leaves_no_output_and_a_rerun_continues_from_its_segmen
 def test_cancel_stops_within_a_clip_at_once(tmp_path, translator):
     import time
 
-    src, dst = _folder(tmp_path / "in"), tmp_path / "out"
+    src, dst = photos_and_clip(tmp_path / "in"), tmp_path / "out"
     cancel = threading.Event()
     when = {}
 
@@ -185,7 +175,7 @@ def test_gan_studio_convert_converts_a_folders_clip_with_the_video_options(tmp_p
     net = randomize(ResnetGenerator(3, 3, 4, get_norm_layer("instance"), n_blocks=1), seed=0)
     torch.save(net.state_dict(), tmp_path / "ink.pth")
     import_reference([tmp_path / "ink.pth"], "ink", ModelLibrary())
-    src, dst = _folder(tmp_path / "in"), tmp_path / "out"
+    src, dst = photos_and_clip(tmp_path / "in"), tmp_path / "out"
     (src / "holiday.mov").write_text("not a video")
     argv = ["--model", "ink", "--input", str(src), "--output", str(dst), "--device", "cpu", "--video-quality", "30"]
     assert convert_main(argv) == 1  # one file failed: the report says which

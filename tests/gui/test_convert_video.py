@@ -1,11 +1,9 @@
 """Clips on the Convert tab: listed with the photos, previewed at the scrubber's frame, converted, played."""
 
 import av
-import numpy as np
 import pytest
 import torch
-from clips import FRAMES, make_clip
-from PIL import Image
+from clips import FRAMES, photos_and_clip
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QDesktopServices
 from reference_nets import ResnetGenerator, get_norm_layer, randomize
@@ -24,16 +22,6 @@ def panel(make_window, qtbot, tmp_path):
     window.tabs.setCurrentWidget(panel)
     qtbot.waitUntil(lambda: panel.model.count() == 1, timeout=10_000)
     return panel
-
-
-def _folder(path, clip=True):
-    path.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for name in ("a.png", "b.jpg"):
-        Image.fromarray(rng.integers(0, 255, (30, 40, 3), dtype=np.uint8)).save(path / name)
-    if clip:
-        make_clip(path / "walk.mp4")
-    return path
 
 
 def _row(panel, name):
@@ -57,7 +45,7 @@ def _convert(panel, qtbot):
 
 
 def test_photos_and_a_clip_convert_with_the_clips_frames_shown_in_its_row(panel, qtbot, tmp_path):
-    src, out = _folder(tmp_path / "in"), tmp_path / "out"
+    src, out = photos_and_clip(tmp_path / "in"), tmp_path / "out"
     _list(panel, qtbot, src, out, 3)
     assert set(_rows(panel)) == {"a.png", "b.jpg", "walk.mp4"}
     clip_row, seen = _row(panel, "walk.mp4"), []
@@ -72,7 +60,7 @@ def test_photos_and_a_clip_convert_with_the_clips_frames_shown_in_its_row(panel,
 
 
 def test_the_scrubber_chooses_the_previewed_frame(panel, qtbot, tmp_path):
-    src = _folder(tmp_path / "in")
+    src = photos_and_clip(tmp_path / "in")
     _list(panel, qtbot, src, tmp_path / "out", 3)
     panel.files.setCurrentItem(_row(panel, "a.png"))
     assert panel.scrubber.isHidden()  # photos have no frames to choose
@@ -91,7 +79,7 @@ def test_the_scrubber_chooses_the_previewed_frame(panel, qtbot, tmp_path):
 
 
 def test_play_opens_the_converted_clip_and_says_where_it_is_when_no_player_does(panel, qtbot, tmp_path, monkeypatch):
-    src, out = _folder(tmp_path / "in"), tmp_path / "out"
+    src, out = photos_and_clip(tmp_path / "in"), tmp_path / "out"
     opened, answer = [], {"ok": True}
 
     def open_url(url):
@@ -127,7 +115,7 @@ def test_play_opens_the_converted_clip_and_says_where_it_is_when_no_player_does(
 
 
 def test_a_broken_clip_is_listed_as_failed_with_its_reason(panel, qtbot, tmp_path):
-    src, out = _folder(tmp_path / "in", clip=False), tmp_path / "out"
+    src, out = photos_and_clip(tmp_path / "in", clip=False), tmp_path / "out"
     (src / "holiday.mp4").write_text("not a video at all")
     _list(panel, qtbot, src, out, 3)
     panel.files.setCurrentItem(_row(panel, "holiday.mp4"))
