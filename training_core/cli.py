@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import options
-from .cli_common import EXIT_FAILED, EXIT_OK, EXIT_PAUSED, EXIT_USAGE, quiet_when_output_closes, resume_command
+from .cli_common import EXIT_FAILED, EXIT_OK, EXIT_PAUSED, EXIT_USAGE, quiet_exits, resume_command
 from .data.demo import DEMO_NAMES, make_demo_dataset
 from .data.demo_landscapes import make_landscape_demo
 from .data.discover import discover
@@ -256,7 +256,7 @@ class _PauseWhenLogCloses(logging.StreamHandler):
             super().handleError(record)
 
 
-@quiet_when_output_closes
+@quiet_exits
 def train_main(argv=None) -> int:
     from .train.distributed import from_env
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import threading
 from pathlib import Path
 
-from .cli_common import EXIT_OK, EXIT_PAUSED, EXIT_USAGE, quiet_when_output_closes
+from .cli_common import EXIT_OK, EXIT_PAUSED, EXIT_USAGE, ctrl_c_cancels, quiet_exits
 from .convert.batch import BatchFinished, BatchJob, BatchStarted, ClipProgress, FileDone, OutputFolderUnwritable
 from .convert.model_file import translator_for_model
 from .convert.settings import add_options, config_from_args
@@ -82,7 +81,7 @@ class _Progress:
             self.stream.write("\r\033[K")
 
 
-@quiet_when_output_closes
+@quiet_exits
 def convert_main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = _parser().parse_args(argv)
@@ -114,19 +113,12 @@ def convert_main(argv=None) -> int:
             display_path(job.output_dir),
         )
 
-    def on_sigint(signum, frame):
-        cancel.set()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        with job:
+        with ctrl_c_cancels(cancel, second_press_stops=True), job:
             report = job.watch() if args.watch else job.run()
     except KeyboardInterrupt:  # a second Ctrl-C: no waiting for the images in flight
         log.error("stopped at once: every output written so far is whole; nothing half-written is left")
         return EXIT_PAUSED
-    finally:
-        signal.signal(signal.SIGINT, previous)
     if report.stopped:
         return EXIT_SOME_FAILED
     if report.cancelled and not args.watch:

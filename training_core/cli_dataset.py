@@ -10,12 +10,11 @@ from __future__ import annotations
 import argparse
 import logging
 import shlex
-import signal
 import sys
 import threading
 from pathlib import Path
 
-from .cli_common import EXIT_OK, EXIT_PAUSED, EXIT_USAGE, quiet_when_output_closes
+from .cli_common import EXIT_OK, EXIT_PAUSED, EXIT_USAGE, ctrl_c_cancels, quiet_exits
 from .errors import GanStudioError
 from .humanize import display_path
 
@@ -51,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-@quiet_when_output_closes
+@quiet_exits
 def dataset_main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = _parser().parse_args(argv)
@@ -59,11 +58,6 @@ def dataset_main(argv=None) -> int:
     from .data.pair_makers import PairSettings
 
     cancel = threading.Event()
-
-    def on_sigint(signum, frame):
-        cancel.set()
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
     tty = sys.stderr.isatty()
 
     def progress(done: int, total: int, name: str) -> None:
@@ -79,12 +73,12 @@ def dataset_main(argv=None) -> int:
             strength=args.strength,
             working_side=args.working_size,
         ).validate()
-        report = make_pairs(args.folder, args.output, settings, args.val, progress, cancel)
+        with ctrl_c_cancels(cancel):
+            report = make_pairs(args.folder, args.output, settings, args.val, progress, cancel)
     except GanStudioError as exc:
         log.error("error: %s", exc)
         return EXIT_USAGE
     finally:
-        signal.signal(signal.SIGINT, previous)
         if tty:
             sys.stderr.write("\r\033[K")
     for name, why in report.rejected.items():

@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from .cli_common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, quiet_when_output_closes, resume_command
+from .cli_common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, quiet_exits, resume_command
 from .errors import GanStudioError
 from .store import DiskError, ModelLibrary
 
@@ -123,7 +123,7 @@ def _export(library: ModelLibrary, args) -> int:
     return EXIT_OK
 
 
-@quiet_when_output_closes
+@quiet_exits
 def models_main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = _parser().parse_args(argv)

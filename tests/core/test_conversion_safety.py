@@ -341,3 +341,21 @@ def test_ctrl_c_twice_stops_at_once_with_one_message_and_only_whole_outputs(tmp_
     for output in dst.glob("*.png"):
         Image.open(output).load()  # every visible output is whole
     assert len(list(src.iterdir())) == 30
+
+
+def test_a_ctrl_c_that_no_handler_of_the_program_takes_exits_130_without_a_traceback():
+    """Python's own handler raises KeyboardInterrupt where nothing catches it, and the program dies by
+    signal (exit -2 to its caller) with a traceback: every command-line program ends with 130 instead.
+    (CI saw the -2 above: a second press landed after the cancelled job, during the interpreter's exit.)"""
+    import sys
+
+    late_press = (
+        "import os, signal, sys\n"
+        "from training_core.cli_common import quiet_exits\n"
+        "def main(argv):\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"  # no handler of main's is installed any more
+        "    return 0\n"
+        "sys.exit(quiet_exits(main)())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", late_press], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr) == (130, "")

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import threading
 from pathlib import Path
 
-from ..cli_common import EXIT_FAILED, EXIT_OK, EXIT_PAUSED, EXIT_USAGE
+from ..cli_common import EXIT_FAILED, EXIT_OK, EXIT_PAUSED, EXIT_USAGE, ctrl_c_cancels
 from ..errors import ConfigError, GanStudioError
 from ..humanize import display_path, duration
 from .clip_files import VIDEO_SUFFIXES
@@ -94,10 +93,10 @@ def run_clip(translator, args: argparse.Namespace) -> int:
     if output.is_dir() or not output.suffix:
         output = output / (args.input.stem + ".mp4")
     cancel = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: cancel.set())
     progress = _ClipProgress()
     try:
-        report = convert_video(translator, args.input, output, options, progress, cancel)
+        with ctrl_c_cancels(cancel):
+            report = convert_video(translator, args.input, output, options, progress, cancel)
     except ConfigError as exc:
         log.error("error: %s", exc)
         return EXIT_USAGE
@@ -105,8 +104,6 @@ def run_clip(translator, args: argparse.Namespace) -> int:
         progress.clear()
         log.error("error: %s", exc)
         return EXIT_FAILED
-    finally:
-        signal.signal(signal.SIGINT, previous)
     progress.clear()
     log.info("%s", report.text())
     if report.cancelled:
