@@ -38,7 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     add_options(p)
     add_video_options(p)
     p.add_argument("--device", default="auto")
-    p.add_argument("--watch", action="store_true", help="keep converting new photos as they arrive (Ctrl-C ends)")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep converting new photos and clips as they arrive, each once it stops growing (Ctrl-C ends)",
+    )
     return p
 
 

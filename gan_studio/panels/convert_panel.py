@@ -132,7 +132,7 @@ class ConvertPanel(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.watch_button = QPushButton("Watch Folder")
         self.watch_button.setCheckable(True)
-        self.watch_button.setToolTip("Keep converting new photos as they arrive in the input folder")
+        self.watch_button.setToolTip("Keep converting new photos and clips as they arrive in the input folder")
         self.open_output = QPushButton("Open Output Folder")
         self.start_button.clicked.connect(lambda: self.start(watch=False))
         self.watch_button.toggled.connect(self._watch_toggled)

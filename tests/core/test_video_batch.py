@@ -220,3 +220,37 @@ def test_a_disk_that_fills_during_a_clip_stops_the_batch_with_the_reason(tmp_pat
         assert len(failed) == 1 and "is full" in failed[0].detail and "run it again" in failed[0].detail
         assert len(report.files) < 3  # the clips after it were not tried
         assert not [p for p in disk.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_watch_mode_converts_a_clip_that_arrives_once_it_stops_growing(tmp_path, translator):
+    import time
+
+    src, dst = photos_and_clip(tmp_path / "inbox", clip=False), tmp_path / "out"
+    data = make_clip(tmp_path / "walk.mp4").read_bytes()
+    cancel = threading.Event()
+    events = []
+    job = BatchJob(translator, src, dst, ConvertConfig(), None, events.append, cancel, video_options=QUICK)
+    thread = threading.Thread(target=job.watch, kwargs={"poll_s": 0.1})
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not (dst / "b.jpg").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # A clip copied slowly: read half-written, it would fail as truncated.
+        with open(src / "walk.mp4", "wb") as f:
+            f.write(data[: len(data) // 3])
+            f.flush()
+            time.sleep(0.8)
+            f.write(data[len(data) // 3 :])
+        while not (dst / "walk.mp4").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        cancel.set()
+        thread.join(timeout=60)
+    assert _frame_count(dst / "walk.mp4") == FRAMES
+    assert [e.status for e in events if isinstance(e, FileDone) and e.input.name == "walk.mp4"] == ["converted"]
+    assert {f.input.rsplit("/", 1)[-1]: f.status for f in job.report.files} == {
+        "a.png": "converted",
+        "b.jpg": "converted",
+        "walk.mp4": "converted",
+    }

@@ -1,18 +1,20 @@
-"""Notice images that appear in a folder, once they are complete (not while still being copied)."""
+"""Notice photos and clips that appear in a folder, once they are complete (not while still being copied)."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-from ..data.images import iter_image_files
+from ..data.images import is_image_file, iter_image_files
+from .clip_files import is_clip_name
 
 
 class FolderWatcher:
-    """Each ``poll`` returns the images that arrived since the last one and have stopped changing.
+    """Each ``poll`` returns the photos and clips that arrived since the last one and have stopped changing.
 
     A file counts as complete when its size and modification time were the same
-    at two polls at least ``settle_s`` apart: a copy in progress keeps growing.
+    at two polls at least ``settle_s`` apart: a copy in progress keeps growing
+    (a clip of a few gigabytes grows for minutes, and is read only once it stops).
     Polling (rather than OS notifications) works the same on every platform and
     on network shares.
     """
@@ -29,7 +31,7 @@ class FolderWatcher:
     def poll(self) -> list[Path]:
         now = time.monotonic()
         ready = []
-        for path in iter_image_files(self.folder, self.recursive):
+        for path in iter_image_files(self.folder, self.recursive, wanted=_photo_or_clip):
             if path in self.seen or (self.exclude and self.exclude in path.absolute().parents):
                 continue
             if self._first:  # what is there at the start is not "new"
@@ -60,6 +62,10 @@ class FolderWatcher:
             return
         # Marked with an impossible time so it only becomes ready after its signature changes.
         self._candidates[path] = (st.st_size, st.st_mtime_ns, float("inf"))
+
+
+def _photo_or_clip(name: str) -> bool:
+    return is_image_file(name) or is_clip_name(name)
 
 
 def latest_result_per_input(files: list) -> list:
