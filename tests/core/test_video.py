@@ -381,6 +381,28 @@ def test_a_wrapping_translator_has_its_network_statistics_held_on_its_prepared_i
     assert wrapped.flicker_index < per_frame.flicker_index
 
 
+def test_the_translator_holds_measured_statistics_for_other_images_and_lets_them_go(translator):
+    rng = np.random.default_rng(0)
+    dark = torch.from_numpy(rng.uniform(-1, -0.2, (1, 3, 32, 40)).astype(np.float32))
+    light = torch.from_numpy(rng.uniform(0.2, 1, (1, 3, 32, 40)).astype(np.float32))
+    own_dark, own_light = translator.translate_tensor(dark), translator.translate_tensor(light)
+    state = {name: tensor.clone() for name, tensor in translator.net.state_dict().items()}
+    stats = translator.measure_statistics(dark)
+    assert translator.measures_per_image() and len(stats) == 7  # resnet_1blocks: seven instance norms
+    with translator.hold_statistics(stats):
+        held_dark, held_light = translator.translate_tensor(dark), translator.translate_tensor(light)
+    assert torch.allclose(held_dark, own_dark, atol=1e-4)  # its own statistics, measured then held
+    assert (held_light - own_light).abs().mean() > 0.05  # the light image normalised as the dark one
+    assert torch.equal(translator.translate_tensor(light), own_light)  # let go after
+    after = translator.net.state_dict()  # holding added nothing to the network's state, nor changed it
+    assert after.keys() == state.keys() and all(torch.equal(after[name], state[name]) for name in state)
+    with (
+        pytest.raises(ValueError, match="2 sets of statistics for 7 norm layers"),
+        translator.hold_statistics(stats[:2]),
+    ):
+        pass
+
+
 def test_plain_translators_without_a_network_convert_per_frame(tmp_path):
     class Grey:
         def translate(self, image):

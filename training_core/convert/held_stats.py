@@ -5,9 +5,9 @@ frame by that frame's own statistics: a light entering the picture darkens
 everything else. The translator already holds one set of statistics across
 the tiles of a large photo, captured in one pass over the whole image; here the
 "whole image" is a mosaic of frames sampled across the clip, so the captured
-statistics are those of the clip. They are then applied to every frame through
-each StatNorm's given-statistics path (``use_running`` with the clip's values),
-which the translator's per-image reset does not touch.
+statistics are those of the clip (``Translator.measure_statistics``). They are
+then applied to every frame (``Translator.hold_statistics``), over the
+translator's own per-image statistics.
 """
 
 from __future__ import annotations
@@ -16,11 +16,9 @@ import contextlib
 import math
 
 import numpy as np
-import torch
 from PIL import Image
 
 from ..data.transforms import to_tensor
-from .norm import stat_norms
 
 # Statistics: per norm layer, the per-channel mean and variance (lists of floats, as stored in JSON).
 ClipStats = list[tuple[list[float], list[float]]]
@@ -33,8 +31,8 @@ def network(translator):
 
 def can_hold(translator) -> bool:
     """A translator with norm layers measured per image: one whose statistics can be held."""
-    net = getattr(network(translator), "net", None)
-    return net is not None and any(not norm.use_running for norm in stat_norms(net))
+    measures = getattr(network(translator), "measures_per_image", None)
+    return measures is not None and measures()
 
 
 def _mosaic(frames: list[np.ndarray], side: int, multiple: int) -> np.ndarray:
@@ -61,18 +59,8 @@ def measure(translator, frames: list[np.ndarray]) -> ClipStats:
     if hasattr(translator, "prepare"):  # the network sees the prepared input: measure that
         frames = [np.asarray(translator.prepare(Image.fromarray(f)).convert("RGB")) for f in frames]
     translator = network(translator)
-    norms = [norm for norm in stat_norms(translator.net) if not norm.use_running]
-    mosaic = _mosaic(frames, translator.tile, translator.multiple)
-    for norm in norms:
-        norm.capture = True
-    try:
-        # One untiled pass (the mosaic fits one tile): each layer captures its statistics on the way.
-        translator.translate_tensor(to_tensor(Image.fromarray(mosaic))[None])
-        return [(norm.fixed[0].float().cpu().tolist(), norm.fixed[1].float().cpu().tolist()) for norm in norms]
-    finally:
-        for norm in norms:
-            norm.capture = False
-            norm.fixed = None
+    mosaic = _mosaic(frames, translator.tile, translator.multiple)  # fits one tile: one untiled pass
+    return translator.measure_statistics(to_tensor(Image.fromarray(mosaic))[None])
 
 
 @contextlib.contextmanager
@@ -81,23 +69,5 @@ def held(translator, stats: ClipStats | None):
     if stats is None:
         yield
         return
-    translator = network(translator)
-    norms = [norm for norm in stat_norms(translator.net) if not norm.use_running]
-    if len(norms) != len(stats):
-        raise ValueError(f"{len(stats)} sets of statistics for {len(norms)} norm layers")
-    saved = [norm.__dict__.get("_buffers", {}).copy() for norm in norms]
-    device = next(translator.net.parameters()).device
-    for norm, (mean, var) in zip(norms, stats):
-        norm.register_buffer("running_mean", torch.tensor(mean, dtype=torch.float32, device=device))
-        norm.register_buffer("running_var", torch.tensor(var, dtype=torch.float32, device=device))
-        norm.use_running = True
-    try:
+    with network(translator).hold_statistics(stats):
         yield
-    finally:
-        for norm, buffers in zip(norms, saved):
-            norm.use_running = False
-            for name in ("running_mean", "running_var"):
-                if name in buffers:
-                    norm.register_buffer(name, buffers[name])
-                else:
-                    norm._buffers.pop(name, None)

@@ -34,9 +34,14 @@ class StatNorm(nn.Module):
             self.register_buffer("running_var", source.running_var.clone())
         self.capture = False
         self.fixed: tuple[torch.Tensor, torch.Tensor] | None = None  # per-channel mean and variance
+        # Statistics held across images (a clip's), over any of the others; the translator's per-image
+        # reset of ``fixed`` leaves them alone.
+        self.held: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def forward(self, x):
-        if self.use_running:
+        if self.held is not None:
+            mean, var = self.held
+        elif self.use_running:
             mean, var = self.running_mean, self.running_var
         elif self.fixed is not None:
             mean, var = self.fixed

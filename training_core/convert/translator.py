@@ -19,6 +19,7 @@ smaller tiles.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
@@ -213,6 +214,42 @@ class Translator:
                 log.warning("out of memory with %d px tiles; retrying with %d px tiles", self.tile, smaller)
                 self.tile = smaller
                 self._stats_side = min(self._stats_side or smaller, smaller)
+
+    # -- statistics held across images (a clip's frames: held_stats.py) --------------------------
+    def measures_per_image(self) -> bool:
+        """Some norm layer normalises each image by its own statistics (which can then be held)."""
+        return any(not norm.use_running for norm in self._norms)
+
+    @torch.inference_mode()
+    def measure_statistics(self, x: torch.Tensor) -> list[tuple[list[float], list[float]]]:
+        """Per norm layer that measures per image, the per-channel mean and variance over ``x`` (NCHW in
+        [-1, 1], N = 1, in one untiled pass: it must fit one tile)."""
+        norms = [norm for norm in self._norms if not norm.use_running]
+        _, _, h, w = x.shape
+        self._set_fixed_stats(None)
+        for norm in norms:
+            norm.capture = True
+        try:
+            self._run(_mirror_pad(x, _round_up(max(h, MIN_SIDE), self.multiple), _round_up(w, self.multiple)))
+            return [(norm.fixed[0].float().cpu().tolist(), norm.fixed[1].float().cpu().tolist()) for norm in norms]
+        finally:
+            for norm in norms:
+                norm.capture = False
+            self._set_fixed_stats(None)
+
+    @contextlib.contextmanager
+    def hold_statistics(self, stats: list[tuple[list[float], list[float]]]):
+        """Within: every image is normalised with ``stats`` (measure_statistics's) instead of its own."""
+        norms = [norm for norm in self._norms if not norm.use_running]
+        if len(norms) != len(stats):
+            raise ValueError(f"{len(stats)} sets of statistics for {len(norms)} norm layers")
+        for norm, (mean, var) in zip(norms, stats):
+            norm.held = (torch.tensor(mean, device=self.device), torch.tensor(var, device=self.device))
+        try:
+            yield
+        finally:
+            for norm in norms:
+                norm.held = None
 
     # -- the work --------------------------------------------------------------------------------
     def _translate(self, x: torch.Tensor) -> torch.Tensor:

@@ -243,7 +243,7 @@ class _Job:
                 if sample:
                     self.state.stats = held_stats.measure(self.translator, sample)
             self.report.statistics = f"held (measured at {self.options.stat_samples} times across the clip)"
-        elif self.options.hold_stats and hasattr(held_stats.network(self.translator), "net"):
+        elif self.options.hold_stats and hasattr(held_stats.network(self.translator), "measures_per_image"):
             self.report.notes.append("this model's statistics are fixed already (running averages): nothing to hold")
         self.work.save(self.state)
 
