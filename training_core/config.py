@@ -178,6 +178,57 @@ class CycleGANConfig(ModelConfig):
 
 
 @dataclass
+class CUTConfig(ModelConfig):
+    """CUT (Park et al. 2020): one ResNet generator, one PatchGAN, GAN + PatchNCE on the generator's
+    encoder, and the same PatchNCE of G(B) against B (the identity term)."""
+
+    family: ClassVar[str] = "cut"
+    netG: str = "resnet_9blocks"
+    norm: str = "instance"
+    dropout: bool = False
+    gan_mode: str = "lsgan"
+    init_type: str = "xavier"  # the authors' code: xavier at gain 0.02
+    lambda_GAN: float = 1.0
+    lambda_NCE: float = 1.0
+    nce_idt: bool = True  # the identity PatchNCE term on domain B
+    flip_equivariance: bool = False
+    num_patches: int = 256  # locations sampled per layer
+    nce_T: float = 0.07  # the temperature of the similarities
+    netF_nc: int = 256  # units of each projection head
+
+    def validate(self):
+        super().validate()
+        if not self.netG.startswith("resnet_"):
+            raise ConfigError(
+                f"{self.family} reads its PatchNCE features from a ResNet generator's encoder; "
+                f"netG {self.netG!r} is not one: use resnet_9blocks or resnet_6blocks"
+            )
+        _at_least("num_patches", self.num_patches, 1)
+        _at_least("netF_nc", self.netF_nc, 1)
+        if not self.nce_T > 0:
+            raise ConfigError(f"nce_T must be above 0, got {self.nce_T}")
+        for name in ("lambda_GAN", "lambda_NCE"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError(f"{name} must be at least 0, got {getattr(self, name)}")
+        if self.nce_idt and self.input_nc != self.output_nc:
+            raise ConfigError(
+                f"the identity PatchNCE term feeds B images to the A -> B generator, which needs as many "
+                f"input as output channels (got {self.input_nc} and {self.output_nc}); set nce_idt off"
+            )
+        return self
+
+
+@dataclass
+class FastCUTConfig(CUTConfig):
+    """FastCUT: CUT without the identity term, PatchNCE weighted 10, and flip-equivariance."""
+
+    family: ClassVar[str] = "fastcut"
+    lambda_NCE: float = 10.0
+    nce_idt: bool = False
+    flip_equivariance: bool = True
+
+
+@dataclass
 class DataConfig(_JsonConfig):
     """How training images are prepared (the papers' options).
 
