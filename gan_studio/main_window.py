@@ -42,11 +42,12 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
-        self.library = None
+        # The one library of this window: every panel is given it (and reads $GAN_STUDIO_HOME through it).
+        self.library = ModelLibrary()
         self.help_dialog = None
 
         self.dataset_panel = DatasetPanel(settings)
-        self.train_panel = TrainPanel(settings)
+        self.train_panel = TrainPanel(settings, self.library)
         self.convert_panel = ConvertPanel(settings)
         self.models_panel = ModelsPanel()
         self.tabs = QTabWidget()
@@ -96,11 +97,9 @@ class MainWindow(QMainWindow):
         self.busy.hide()
         self.device_label.setText(device)
         log.info("engine ready; training will run on %s", device)
-        self.library = ModelLibrary()
         self.models_panel.set_library(self.library)
         self.convert_panel.set_library(self.library)
         self.train_panel.set_engine_ready()
-        self.train_panel.set_library(self.library)
         if self.train_panel.resume_card.isVisibleTo(self.train_panel):
             self.tabs.setCurrentWidget(self.train_panel)  # an unfinished run: its card is the first thing seen
         last = self.settings.value("dataset/last_folder", "")
@@ -208,7 +207,7 @@ class MainWindow(QMainWindow):
 
     def open_models_folder(self) -> None:
         """The library's folder, where every model lives (for backups, or to copy one elsewhere)."""
-        root = (self.library or ModelLibrary()).root
+        root = self.library.root
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError:

@@ -92,7 +92,7 @@ def _show(entry) -> None:
         lines.append("  validation  " + ", ".join(f"{k} {v:.4g}" for k, v in scores.items()))
     if r.last_error:
         lines.append(f"  last error  {r.last_error}")
-    if entry.state in ("paused", "interrupted", "failed"):
+    if entry.can_resume:
         lines.append(f"  continue    {resume_command(r.name)}")
     print("\n".join(lines))
 

@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, GanStudioError
 
-FORMAT_VERSION = 1
+if TYPE_CHECKING:  # imported where used: config.py reads options.py, which the record does not need to load
+    from .config import DataConfig, ModelConfig, TrainConfig
+
+# 2: the direction and the run length are kept once, in the data and training settings (format 1 also
+# had them at the top level, where nothing but the displays read them).
+FORMAT_VERSION = 2
 # The one vocabulary of model states. model.json holds all but "interrupted", which is a "running"
 # record whose process is gone. failed: training stopped on an error (resumable once it is fixed).
 STATES = ("new", "running", "paused", "interrupted", "finished", "failed")
+# The states from which training continues where its last checkpoint left it (ModelEntry.can_resume).
+RESUMABLE = ("paused", "interrupted", "failed")
 _OLD_STATES = {"stopped": "paused"}  # what GAN Studio 0.1 wrote
-FAMILIES = ("pix2pix", "cyclegan")
-DIRECTIONS = ("AtoB", "BtoA")
 INFERENCE_NORMS = ("image", "running")
 
 
@@ -39,10 +44,8 @@ class ModelRecord:
     updated: str = ""
     format_version: int = FORMAT_VERSION
     preset: str = ""
-    direction: str = "AtoB"
-    iterations: int = 0
-    total_iterations: int = 0
-    progress: int = 0
+    iterations: int = 0  # what the last checkpoint holds
+    progress: int = 0  # live, while a run goes
     model: dict = field(default_factory=dict)  # ModelConfig.to_dict()
     data: dict = field(default_factory=dict)  # DataConfig.to_dict()
     train: dict | None = None  # TrainConfig.to_dict(); None for an imported model, which cannot train
@@ -58,26 +61,34 @@ class ModelRecord:
         return self.inference.get("norm", "image")
 
     @property
+    def direction(self) -> str:
+        """Which side is the input ("AtoB" or "BtoA"): the data settings' own, which training reads."""
+        return self.data_config().direction
+
+    @property
+    def total_iterations(self) -> int:
+        """The run's length: the training settings' own; 0 for an imported model, which has none."""
+        return self.train_config().iterations if self.train is not None else 0
+
+    @property
     def generator_directions(self) -> tuple[str, ...]:
         """What the weights file holds a generator for, so what an export may ask: CycleGAN's two
         directions; pix2pix's one generator is "AtoB" whichever way its data ran (``direction``)."""
-        return DIRECTIONS if self.family == "cyclegan" else ("AtoB",)
+        from .families import family
 
-    @property
-    def can_train(self) -> bool:
-        return self.train is not None
+        return family(self.family).directions
 
-    def model_config(self):
+    def model_config(self) -> ModelConfig:
         from .config import ModelConfig
 
         return ModelConfig.from_dict({"family": self.family, **self.model})
 
-    def data_config(self):
+    def data_config(self) -> DataConfig:
         from .config import DataConfig
 
         return DataConfig.from_dict(self.data)
 
-    def train_config(self):
+    def train_config(self) -> TrainConfig:
         from .config import TrainConfig
 
         if self.train is None:
@@ -110,6 +121,8 @@ def read_record(raw: Any) -> ModelRecord:
         )
     state = raw.get("state", "new")
     raw["state"] = _OLD_STATES.get(state, state) if isinstance(state, str) else state
+    if version < 2:
+        _from_format_1(raw)
     raw["format_version"] = FORMAT_VERSION
     known = {k: raw.pop(k) for k in list(raw) if k in _TYPES and k != "extra"}
     for key in ("name", "family"):
@@ -122,9 +135,28 @@ def read_record(raw: Any) -> ModelRecord:
     return record
 
 
+def _from_format_1(raw: dict[str, Any]) -> None:
+    """Format 1 kept the direction and the run length twice: at the top level and in the data and
+    training settings. The settings' copies are what training used, so they win; the top-level ones
+    fill them where they are missing (a record made by hand, or by a program, with only those)."""
+    direction = raw.pop("direction", None)
+    total = raw.pop("total_iterations", None)
+    data = raw.setdefault("data", {})
+    if direction is not None and isinstance(data, dict):
+        raw["data"] = {"direction": direction, **data}
+    if total is not None and isinstance(raw.get("train"), dict):
+        raw["train"] = {"iterations": total, **raw["train"]}
+
+
 def _check_type(key: str, value: Any) -> None:
     kind = _TYPES[key]
-    expected = {"str": str, "int": int, "dict": dict, "dict | None": (dict, type(None))}[str(kind)]
+    kinds: dict[str, type | tuple[type, ...]] = {
+        "str": str,
+        "int": int,
+        "dict": dict,
+        "dict | None": (dict, type(None)),
+    }
+    expected = kinds[str(kind)]
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         names = (
             "an object"
@@ -139,17 +171,18 @@ def _check_type(key: str, value: Any) -> None:
 
 
 def _check_values(r: ModelRecord) -> None:
+    from .families import NAMES as FAMILIES  # here: loading the record alone reads no settings
+
     if not r.name.strip() or not r.name.isprintable():
         raise RecordError(f'"name" {r.name!r} is empty or holds control characters')
     for key, value, allowed in (
         ("family", r.family, FAMILIES),
         ("state", r.state, STATES),
-        ("direction", r.direction, DIRECTIONS),
         ("inference.norm", r.inference_norm, INFERENCE_NORMS),
     ):
         if value not in allowed:
             raise RecordError(f'"{key}" is {value!r}, not one of {", ".join(allowed)}')
-    for key in ("iterations", "total_iterations", "progress"):
+    for key in ("iterations", "progress"):
         if getattr(r, key) < 0:
             raise RecordError(f'"{key}" is negative')
     try:

@@ -10,6 +10,7 @@ the display name lives in model.json, so renaming never moves files.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import json
 import logging
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -34,7 +36,7 @@ from .fsutil import (
     regular_file_problem,
     remove_stale_temp_files,
 )
-from .record import ModelRecord, RecordError, read_record
+from .record import RESUMABLE, ModelRecord, RecordError, read_record
 from .runlock import RunInUse, is_locked
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ DAMAGED = "damaged"  # shown for a model folder whose model.json cannot be used 
 IDLE_TEMP_AGE_S = 60
 MAX_RECORD_BYTES = 4 << 20  # a record is a few kB; more is not a model.json, and is not read whole
 STAGING_PREFIX = ".new-model-"  # a model being created: hidden until complete
+RECORD_FIELDS = {f.name for f in dataclasses.fields(ModelRecord)} - {"extra"}
 _tidied: set[str] = set()  # library folders cleaned of stale temporary files by this process
 
 
@@ -135,6 +138,12 @@ class ModelEntry:
         if self.record.state == "running":
             return "running" if self.in_use else "interrupted"
         return self.record.state
+
+    @property
+    def can_resume(self) -> bool:
+        """Training continues from its last checkpoint (paused, interrupted or failed; trained here,
+        not imported). The CLI's "continue" line, the Train tab's card and the Models tab ask this."""
+        return self.state in RESUMABLE and self.record is not None and self.record.train is not None
 
     def require(self) -> ModelRecord:
         """The record, or a LibraryError that says what is wrong and what to do."""
@@ -326,9 +335,12 @@ class ModelLibrary:
         except OSError as exc:
             raise DiskError(f"cannot save {entry.name}: {explain_write_error(exc, entry.path)}") from None
 
-    def update(self, entry: ModelEntry, **changes) -> ModelEntry:
+    def update(self, entry: ModelEntry, **changes: Any) -> ModelEntry:
         """Change some fields of the record, keeping what others wrote meanwhile (a rename during training)."""
         record = entry.require()
+        unknown = sorted(set(changes) - RECORD_FIELDS)
+        if unknown:  # a caller's mistake (a field of an older format?), not the user's: kept out of model.json
+            raise TypeError(f"update() takes fields of the record, not {', '.join(unknown)}")
         if "name" in changes:
             self._check_name_free(str(changes["name"]).strip(), except_id=entry.id)
         on_disk = self._read(entry.path).record

@@ -184,7 +184,7 @@ class ModelsPanel(QWidget):
         self._running = [e for e in entries if e.state == "running"]
         self._lock_poll.start() if self._running else self._lock_poll.stop()
         # Nothing chosen yet: the latest unfinished model, ready to Resume.
-        unfinished = (e.id for e in entries if e.state in ("paused", "interrupted", "failed"))
+        unfinished = (e.id for e in entries if e.can_resume)
         selected = self.selected_id() or next(unfinished, None)
         self.tree.clear()
         self._watch(entries)

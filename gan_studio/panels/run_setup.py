@@ -40,9 +40,10 @@ class RunSetup(QGroupBox):
 
     error = Signal(str)
 
-    def __init__(self, settings, parent=None):
+    def __init__(self, settings, library: ModelLibrary, parent=None):
         super().__init__("New model", parent)
         self.settings = settings
+        self.library = library  # asked for a free name for each new model
         self.report = None
         self._filling = False
         self.name = QLineEdit()
@@ -95,7 +96,7 @@ class RunSetup(QGroupBox):
     # -- what the form shows ---------------------------------------------------------------------
     def set_report(self, report, demo: str | None = None) -> None:
         self.report = report
-        self.name.setText(ModelLibrary().new_name(DEMO_NAMES.get(demo) or report.root.name))
+        self.name.setText(self.library.new_name(DEMO_NAMES.get(demo) or report.root.name))
         self._filling = True
         self.family.clear()
         for family in options.families_for_layout(report.layout):

@@ -30,17 +30,17 @@ from ..widgets.resume_card import ResumeCard
 from .run_setup import RunSetup
 
 log = logging.getLogger(__name__)
-RESUMABLE = ("paused", "interrupted", "failed")
 
 
 class TrainPanel(QWidget):
     run_changed = Signal()  # a run started, checkpointed or ended: the library changed
     message = Signal(str)  # for the status bar
 
-    def __init__(self, settings, parent=None):
+    def __init__(self, settings, library: ModelLibrary, parent=None):
         super().__init__(parent)
         self.settings = settings
         self.report = None
+        self.library = library  # the main window's; unfinished models are listed once the engine is ready
         self._demo: str | None = None
         self.session = None
         self.engine_ready = False
@@ -62,11 +62,10 @@ class TrainPanel(QWidget):
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("QLabel { background: #e8f1fb; color: #1b3a5c; padding: 8px; border-radius: 4px; }")
         self.banner.hide()
-        self.setup = RunSetup(settings)
+        self.setup = RunSetup(settings, library)
         self.setup.error.connect(self.show_error)
         self.resume_card = ResumeCard()
         self.resume_card.resume_requested.connect(lambda key: self.resume_model(key))
-        self.library = None
 
         self.start_button = QPushButton("Start")
         self.start_button.setDefault(True)
@@ -155,16 +154,13 @@ class TrainPanel(QWidget):
     def set_engine_ready(self) -> None:
         self.engine_ready = True
         self._update_controls()
-
-    def set_library(self, library) -> None:
-        self.library = library
         self.refresh_unfinished()
 
     def refresh_unfinished(self) -> None:
         """The resume card shows the latest unfinished model, unless a run is going."""
-        if self.library is None:
+        if not self.engine_ready:  # its Resume would load PyTorch on the GUI thread
             return
-        unfinished = [e for e in self.library.list() if e.state in RESUMABLE and e.record is not None]
+        unfinished = [e for e in self.library.list() if e.can_resume]
         self.resume_card.show_runs([] if self.session else unfinished)
 
     def set_report(self, report, demo: str | None = None) -> None:
@@ -250,7 +246,7 @@ class TrainPanel(QWidget):
                 family=family,
                 preset=preset,
                 overrides=overrides,
-                library=ModelLibrary(),
+                library=self.library,
                 device=device,
                 leave_core_for_ui=True,
                 **kwargs,
@@ -268,7 +264,7 @@ class TrainPanel(QWidget):
         from training_core.train.trainer import Trainer
 
         try:
-            entry = ModelLibrary().get(key)
+            entry = self.library.get(key)
         except GanStudioError as exc:  # deleted or damaged since the list was read
             self.show_error(str(exc))
             self.refresh_unfinished()
@@ -288,7 +284,7 @@ class TrainPanel(QWidget):
         def make_trainer(**kwargs):
             return Trainer.reopen(
                 entry.id,
-                ModelLibrary(),
+                self.library,
                 iterations=iterations,
                 restart=restart,
                 device=device,

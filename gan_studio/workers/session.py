@@ -23,9 +23,6 @@ class ThreadSession(QObject):
     def start(self) -> None:
         self.thread.start()
 
-    def is_running(self) -> bool:
-        return self.thread.isRunning()
-
     def wait(self, timeout_ms: int) -> bool:
         return self.thread.wait(timeout_ms)
 

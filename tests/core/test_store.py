@@ -170,8 +170,9 @@ def test_list_and_show_say_the_same_state(tmp_path, capsys):
         assert shown == said and f" {said} " in listed
 
 
-def test_a_model_json_of_gan_studio_0_1_opens_unchanged(tmp_path):
-    """A checked-in record in today's format (0.1 wrote "stopped" for a paused run)."""
+def test_a_model_json_of_gan_studio_0_1_opens_and_keeps_what_it_held(tmp_path):
+    """A checked-in record of format 1 (0.1 wrote "stopped" for a paused run); written back in format 2,
+    with the direction and the run length once, in the settings, and every other field as it was."""
     from pathlib import Path
 
     lib = ModelLibrary()
@@ -186,10 +187,104 @@ def test_a_model_json_of_gan_studio_0_1_opens_unchanged(tmp_path):
     lib.update(entry, iterations=3)
     written = json.loads((folder / "model.json").read_text())
     assert written["written_by_a_later_version"] == {"kept": True}  # fields it does not know survive
-    assert {k: v for k, v in written.items() if k not in ("iterations", "updated", "state")} == {
-        k: v for k, v in original.items() if k not in ("iterations", "updated", "state")
+    changed = ("iterations", "updated", "state", "format_version", "direction", "total_iterations")
+    assert {k: v for k, v in written.items() if k not in changed} == {
+        k: v for k, v in original.items() if k not in changed
     }
-    assert written["state"] == "paused" and written["iterations"] == 3
+    assert written["state"] == "paused" and written["iterations"] == 3 and written["format_version"] == 2
+    assert "direction" not in written and "total_iterations" not in written
+    assert (written["data"]["direction"], written["train"]["iterations"]) == ("AtoB", 4)
+
+
+# Format 1, as GAN Studio 0.1 and 0.2 before this format wrote it: the direction and the run length
+# both at the top level and in the settings. Written out here so that the test cannot drift with the code.
+FORMAT_1 = """{
+  "format_version": 1, "name": "Night", "family": "pix2pix", "state": "paused",
+  "created": "2026-11-30T21:02:11+00:00", "updated": "2026-11-30T22:40:05+00:00", "preset": "standard",
+  "direction": "BtoA", "iterations": 1500, "total_iterations": 6000, "progress": 1520,
+  "model": {"family": "pix2pix", "netG": "unet_64", "ngf": 16},
+  "data": {"crop_size": 64, "load_size": 72, "direction": "BtoA"},
+  "train": {"iterations": 6000, "checkpoint_every": 500},
+  "dataset": {"root": "/home/artist/night", "layout": "aligned", "train": 40},
+  "metrics": {}, "inference": {}
+}"""
+
+
+def test_a_format_1_record_gives_the_same_values_and_is_written_once_in_format_2(tmp_path):
+    lib = _library(tmp_path)
+    (lib.root / "night").mkdir(parents=True)
+    (lib.root / "night" / "model.json").write_text(FORMAT_1)
+    entry = lib.get("Night")
+    r = entry.record
+    assert (r.direction, r.total_iterations, r.iterations, r.progress) == ("BtoA", 6000, 1500, 1520)
+    assert r.train_config().iterations == 6000 and r.data_config().direction == "BtoA"
+    assert entry.can_resume and r.format_version == 2
+    lib.update(entry, iterations=2000)
+    written = json.loads((entry.path / "model.json").read_text())
+    assert written["format_version"] == 2 and "direction" not in written and "total_iterations" not in written
+    again = lib.get("Night").record
+    assert (again.direction, again.total_iterations, again.iterations) == ("BtoA", 6000, 2000)
+
+
+@pytest.mark.parametrize(
+    "top,settings,expected",
+    [
+        # Only at the top level (a record a script made): it fills the settings.
+        ({"direction": "BtoA", "total_iterations": 300}, {"data": {}, "train": {}}, ("BtoA", 300)),
+        # Both, disagreeing (edited by hand): the settings, which training read, win.
+        (
+            {"direction": "BtoA", "total_iterations": 300},
+            {"data": {"direction": "AtoB"}, "train": {"iterations": 9}},
+            ("AtoB", 9),
+        ),
+        # An imported model: no training settings, so no run length.
+        ({"direction": "AtoB", "total_iterations": 0}, {"train": None}, ("AtoB", 0)),
+    ],
+)
+def test_format_1_duplicates_fold_into_the_settings(tmp_path, top, settings, expected):
+    lib = _library(tmp_path)
+    (lib.root / "m").mkdir(parents=True)
+    record = {"format_version": 1, "name": "m", "family": "pix2pix", **top, **settings}
+    (lib.root / "m" / "model.json").write_text(json.dumps(record))
+    r = lib.get("m").require()
+    assert (r.direction, r.total_iterations) == expected
+
+
+def test_a_record_of_format_1_with_a_bad_direction_is_damaged_and_says_which_field(tmp_path):
+    lib = _library(tmp_path)
+    (lib.root / "m").mkdir(parents=True)
+    (lib.root / "m" / "model.json").write_text(
+        json.dumps({"format_version": 1, "name": "m", "family": "pix2pix", "direction": "AB"})
+    )
+    (entry,) = lib.list()
+    assert entry.state == "damaged" and "direction 'AB'" in entry.damage
+
+
+def test_only_resumable_models_can_resume(tmp_path):
+    """One definition, which the CLI's show, the Train tab's card and the Models tab ask."""
+    lib = _library(tmp_path)
+    trained = lib.create("trained", {"family": "pix2pix", "train": {}})
+    for state, resumable in (
+        ("new", False),
+        ("paused", True),
+        ("failed", True),
+        ("finished", False),
+        ("running", True),
+    ):
+        lib.update(trained, state=state)
+        assert lib.get("trained").can_resume == resumable  # "running" with no process: interrupted
+    with RunLock(trained.run_dir):
+        assert not lib.get("trained").can_resume  # running for real
+    imported = lib.create("imported", {"family": "pix2pix", "imported": {"from": ["g.pth"]}}, state="paused")
+    assert not imported.can_resume  # no training settings to continue from
+
+
+def test_update_refuses_a_field_the_record_does_not_have(tmp_path):
+    lib = _library(tmp_path)
+    entry = lib.create("m", {"family": "pix2pix", "train": {}})
+    with pytest.raises(TypeError, match="total_iterations"):
+        lib.update(entry, total_iterations=5)
+    assert "total_iterations" not in json.loads((entry.path / "model.json").read_text())
 
 
 # -- hostile model.json files (issue 30): each breaks its own model, never the library ----------------
@@ -333,7 +428,9 @@ def test_the_record_says_which_generators_an_export_can_ask_for(tmp_path):
     """The Models tab offers these directions to export; pix2pix trained B to A still holds one "AtoB" net."""
     lib = _library(tmp_path)
     assert lib.create("c", {"family": "cyclegan"}).record.generator_directions == ("AtoB", "BtoA")
-    assert lib.create("p", {"family": "pix2pix", "direction": "BtoA"}).record.generator_directions == ("AtoB",)
+    assert lib.create("p", {"family": "pix2pix", "data": {"direction": "BtoA"}}).record.generator_directions == (
+        "AtoB",
+    )
 
 
 def test_automatic_names_count_up_per_base_so_a_new_user_can_tell_them_apart(tmp_path):

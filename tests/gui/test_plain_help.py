@@ -50,8 +50,9 @@ def test_a_wheel_passing_over_a_number_field_scrolls_the_form_and_leaves_the_val
     assert not _wheel(combo) and combo.currentIndex() == before
     from gan_studio.panels.run_setup import RunSetup
     from gan_studio.settings import open_settings
+    from training_core.store import ModelLibrary
 
-    setup = RunSetup(open_settings())
+    setup = RunSetup(open_settings(), ModelLibrary())
     qtbot.addWidget(setup)
     setup.device.setCurrentIndex(0)
     assert not _wheel(setup.device) and setup.device.currentIndex() == 0  # the form's own choices too

@@ -116,30 +116,6 @@ class DatasetReport:
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
-    def to_dict(self) -> dict:
-        """Plain JSON types only (paths as strings)."""
-
-        def strs(paths):
-            return [str(p) for p in paths]
-
-        return {
-            "root": str(self.root),
-            "layout": self.layout,
-            "layout_reason": self.layout_reason,
-            "splits": {
-                name: {
-                    "pairs": [[str(a), str(b)] for a, b in items.pairs],
-                    "images": strs(items.images),
-                    "domain_a": strs(items.domain_a),
-                    "domain_b": strs(items.domain_b),
-                }
-                for name, items in self.splits.items()
-            },
-            "rejected": [{"path": str(r.path), "reason": r.reason, "detail": r.detail} for r in self.rejected],
-            "warnings": list(self.warnings),
-            "sizes": dict(self.sizes),
-        }
-
 
 # --- folder structure ----------------------------------------------------------
 

@@ -20,7 +20,7 @@ class LibraryRecorder:
 
     def extend(self, train: TrainConfig) -> None:
         """A resumed run continues to a new length."""
-        self._update(train=train.to_dict(), total_iterations=train.iterations)
+        self._update(train=train.to_dict())  # the record's total_iterations follows
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, (Started, Resumed)):
@@ -40,5 +40,5 @@ class LibraryRecorder:
         elif isinstance(event, Failed):
             self._update(state="failed", last_error=event.message)
 
-    def _update(self, **changes) -> None:
+    def _update(self, **changes: object) -> None:
         self.library.update(self.entry, **changes)

@@ -219,9 +219,7 @@ class Trainer:
                 "model": model_cfg.to_dict(),
                 "data": data_cfg.to_dict(),
                 "train": train_cfg.to_dict(),
-                "direction": data_cfg.direction,
                 "iterations": 0,
-                "total_iterations": train_cfg.iterations,
                 "dataset": {
                     "root": plan.root,
                     "layout": plan.layout,
