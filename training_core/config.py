@@ -312,6 +312,8 @@ class TrainConfig(_JsonConfig):
 
 
 OUTPUT_FORMATS = ("same", "png", "jpeg", "webp")
+VIDEO_CODECS = ("h264", "hevc", "vp9")
+VIDEO_CONTAINERS = ("mp4", "same")
 NORM_CHOICES = ("auto", "image", "running")
 # Where a folder already holds results of another model: a subfolder named after this model (so
 # nothing of the other is replaced), replace them, or refuse and say so (the app then asks).
@@ -345,9 +347,20 @@ class ConvertConfig(_JsonConfig):
     precision: str = "auto"
     other_model_outputs: str = "subfolder"
     prepare_input: bool = False  # make each photo into the model's kind of training input first
+    # Clips (a folder's, or one given as --input; convert/video.py): the output's video codec, its
+    # CRF, its container, and the two measures against flicker.
+    video_codec: str = "h264"
+    video_quality: int = 18  # CRF: 0 best, 51 worst; 18 looks like the source
+    video_container: str = "mp4"  # or "same": the clip's own, where it can hold the codec
+    hold_stats: bool = True  # one set of normalisation statistics for the whole clip
+    colour_match: bool = False  # each frame's colours matched to the first converted frame's
 
     def validate(self):
         _choice("direction", self.direction, DIRECTIONS)
+        _choice("video_codec", self.video_codec, VIDEO_CODECS)
+        _choice("video_container", self.video_container, VIDEO_CONTAINERS)
+        if not 0 <= self.video_quality <= 51:
+            raise ConfigError(f"video_quality (a CRF) must be 0 to 51, got {self.video_quality}")
         _choice("other_model_outputs", self.other_model_outputs, OTHER_MODEL_OUTPUTS)
         _choice("format", self.format, OUTPUT_FORMATS)
         _choice("norm", self.norm, NORM_CHOICES)

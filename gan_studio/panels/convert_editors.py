@@ -1,14 +1,18 @@
 """The Convert tab's editors: one per entry of the conversion settings' list, with its saved value.
 
 The list (``training_core/convert/settings.py``) gives the label, the help, the
-choices and the default, which the command line takes too.
+choices and the default, which the command line takes too. Lists and numbers
+take a mouse wheel only once clicked into (the form's ComboBox and SpinBox): a
+wheel turned on the way past leaves the settings as they were.
 """
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QWidget
 
 from training_core.convert.settings import ConvertSetting
+
+from ..widgets.settings_form import ComboBox, SpinBox
 
 KEY = "convert/{}"
 
@@ -17,11 +21,11 @@ def make_editor(setting: ConvertSetting) -> QWidget:
     if isinstance(setting.default, bool):
         editor = QCheckBox(setting.label)
     elif setting.choices:
-        editor = QComboBox()
+        editor = ComboBox()
         for label, value in setting.choices:
             editor.addItem(label, value)
     else:
-        editor = QSpinBox()
+        editor = SpinBox()
         editor.setRange(setting.minimum, setting.maximum)
     editor.setToolTip(setting.help[:1].upper() + setting.help[1:])
     show_value(editor, setting.default)

@@ -119,6 +119,8 @@ class ConvertPanel(QWidget):
             editor = self.editors[setting.name]
             if setting.name == "direction":
                 continue
+            if setting.for_clips and not any(s.for_clips for s in APP_SETTINGS[: APP_SETTINGS.index(setting)]):
+                right.addRow(QLabel("<b>Clips</b>"))  # above the first of the clips' settings
             if isinstance(editor, QCheckBox):
                 right.addRow(editor)
             else:

@@ -21,15 +21,38 @@ def picture(i, lamp=0.0, seed=0):
     return np.clip(frame, 0, 255).astype(np.uint8)
 
 
-def make_clip(path, frames=FRAMES, fps=FPS, audio=True, lamp=0.0, rotation=0, pts=None, container="mp4"):
-    """A clip of ``frames`` frames (timestamps ``pts`` in 1/fps units for a variable rate) and a tone."""
+def make_clip(
+    path,
+    frames=FRAMES,
+    fps=FPS,
+    audio=True,
+    lamp=0.0,
+    rotation=0,
+    pts=None,
+    container="mp4",
+    codec="libx264",
+    audio_codec="aac",
+    chapters=(),
+):
+    """A clip of ``frames`` frames (timestamps ``pts`` in 1/fps units for a variable rate) and a tone;
+    ``chapters``: (start, end, title) in seconds."""
+    rate = 48000 if audio_codec == "libopus" else 44100  # Opus takes 48 kHz
     with av.open(str(path), "w", format=container) as out:
-        video = out.add_stream("libx264", rate=fps, options={"crf": "10"})
+        video = out.add_stream(codec, rate=fps, options={"crf": "10"} if codec == "libx264" else {})
         video.width, video.height, video.pix_fmt = W, H, "yuv420p"
         video.codec_context.time_base = Fraction(1, fps)
         if rotation:
             video.set_display_rotation(rotation)
-        tone = out.add_stream("aac", rate=44100) if audio else None
+        tone = out.add_stream(audio_codec, rate=rate) if audio else None
+        if chapters:
+            ms = Fraction(1, 1000)
+            marks = [(round(a * 1000), round(b * 1000), title) for a, b, title in chapters]
+            out.set_chapters(
+                [
+                    {"id": n + 1, "start": a, "end": b, "time_base": ms, "metadata": {"title": t}}
+                    for n, (a, b, t) in enumerate(marks)
+                ]
+            )
         for i in range(frames):
             frame = av.VideoFrame.from_ndarray(picture(i, lamp), format="rgb24")
             frame.pts, frame.time_base = (pts[i] if pts else i), Fraction(1, fps)
@@ -38,10 +61,10 @@ def make_clip(path, frames=FRAMES, fps=FPS, audio=True, lamp=0.0, rotation=0, pt
         for packet in video.encode():
             out.mux(packet)
         if tone is not None:
-            t = np.arange(int(44100 * frames / fps)) / 44100
+            t = np.arange(int(rate * frames / fps)) / rate
             samples = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
             sound = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
-            sound.sample_rate, sound.pts = 44100, 0
+            sound.sample_rate, sound.pts = rate, 0
             for packet in tone.encode(sound):
                 out.mux(packet)
             for packet in tone.encode():

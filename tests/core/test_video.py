@@ -23,6 +23,7 @@ import torch
 from clips import FPS, FRAMES, H, W, make_clip, picture
 from PIL import Image
 
+from training_core.convert.settings import add_options
 from training_core.convert.translator import TranslateOptions, Translator
 from training_core.convert.video import VideoError, VideoOptions, VideoProgress, convert_video
 from training_core.convert.video_cli import add_video_options, is_clip, run_clip
@@ -381,6 +382,41 @@ def test_a_wrapping_translator_has_its_network_statistics_held_on_its_prepared_i
     assert wrapped.flicker_index < per_frame.flicker_index
 
 
+def _chapters(path):
+    """(start, end, title) of each chapter, in seconds to the millisecond."""
+    with av.open(str(path)) as clip:
+        return [
+            (
+                round(float(c["start"] * c["time_base"]), 3),
+                round(float(c["end"] * c["time_base"]), 3),
+                c["metadata"]["title"],
+            )
+            for c in clip.chapters()
+        ]
+
+
+@pytest.mark.parametrize("container", ["mp4", "matroska"])
+def test_chapters_are_kept_and_a_trial_range_keeps_those_within_it_from_zero(tmp_path, translator, container):
+    suffix = ".mp4" if container == "mp4" else ".mkv"
+    marks = [(0.0, 0.5, "Street"), (0.5, 1.0, "Square")]
+    clip = make_clip(tmp_path / f"walk{suffix}", container=container, chapters=marks)
+    convert_video(translator, clip, tmp_path / f"all{suffix}", VideoOptions(segment_seconds=0.25))
+    assert _chapters(tmp_path / f"all{suffix}") == marks
+    trial = VideoOptions(segment_seconds=0.25, start=0.25, duration=0.5)
+    convert_video(translator, clip, tmp_path / f"trial{suffix}", trial)
+    assert _chapters(tmp_path / f"trial{suffix}") == [(0.0, 0.25, "Street"), (0.25, 0.5, "Square")]
+
+
+def test_overlapped_decode_network_and_encode_write_the_sequential_paths_bytes(tmp_path, translator):
+    clip = make_clip(tmp_path / "walk.mp4")
+    one_by_one = VideoOptions(segment_seconds=0.25, overlap=False)
+    convert_video(translator, clip, tmp_path / "sequential.mp4", one_by_one)
+    report = convert_video(translator, clip, tmp_path / "overlapped.mp4", VideoOptions(segment_seconds=0.25))
+    assert report.frames == FRAMES
+    assert (tmp_path / "overlapped.mp4").read_bytes() == (tmp_path / "sequential.mp4").read_bytes()
+    assert one_by_one.frame_settings() == VideoOptions(segment_seconds=0.25).frame_settings()  # a resume may switch
+
+
 def test_the_translator_holds_measured_statistics_for_other_images_and_lets_them_go(translator):
     rng = np.random.default_rng(0)
     dark = torch.from_numpy(rng.uniform(-1, -0.2, (1, 3, 32, 40)).astype(np.float32))
@@ -421,6 +457,7 @@ def _clip_args(*argv):
     parser = argparse.ArgumentParser()
     parser.add_argument("--input", type=Path)
     parser.add_argument("--output", type=Path)
+    add_options(parser)  # the settings: --video-quality and the others
     add_video_options(parser)
     return parser.parse_args([str(a) for a in argv])
 

@@ -97,7 +97,7 @@ def test_a_broken_clip_is_one_failed_file_and_the_others_convert(tmp_path, trans
     assert failed["holiday.mp4"].startswith("not a video")
     assert "truncated" in failed["cut.mov"] or "damaged" in failed["cut.mov"]
     assert report.counts() == {"converted": 2, "failed": 2}
-    assert not (dst / "holiday.mp4").exists() and not (dst / "cut.mov").exists()
+    assert not (dst / "holiday.mp4").exists() and not list(dst.glob("cut.mov*"))
     assert not [p for p in dst.iterdir() if p.name.endswith((".video-work", ".tmp"))]
     assert "holiday.mp4: not a video" in (dst / "gan-studio-report.txt").read_text()
 
@@ -154,15 +154,42 @@ def test_cancel_stops_within_a_clip_at_once(tmp_path, translator):
     assert time.perf_counter() - when["cancelled"] < 1.0
 
 
-def test_clip_outputs_keep_mp4_mov_and_mkv_and_others_become_mp4():
-    assert [clip_output_name(n) for n in ("a.mp4", "b.MOV", "c.mkv", "d.webm", "e.avi", "f.m4v")] == [
+def test_clip_outputs_are_mp4_by_default_or_keep_a_container_that_holds_the_codec():
+    names = ("a.mp4", "b.MOV", "c.mkv", "d.webm", "e.avi", "f.m4v")
+    assert [clip_output_name(n) for n in names] == [
         "a.mp4",
-        "b.MOV",
-        "c.mkv",
+        "b.MOV.mp4",
+        "c.mkv.mp4",
         "d.webm.mp4",
         "e.avi.mp4",
         "f.m4v.mp4",
     ]
+    assert [clip_output_name(n, "same") for n in names] == [
+        "a.mp4",
+        "b.MOV",
+        "c.mkv",
+        "d.webm.mp4",  # WebM holds VP9, not H.264
+        "e.avi.mp4",
+        "f.m4v.mp4",
+    ]
+    assert [clip_output_name(n, "same", "vp9") for n in names[:4]] == ["a.mp4", "b.MOV.mp4", "c.mkv", "d.webm"]
+
+
+def test_a_folders_clips_keep_their_container_when_asked_with_its_codec_and_sound(tmp_path, translator):
+    src, dst = photos_and_clip(tmp_path / "in", clip=False), tmp_path / "out"
+    make_clip(src / "walk.mov", container="mov")
+    make_clip(src / "dance.webm", container="webm", codec="libvpx-vp9", audio_codec="libopus")
+    config = ConvertConfig(video_container="same", video_codec="vp9", video_quality=40)
+    report = BatchJob(translator, src, dst, config).run()
+    assert report.counts() == {"converted": 4}
+    # VP9 fits WebM, not MOV: the MOV clip becomes MP4, the WebM clip stays WebM, each with its sound.
+    for name, container in (("walk.mov.mp4", "mp4"), ("dance.webm", "webm")):
+        with av.open(str(dst / name)) as clip:
+            assert container in clip.format.name
+            assert clip.streams.video[0].codec_context.name == "vp9" and len(clip.streams.audio) == 1
+        assert _frame_count(dst / name) == FRAMES
+    ledger = [json.loads(line) for line in (dst / LEDGER_NAME).read_text().splitlines()]
+    assert {r["settings"]["video_quality"] for r in ledger if r["output"] == "dance.webm"} == {"40"}
 
 
 def test_gan_studio_convert_converts_a_folders_clip_with_the_video_options(tmp_path):

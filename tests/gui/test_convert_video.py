@@ -127,3 +127,46 @@ def test_a_broken_clip_is_listed_as_failed_with_its_reason(panel, qtbot, tmp_pat
     assert rows["a.png"][0] == rows["b.jpg"][0] == "Converted"
     assert "2 converted, 1 failed" in panel.state.text()
     assert not panel.play_button.isEnabled()
+
+
+def test_the_clip_settings_convert_the_clips_ignore_a_passing_wheel_and_persist(panel, qtbot, tmp_path, make_window):
+    import json
+
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    from training_core.config import ConvertConfig
+    from training_core.convert.ledger import LEDGER_NAME
+
+    codec, quality = panel.editors["video_codec"], panel.editors["video_quality"]
+    assert (codec.currentData(), quality.value(), panel.editors["hold_stats"].isChecked()) == ("h264", 18, True)
+    # A wheel turned over the quality on the way down the form leaves it as it was.
+    wheel = QWheelEvent(
+        QPointF(5, 5), QPointF(quality.mapToGlobal(QPoint(5, 5))), QPoint(), QPoint(0, -120),
+        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False,
+    )  # fmt: skip
+    QApplication.sendEvent(quality, wheel)
+    assert quality.value() == 18
+
+    src, out = photos_and_clip(tmp_path / "in", clip=False), tmp_path / "out"
+    from clips import make_clip
+
+    make_clip(src / "walk.mov", container="mov")
+    codec.setCurrentIndex(codec.findData("hevc"))
+    quality.setValue(30)
+    container = panel.editors["video_container"]
+    container.setCurrentIndex(container.findData("same"))
+    panel.editors["hold_stats"].setChecked(False)
+    _list(panel, qtbot, src, out, 3)
+    _convert(panel, qtbot)
+
+    assert _rows(panel)["walk.mov"][0] == "Converted"
+    with av.open(str(out / "walk.mov")) as clip:  # its own container, which holds HEVC
+        assert clip.streams.video[0].codec_context.name == "hevc"
+        assert sum(1 for _ in clip.decode(video=0)) == FRAMES
+    record = [json.loads(line) for line in (out / LEDGER_NAME).read_text().splitlines() if "walk.mov" in line][-1]
+    assert record["settings"]["video_quality"] == "30" and record["settings"]["video_hold_stats"] == "False"
+    again = make_window().convert_panel  # the next session converts with the same clip settings
+    wanted = ConvertConfig(video_codec="hevc", video_quality=30, video_container="same", hold_stats=False)
+    assert again._config() == wanted

@@ -229,7 +229,7 @@ class BatchJob:
         settings = f"{translator.fingerprint()}|{self.config.format}|{self.config.quality}"
         self.fingerprint = hashlib.blake2b(settings.encode(), digest_size=16).hexdigest()
         self.settings = {**translator.pixel_settings(), "format": self.config.format, "quality": str(config.quality)}
-        self.video_options = video_options or VideoOptions()
+        self.video_options = video_options or VideoOptions.from_config(self.config)
         self.video_options.validate()
         frames = {f"video_{name}": str(value) for name, value in self.video_options.frame_settings().items()}
         self.clip_settings = {**translator.pixel_settings(), **frames}
@@ -363,7 +363,10 @@ class BatchJob:
         outputs = []
         for path in inputs:
             rel = path.absolute().relative_to(self.input_dir)
-            name = clip_output_name(rel.name) if is_clip_name(rel.name) else output_name(rel.name, self.config.format)
+            if is_clip_name(rel.name):
+                name = clip_output_name(rel.name, self.config.video_container, self.video_options.codec)
+            else:
+                name = output_name(rel.name, self.config.format)
             outputs.append((path, self.output_dir / rel.parent / name, name == rel.name))
         kept = {out: src for src, out, keeps_name in outputs if keeps_name}
         plan = []

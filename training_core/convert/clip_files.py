@@ -15,7 +15,8 @@ from ..data.images import iter_image_files
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".gif")
 FOLDER_CLIP_SUFFIXES = tuple(s for s in VIDEO_SUFFIXES if s != ".gif")
-KEPT_CONTAINERS = (".mp4", ".mov", ".mkv")  # written as they are; any other clip becomes MP4
+# The containers a converted clip can be written in, with the video codecs each holds.
+HOLDS = {".mp4": ("h264", "hevc", "vp9"), ".mov": ("h264", "hevc"), ".mkv": ("h264", "hevc", "vp9"), ".webm": ("vp9",)}
 
 
 def is_clip_name(name: str) -> bool:
@@ -23,9 +24,15 @@ def is_clip_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in FOLDER_CLIP_SUFFIXES
 
 
-def clip_output_name(name: str) -> str:
-    """``walk.mov`` stays ``walk.mov``; ``walk.webm`` becomes ``walk.webm.mp4`` (its whole name kept, as photos')."""
-    return name if os.path.splitext(name)[1].lower() in KEPT_CONTAINERS else name + ".mp4"
+def clip_output_name(name: str, container: str = "mp4", codec: str = "h264") -> str:
+    """``walk.mp4`` stays ``walk.mp4``; ``walk.mov`` becomes ``walk.mov.mp4`` (its whole name kept, as photos').
+
+    With ``container`` "same" a clip keeps its container where that holds ``codec``: ``walk.mov`` stays
+    ``walk.mov`` for H.264, ``walk.webm`` stays ``walk.webm`` for VP9; any other still becomes MP4.
+    """
+    suffix = os.path.splitext(name)[1].lower()
+    kept = suffix == ".mp4" or (container == "same" and codec in HOLDS.get(suffix, ()))
+    return name if kept else name + ".mp4"
 
 
 def iter_clip_files(folder: str | os.PathLike, recursive: bool = False) -> list[Path]:

@@ -28,6 +28,7 @@ class ConvertSetting:
     to_text: Callable[[Any], str] = str  # and its spelling of a value
     off_flag: str = ""  # a switch's second option, which turns it off
     in_app: bool = True  # False: the app decides it another way (it asks where results of another model lie)
+    for_clips: bool = False  # the Convert tab shows it under "Clips"
     minimum: int = 0
     maximum: int = 0
 
@@ -104,6 +105,43 @@ CONVERT_SETTINGS: tuple[ConvertSetting, ...] = (
         "leave outputs this model made with these settings from these photos alone, so a rerun continues "
         "(default); --overwrite-outputs converts again over earlier outputs (inputs are never touched)",
         off_flag="--overwrite-outputs",
+    ),
+    ConvertSetting(
+        "video_codec",
+        "Video codec",
+        "the converted clips' video codec: h264 (plays everywhere), hevc (smaller files) or vp9 (for WebM)",
+        (("H.264", "h264"), ("HEVC (H.265)", "hevc"), ("VP9", "vp9")),
+        for_clips=True,
+    ),
+    ConvertSetting(
+        "video_quality",
+        "Video quality (CRF)",
+        "the converted clips' CRF: 0 best, 51 worst; 18 looks like the source, each 6 more halves the file",
+        for_clips=True,
+        minimum=0,
+        maximum=51,
+    ),
+    ConvertSetting(
+        "video_container",
+        "Clip files",
+        "the converted clips' container: mp4 (walk.mov becomes walk.mov.mp4), or same: each clip's own "
+        "where it can hold the codec (MOV and MKV, WebM with vp9; any other becomes MP4)",
+        (("MP4", "mp4"), ("Same as each clip where it can", "same")),
+        for_clips=True,
+    ),
+    ConvertSetting(
+        "hold_stats",
+        "Hold the colour statistics across each clip (no flicker)",
+        "normalise every frame of a clip with statistics measured across it, so its colours do not pump "
+        "(default); --per-frame-statistics normalises each frame by its own",
+        off_flag="--per-frame-statistics",
+        for_clips=True,
+    ),
+    ConvertSetting(
+        "colour_match",
+        "Match each frame's colours to the first",
+        "match each converted frame's colour mean and spread to the first converted frame's",
+        for_clips=True,
     ),
     ConvertSetting(
         "other_model_outputs",

@@ -13,6 +13,7 @@ result's flicker is measured (``flicker``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -26,22 +27,29 @@ import av
 import numpy as np
 from PIL import Image
 
+from ..config import ConvertConfig
 from ..errors import ConfigError
 from ..folder_identity import identity
 from ..fsutil import atomic_path, explain_write_error
 from ..humanize import display_path, duration
 from ..rate import RateMeter
 from . import held_stats
+from .clip_files import HOLDS
 from .flicker import FlickerMeter, colour_moments, match_colours
+from .overlap import ReadAhead, WriteBehind
 from .video_io import ENCODERS, SegmentEncoder, sample_frames, selected_frames
 from .video_probe import ClipInfo, VideoError, clip_info, open_clip
 from .video_segments import Segment, WorkFolder, join
 
 log = logging.getLogger(__name__)
 
-CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
-# What MP4 carries of audio as it is; other codecs (PCM, Vorbis) need .mov or .mkv.
-MP4_AUDIO = {"aac", "mp3", "opus", "flac", "ac3", "eac3", "alac"}
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
+OVERLAP_DEPTH = 4  # frames decoded ahead of the network, and waiting for the encoder
+# The audio codecs a container carries as they are (others, such as PCM in MP4, need .mov or .mkv).
+AUDIO_CARRIED = {
+    "mp4": {"aac", "mp3", "opus", "flac", "ac3", "eac3", "alac"},
+    "webm": {"opus", "vorbis"},
+}
 
 
 @dataclass
@@ -58,6 +66,7 @@ class VideoOptions:
     stat_samples: int = 8  # frames spread over the clip whose statistics are held
     segment_seconds: float = 4.0
     overwrite: bool = False
+    overlap: bool = True  # decode, network and encode in three threads; False: one after the other
 
     def validate(self) -> None:
         if self.codec not in ENCODERS:
@@ -73,10 +82,22 @@ class VideoOptions:
         if not 0 < self.segment_seconds < float("inf"):
             raise ConfigError(f"segment_seconds must be positive, got {self.segment_seconds}")
 
+    @classmethod
+    def from_config(cls, config: ConvertConfig, **trial) -> VideoOptions:
+        """The clip settings of ``config`` (the settings list's), with ``trial``'s (start, duration, ...)."""
+        return cls(
+            codec=config.video_codec,
+            quality=config.video_quality,
+            hold_stats=config.hold_stats,
+            colour_match=config.colour_match,
+            **trial,
+        )
+
     def frame_settings(self) -> dict:
         """The options that change the output's frames (a resumed run must have the same)."""
         settings = asdict(self)
         settings.pop("overwrite")
+        settings.pop("overlap")  # the same frames either way
         return settings
 
 
@@ -131,6 +152,13 @@ def _check_paths(input_path: Path, output_path: Path, options: VideoOptions) -> 
             f"{display_path(output_path)}: a video output must end in {', '.join(CONTAINERS)}"
             f" (got {output_path.suffix or 'no suffix'})"
         )
+    suffix = ".mp4" if output_path.suffix.lower() == ".m4v" else output_path.suffix.lower()
+    if options.codec not in HOLDS[suffix]:
+        raise ConfigError(
+            f"{display_path(output_path)}: a {suffix} clip cannot hold {options.codec} video: choose "
+            + " or ".join(HOLDS[suffix])
+            + (" or another suffix" if suffix == ".webm" else ", or a .mkv or .mp4 name")
+        )
     same = identity(output_path) is not None and identity(output_path) == identity(input_path)
     if same or os.path.abspath(output_path) == os.path.abspath(input_path):
         raise VideoError(output_path, "the output would be the input itself: choose another output name")
@@ -157,8 +185,12 @@ def _audio_streams(container_format: str, report: VideoReport) -> list[int]:
     with av.open(report.input) as clip:
         for stream in clip.streams.audio:
             name = stream.codec_context.name if stream.codec_context else "unknown"
-            if container_format == "mp4" and name not in MP4_AUDIO:
-                report.notes.append(f"audio stream {stream.index} ({name}) cannot be carried in MP4: use .mov or .mkv")
+            carried = AUDIO_CARRIED.get(container_format)
+            if carried is not None and name not in carried:
+                report.notes.append(
+                    f"audio stream {stream.index} ({name}) cannot be carried in {container_format.upper()}: "
+                    "use .mov or .mkv"
+                )
                 continue
             kept.append(stream.index)
     return kept
@@ -256,8 +288,15 @@ class _Job:
         total = _frames_total(self.info, options)
         started = time.perf_counter()
         stats = state.stats if options.hold_stats else None
-        with open_clip(self.input_path) as clip, held_stats.held(self.translator, stats):
-            frames = selected_frames(clip, self.info, options.start, self.end)
+        depth = OVERLAP_DEPTH if options.overlap else 0
+        with (
+            open_clip(self.input_path) as clip,
+            held_stats.held(self.translator, stats),
+            ReadAhead(
+                _pictures(selected_frames(clip, self.info, options.start, self.end), state.frames_done), depth
+            ) as frames,
+            WriteBehind(depth) as writer,
+        ):
             pending = next(frames, None)
             self.first_time_s = float(pending[0] * self.info.time_base) if pending else 0.0
             if options.start > 0 and pending:
@@ -274,7 +313,7 @@ class _Job:
                 path = self.work.segment_path(len(state.segments))
                 try:
                     with atomic_path(path) as tmp:
-                        state.rotation = state.rotation or int(getattr(pending[1], "rotation", 0) or 0)
+                        state.rotation = state.rotation or pending[2]
                         encoder = SegmentEncoder(
                             tmp, self.info, options.codec, options.quality, options.preset, state.rotation
                         )
@@ -283,8 +322,8 @@ class _Job:
                             while pending is not None and count < per_segment:
                                 if cancel.is_set():
                                     raise _Cancelled
-                                pts, frame = pending
-                                encoder.write(self._translate(frame, flicker), pts - self.offset)
+                                pts, rgb, _rotation = pending
+                                writer.submit(encoder.write, self._translate(rgb, flicker), pts - self.offset)
                                 self.last_time_s = float(pts * self.info.time_base)
                                 count += 1
                                 self.frames_done += 1
@@ -300,8 +339,11 @@ class _Job:
                                         )
                                     )
                                 pending = next(frames, None)
-                            encoder.finish()
+                            writer.submit(encoder.finish)
+                            writer.wait()  # the segment whole on disk before it is renamed and recorded
                         except BaseException:
+                            with contextlib.suppress(BaseException):
+                                writer.wait()  # the frames in hand go to the encoder that is dropped anyway
                             encoder.abort()
                             raise
                 except _Cancelled:
@@ -320,8 +362,7 @@ class _Job:
         self.report.output_change = flicker.output_change / flicker.pairs if flicker.pairs else 0.0
         return True
 
-    def _translate(self, frame, flicker: FlickerMeter) -> np.ndarray:
-        rgb = frame.to_ndarray(format="rgb24")
+    def _translate(self, rgb: np.ndarray, flicker: FlickerMeter) -> np.ndarray:
         out = np.asarray(self.translator.translate(Image.fromarray(rgb)).convert("RGB"))
         if self.options.colour_match:
             if self.state.colour_reference is None:
@@ -340,6 +381,12 @@ class _Job:
                 self.input_path,
                 f"truncated: it ends after {self.state.frames_done} of its {expected} frames: copy the clip again",
             )
+
+
+def _pictures(frames, skip: int):
+    """(pts, HxWx3 uint8 or None for the first ``skip``, which a resumed run has already, display rotation)."""
+    for n, (pts, frame) in enumerate(frames):
+        yield pts, frame.to_ndarray(format="rgb24") if n >= skip else None, int(getattr(frame, "rotation", 0) or 0)
 
 
 def _frames_total(info: ClipInfo, options: VideoOptions) -> int:

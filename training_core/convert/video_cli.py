@@ -17,8 +17,8 @@ from ..cli_common import EXIT_FAILED, EXIT_OK, EXIT_PAUSED, EXIT_USAGE, ctrl_c_c
 from ..errors import ConfigError, GanStudioError
 from ..humanize import display_path, duration
 from .clip_files import VIDEO_SUFFIXES
+from .settings import config_from_args
 from .video import VideoOptions, VideoProgress, convert_video
-from .video_io import ENCODERS
 
 log = logging.getLogger("gan_studio.convert")
 
@@ -28,39 +28,19 @@ def is_clip(path: Path) -> bool:
 
 
 def add_video_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("clips (when --input is a video file)")
-    defaults = VideoOptions()
-    # --quality is the photos' (JPEG/WebP); a clip's is a CRF, a scale of its own.
-    group.add_argument(
-        "--video-codec", choices=list(ENCODERS), default=defaults.codec, help="the output clip's video codec"
-    )
-    group.add_argument(
-        "--video-quality", type=int, default=defaults.quality, help="CRF: 0 best, 51 worst; 18 looks like the source"
-    )
+    """The options of one conversion of a clip; its codec, quality and flicker measures are settings
+    (settings.py: ``--video-codec``, ``--video-quality``, ``--video-container``, ``--per-frame-statistics``,
+    ``--colour-match``), shared with the app and a folder's clips."""
+    group = parser.add_argument_group("clips: a trial range, and replacing an output clip")
     group.add_argument("--start", type=float, default=0.0, help="seconds into the clip to start from (for trials)")
     group.add_argument("--duration", type=float, default=None, help="seconds to convert from --start")
-    group.add_argument(
-        "--per-frame-statistics",
-        dest="hold_stats",
-        action="store_false",
-        help="normalise each frame by its own statistics (the default holds the clip's: no flicker)",
-    )
-    group.add_argument(
-        "--colour-match", action="store_true", help="match each frame's colours to the first converted one"
-    )
     group.add_argument("--overwrite-video", action="store_true", help="replace an existing output clip")
 
 
 def options_from_args(args: argparse.Namespace) -> VideoOptions:
-    options = VideoOptions(
-        codec=args.video_codec,
-        quality=args.video_quality,
-        start=args.start,
-        duration=args.duration,
-        hold_stats=args.hold_stats,
-        colour_match=args.colour_match,
-        overwrite=args.overwrite_video,
-    )
+    """The clip options: the settings' (``add_options``) with this run's trial range."""
+    config = config_from_args(args)
+    options = VideoOptions.from_config(config, start=args.start, duration=args.duration, overwrite=args.overwrite_video)
     options.validate()
     return options
 

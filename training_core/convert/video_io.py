@@ -11,7 +11,7 @@ import numpy as np
 
 from .video_probe import ClipInfo, VideoError, clip_info, open_clip
 
-ENCODERS = {"h264": "libx264", "hevc": "libx265"}
+ENCODERS = {"h264": "libx264", "hevc": "libx265", "vp9": "libvpx-vp9"}
 SEGMENT_FORMAT = "mp4"
 
 
@@ -87,6 +87,8 @@ class SegmentEncoder:
             options = {"crf": str(quality), "preset": preset}
             if codec == "hevc":
                 options["x265-params"] = "log-level=error"
+            if codec == "vp9":  # constant quality needs a bit rate of 0; "good" at cpu-used 4: libvpx's fast default
+                options = {"crf": str(quality), "b": "0", "deadline": "good", "cpu-used": "4", "row-mt": "1"}
             stream = self.container.add_stream(ENCODERS[codec], rate=info.rate, options=options)
             stream.width, stream.height = info.width, info.height
             even = info.width % 2 == 0 and info.height % 2 == 0

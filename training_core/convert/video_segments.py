@@ -130,6 +130,31 @@ def _video_packets(segments: list[tuple[Path, Fraction]]):
             yield packet
 
 
+def _chapters(source: Path, shift_s: float, end_s: float | None) -> list[dict]:
+    """The clip's chapters within the range converted, moved back by ``shift_s`` (in milliseconds)."""
+    with av.open(str(source)) as clip:
+        chapters = clip.chapters()
+    shift = Fraction(shift_s).limit_denominator(10**6)
+    kept = []
+    for chapter in chapters:
+        start, end = chapter["start"] * chapter["time_base"], chapter["end"] * chapter["time_base"]
+        if end_s is not None:
+            end = min(end, Fraction(end_s).limit_denominator(10**6))
+        start, end = max(Fraction(0), start - shift), end - shift
+        if end > start:
+            ms = Fraction(1, 1000)
+            kept.append(
+                {
+                    "id": len(kept) + 1,
+                    "start": round(start / ms),
+                    "end": round(end / ms),
+                    "time_base": ms,
+                    "metadata": dict(chapter["metadata"]),
+                }
+            )
+    return kept
+
+
 def join(
     segments: list[tuple[Path, Fraction]],
     target: Path,
@@ -140,7 +165,8 @@ def join(
     shift_s: float,
     end_s: float | None,
 ) -> None:
-    """Write ``target``: the segments' video and the given audio streams of ``audio_from``, packets copied.
+    """Write ``target``: the segments' video and the given audio streams of ``audio_from``, packets copied,
+    with its chapters (those within the range).
 
     ``segments``: each segment's file and the time its first frame starts at, in seconds.
     """
@@ -148,6 +174,9 @@ def join(
         video = out.add_stream_from_template(first.streams.video[0])
         if rotation:
             video.set_display_rotation(rotation)
+        chapters = _chapters(audio_from, shift_s, end_s) if audio_from is not None else []
+        if chapters:
+            out.set_chapters(chapters)
         sources = [(0, _video_packets(segments), video)]
         if audio_from is not None and audio:
             with av.open(str(audio_from)) as clip:
