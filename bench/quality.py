@@ -125,7 +125,7 @@ def held_out_scores(trainer, pairs, norm: str) -> dict[str, float]:
     import torch
 
     from training_core.convert.norm import inference_copy
-    from training_core.train.metrics import mean_scores
+    from training_core.models.metrics import mean_scores
 
     net = inference_copy(trainer.model.generator("AtoB"), norm)
     with torch.inference_mode():

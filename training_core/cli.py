@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from . import options
 from .cli_common import EXIT_FAILED, EXIT_OK, EXIT_PAUSED, EXIT_USAGE, quiet_exits, resume_command
@@ -82,7 +83,7 @@ def _add_settings(basic, advanced) -> None:
     quick = {family: defaults(family, DEFAULT_PRESET) for family in options.FAMILIES}
     for setting in options.SETTINGS:
         flags = [setting.flag] + [f"--{alias}" for alias, name in options.ALIASES.items() if name == setting.name]
-        kwargs = {"dest": setting.name, "default": None, "help": _help(setting, quick)}
+        kwargs: dict[str, Any] = {"dest": setting.name, "default": None, "help": _help(setting, quick)}
         if setting.type is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
         else:

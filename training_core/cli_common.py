@@ -11,6 +11,8 @@ import shlex
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
+from types import FrameType
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PAUSED = 0, 1, 2, 130
 
@@ -21,7 +23,7 @@ def resume_command(name: str) -> str:
 
 
 @contextlib.contextmanager
-def ctrl_c_cancels(cancel: threading.Event, second_press_stops: bool = False):
+def ctrl_c_cancels(cancel: threading.Event, second_press_stops: bool = False) -> Iterator[None]:
     """Within the block, Ctrl-C sets ``cancel`` (the job finishes what it has in hand); with
     ``second_press_stops``, a second press raises KeyboardInterrupt at once.
 
@@ -30,7 +32,7 @@ def ctrl_c_cancels(cancel: threading.Event, second_press_stops: bool = False):
     otherwise kill it by signal, with a traceback, instead of the exit code it chose.
     """
 
-    def on_press(signum, frame):
+    def on_press(signum: int, frame: FrameType | None) -> None:
         if cancel.is_set() and second_press_stops:
             raise KeyboardInterrupt
         cancel.set()
@@ -42,7 +44,7 @@ def ctrl_c_cancels(cancel: threading.Event, second_press_stops: bool = False):
         signal.signal(signal.SIGINT, signal.SIG_IGN if cancel.is_set() else previous)
 
 
-def quiet_exits(main):
+def quiet_exits(main: Callable[[list[str] | None], int]) -> Callable[..., int]:
     """``main(argv)``, ending with exit 1 and no traceback when stdout's reader has gone (``... | head``),
     and with exit 130 and no traceback on a Ctrl-C that no handler of ``main`` took.
 
@@ -52,7 +54,7 @@ def quiet_exits(main):
     """
 
     @functools.wraps(main)
-    def run(argv=None) -> int:
+    def run(argv: list[str] | None = None) -> int:
         try:
             code = main(argv)
             sys.stdout.flush()  # inside the try: the block-buffered output of a pipe goes out here

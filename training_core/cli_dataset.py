@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 @quiet_exits
-def dataset_main(argv=None) -> int:
+def dataset_main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = _parser().parse_args(argv)
     from .data.make_pairs import REPORT, make_pairs

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .cli_common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, quiet_exits, resume_command
 from .errors import GanStudioError
-from .store import DiskError, ModelLibrary
+from .store import DiskError, ModelEntry, ModelLibrary
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,14 +63,14 @@ def _list(library: ModelLibrary) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
 
 
-def _scores(val) -> dict:
+def _scores(val: object) -> dict[str, float]:
     """The held-out scores that are numbers; model.json is user data, and "val" may hold anything."""
     if not isinstance(val, dict):
         return {}
     return {k: v for k, v in val.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
-def _show(entry) -> None:
+def _show(entry: ModelEntry) -> None:
     """A model in words: what it is, how far it got, what it learned from."""
     r = entry.require()
     model = r.model_config()
@@ -111,7 +111,7 @@ def _delete(library: ModelLibrary, name: str, yes: bool) -> int:
     return EXIT_OK
 
 
-def _export(library: ModelLibrary, args) -> int:
+def _export(library: ModelLibrary, args: argparse.Namespace) -> int:
     from .convert.onnx_export import ExportWriteError, export_onnx
 
     try:
@@ -124,7 +124,7 @@ def _export(library: ModelLibrary, args) -> int:
 
 
 @quiet_exits
-def models_main(argv=None) -> int:
+def models_main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = _parser().parse_args(argv)
     library = ModelLibrary()
@@ -142,7 +142,7 @@ def models_main(argv=None) -> int:
         elif args.command == "delete":
             return _delete(library, args.name, args.yes)
         elif args.command == "import":
-            from .models.reference_import import import_reference
+            from .library_import import import_reference
 
             entry = import_reference(args.paths, args.name, library)
             print(f"imported {entry.name!r} ({entry.require().model['netG']}, {entry.family}) into {entry.path}")

@@ -27,6 +27,7 @@ def _at_least(name: str, value, minimum) -> None:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
 
 
+@dataclass  # no fields of its own; declared one so that a type checker knows what fields() gets
 class _JsonConfig:
     """JSON round-trip with type checks, shared by every config dataclass."""
 

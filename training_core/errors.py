@@ -3,6 +3,10 @@
 Each carries a message a user can act on; the GUI and CLI show it as is.
 """
 
+from __future__ import annotations
+
+import os
+
 
 class GanStudioError(Exception):
     """Base class for every error the engine reports to a user."""
@@ -19,7 +23,7 @@ class ImageLoadError(GanStudioError):
     so reports can group rejections; ``detail`` says what exactly was wrong.
     """
 
-    def __init__(self, path, reason: str, detail: str):
+    def __init__(self, path: str | os.PathLike[str], reason: str, detail: str) -> None:
         self.path = path
         self.reason = reason
         self.detail = detail

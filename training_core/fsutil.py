@@ -15,6 +15,7 @@ import secrets
 import shutil
 import stat
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 # What atomic_path names its temporary files: ".<name>.<8 random characters>.tmp", the name shortened
@@ -58,7 +59,7 @@ def _create_temp(folder: Path, name: str) -> tuple[Path, int]:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path):
+def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success fsync it and move it into place.
 
     The temporary file lives in the same folder so ``os.replace`` is a rename

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 
 
@@ -13,7 +14,7 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def display_path(path) -> str:
+def display_path(path: str | os.PathLike[str]) -> str:
     """A path as text that any terminal, report or window can show.
 
     File names are bytes on POSIX; one that is not valid UTF-8 reaches Python

@@ -7,6 +7,7 @@ Run lengths given in epochs become iterations once the dataset size is known.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from . import options
 from .config import DataConfig, ModelConfig, TrainConfig, config_class
@@ -28,7 +29,7 @@ MEASURED_BEST_PIX2PIX = {
     "lambda_ssim": 100.0,
 }
 
-PRESETS = {
+PRESETS: dict[str, dict[str, Any]] = {
     "quick": {
         "about": "slim networks at 128 px: learns something visible in minutes on a laptop CPU",
         "pix2pix": {"netG": "unet_128", "ngf": 32, "ndf": 32, **MEASURED_BEST_PIX2PIX},

@@ -8,12 +8,14 @@ the run was interrupted and can be resumed.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
+from typing import TypeVar
 
 from .errors import GanStudioError
 from .fsutil import explain_write_error
 
-if os.name == "nt":
+if sys.platform == "win32":  # (not os.name: mypy knows the platform from sys.platform)
     import msvcrt
 
     def _try_lock(fd: int) -> bool:
@@ -52,6 +54,9 @@ class RunInUse(GanStudioError):
     """Another process is training this model right now."""
 
 
+_Lock = TypeVar("_Lock", bound="FolderLock")
+
+
 class FolderLock:
     """An exclusive lock on ``path`` for as long as this process holds it (or lives).
 
@@ -69,7 +74,7 @@ class FolderLock:
 
     removed_on_release = False  # True: the lock file goes when released (it is never left behind)
 
-    def acquire(self):
+    def acquire(self: _Lock) -> _Lock:
         # With removal on release, a process may lock a file that its holder has just removed: it then
         # holds a lock on a file nobody else can see, so it checks and tries again with the new one.
         for _attempt in range(100):
@@ -115,10 +120,10 @@ class FolderLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self):
+    def __enter__(self: _Lock) -> _Lock:
         return self.acquire()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
 

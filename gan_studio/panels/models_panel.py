@@ -382,7 +382,7 @@ class ModelsPanel(QWidget):
             self.import_paths(sorted(paths), name.strip())
 
     def import_paths(self, paths, name: str) -> None:
-        from training_core.models.reference_import import import_reference
+        from training_core.library_import import import_reference
 
         def imported(entry):
             self.refresh()

@@ -10,7 +10,7 @@ from faults import tmpfs
 from reference_nets import ResnetGenerator, get_norm_layer, randomize
 
 from training_core.cli_models import models_main
-from training_core.models.reference_import import import_reference
+from training_core.library_import import import_reference
 from training_core.store import ModelLibrary
 
 

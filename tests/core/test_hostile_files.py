@@ -29,8 +29,8 @@ from training_core.convert.translator import TranslateOptions, Translator
 from training_core.data.discover import discover
 from training_core.data.images import load_rgb, probe
 from training_core.errors import ImageLoadError
+from training_core.library_import import import_reference
 from training_core.models.networks import define_G
-from training_core.models.reference_import import import_reference
 from training_core.store import ModelLibrary
 
 POSIX = pytest.mark.skipif(os.name != "posix", reason="POSIX files: links, pipes, byte names, umask")

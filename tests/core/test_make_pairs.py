@@ -158,7 +158,7 @@ def lines_model(tmp_path):
     import torch
     from reference_nets import ResnetGenerator, get_norm_layer, randomize
 
-    from training_core.models.reference_import import import_reference
+    from training_core.library_import import import_reference
     from training_core.store import ModelLibrary
 
     net = randomize(ResnetGenerator(3, 3, 8, get_norm_layer("instance"), n_blocks=1))

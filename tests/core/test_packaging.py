@@ -55,3 +55,19 @@ def test_a_wheel_builds_without_setuptools_warnings_and_ships_the_icons(tmp_path
     assert {f"gan_studio/resources/icons/{name}" for name in icons} <= shipped
     assert "gan_studio/resources/io.github.ganstudio.GANStudio.desktop" in shipped
     assert "gan_studio/resources/using-the-app.md" in shipped  # Help → Using GAN Studio
+
+
+def test_ci_installs_the_lint_tools_pyproject_pins():
+    """.ci/run's lint environment is made without installing the project (that would fetch torch): it
+    names the tools itself. Its pins and the lint extra's must stay one list, or CI checks with other
+    versions than a developer's ``pip install ".[lint]"``."""
+    import re
+    import shlex
+
+    pinned = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["lint"]
+    script = (ROOT / ".ci" / "run").read_text()
+    (install,) = re.findall(r'^"\$lint_env/bin/pip" install -q (.+)$', script, flags=re.MULTILINE)
+    assert shlex.split(install) == pinned
+    assert all(re.fullmatch(r"[a-z-]+>=[0-9.]+,<[0-9.]+", requirement) for requirement in pinned)  # ranges
+    for tool in ("ruff", "lint-imports", "mypy"):
+        assert f'"$lint_env/bin/{tool}"' in script

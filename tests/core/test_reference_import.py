@@ -7,7 +7,8 @@ from reference_nets import ResnetGenerator, UnetGenerator, get_norm_layer, rando
 
 from training_core.convert.model_file import ModelFileError, load_generators
 from training_core.convert.norm import inference_copy
-from training_core.models.reference_import import ReferenceImportError, import_reference
+from training_core.library_import import import_reference
+from training_core.models.reference_import import ReferenceImportError
 from training_core.store import ModelLibrary
 
 

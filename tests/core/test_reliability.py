@@ -20,8 +20,8 @@ from training_core.config import ConvertConfig
 from training_core.convert.batch import BatchError, BatchJob
 from training_core.convert.model_file import ModelFileError, load_generators, translator_for_model
 from training_core.convert.translator import TranslateOptions, Translator
+from training_core.library_import import import_reference
 from training_core.models.networks import define_G
-from training_core.models.reference_import import import_reference
 from training_core.store import ModelLibrary
 from training_core.train.checkpoint import list_checkpoints, read_checkpoint
 from training_core.train.control import TrainingControl

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from training_core.config import TrainConfig
-from training_core.train import metrics
+from training_core.models import metrics
 from training_core.train.schedule import lr_factor, make_scheduler
 
 

@@ -196,7 +196,7 @@ def test_gan_studio_convert_converts_a_folders_clip_with_the_video_options(tmp_p
     from reference_nets import ResnetGenerator, get_norm_layer, randomize
 
     from training_core.cli_convert import convert_main
-    from training_core.models.reference_import import import_reference
+    from training_core.library_import import import_reference
     from training_core.store import ModelLibrary
 
     net = randomize(ResnetGenerator(3, 3, 4, get_norm_layer("instance"), n_blocks=1), seed=0)

@@ -5,7 +5,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from reference_nets import ResnetGenerator, get_norm_layer, randomize
 
-from training_core.models.reference_import import import_reference
+from training_core.library_import import import_reference
 from training_core.store import ModelLibrary
 
 

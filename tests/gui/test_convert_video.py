@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QDesktopServices
 from reference_nets import ResnetGenerator, get_norm_layer, randomize
 
-from training_core.models.reference_import import import_reference
+from training_core.library_import import import_reference
 from training_core.store import ModelLibrary
 
 

@@ -38,7 +38,7 @@ def test_import_rename_and_delete_change_the_library_on_disk(make_window, qtbot,
 
 
 def test_convert_with_this_model_opens_the_convert_area(make_window, qtbot, tmp_path):
-    from training_core.models.reference_import import import_reference
+    from training_core.library_import import import_reference
 
     net = randomize(ResnetGenerator(3, 3, 4, get_norm_layer("instance"), n_blocks=1))
     torch.save(net.state_dict(), tmp_path / "g.pth")

@@ -231,7 +231,10 @@ class Translator:
             norm.capture = True
         try:
             self._run(_mirror_pad(x, _round_up(max(h, MIN_SIDE), self.multiple), _round_up(w, self.multiple)))
-            return [(norm.fixed[0].float().cpu().tolist(), norm.fixed[1].float().cpu().tolist()) for norm in norms]
+            captured = [norm.fixed for norm in norms if norm.fixed is not None]
+            if len(captured) < len(norms):  # a norm layer the pass did not reach: its statistics would be missing
+                raise RuntimeError("measuring statistics: a norm layer of the generator was not run")
+            return [(mean.float().cpu().tolist(), var.float().cpu().tolist()) for mean, var in captured]
         finally:
             for norm in norms:
                 norm.capture = False
@@ -396,6 +399,7 @@ def _free_memory(device: torch.device) -> float:
         return free * 0.5
     if device.type == "mps":
         return torch.mps.recommended_max_memory() * 0.3
+    available: float
     try:  # Linux and macOS: available physical memory
         available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):

@@ -133,21 +133,21 @@ def _subdirs(folder: Path, notes: list[str] | None = None) -> dict[str, Path]:
     except OSError as e:
         raise DatasetError(_unreadable_folder(folder, e)) from None
     found: dict[str, Path] = {}
-    for e in sorted(entries, key=lambda e: e.name):
+    for entry in sorted(entries, key=lambda e: e.name):
         try:
-            if not e.is_dir():
+            if not entry.is_dir():
                 continue
         except OSError as err:
             if notes is not None:
-                notes.append(f"{e.name}/ is a symbolic link that cannot be followed ({err.strerror}): skipped")
+                notes.append(f"{entry.name}/ is a symbolic link that cannot be followed ({err.strerror}): skipped")
             continue
-        key = e.name.casefold()
+        key = entry.name.casefold()
         if key in found and _layout_name(key):
             raise DatasetError(
-                f"{folder} has both {found[key].name}/ and {e.name}/: GAN Studio cannot tell which one to use; "
-                "merge them or rename one"
+                f"{folder} has both {found[key].name}/ and {entry.name}/: GAN Studio cannot tell which one to "
+                "use; merge them or rename one"
             )
-        found.setdefault(key, Path(e.path))
+        found.setdefault(key, Path(entry.path))
     return found
 
 
@@ -175,7 +175,7 @@ def _listed(folder: Path, rejected: list) -> list[Path]:
 
 
 def _split_dirs(folder: Path) -> dict[str, Path]:
-    found = {}
+    found: dict[str, Path] = {}
     for name, path in sorted(_subdirs(folder).items()):
         if name in _SPLIT_NAMES:
             found.setdefault(_SPLIT_NAMES[name], path)
@@ -333,6 +333,7 @@ def discover(
 
     # Every file, by split (and by domain for two-domain layouts).
     left_out: list[Rejected] = []  # what the listings skipped: folders named like images
+    files: dict[str, tuple[list[Path], list[Path]]] | dict[str, list[Path]]
     if kind == "two":
         files = {s: (_listed(a, left_out), _listed(b, left_out)) for s, (a, b) in dirs.items()}
         every = [p for fa, fb in files.values() for p in fa + fb]
@@ -351,6 +352,7 @@ def discover(
         def check(p):
             if cancel.is_set():
                 return None
+            result: tuple[int, int] | Rejected
             try:
                 result = probe(p, max_pixels, min_side, verify)
             except ImageLoadError as e:

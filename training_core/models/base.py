@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from itertools import chain
 
 import torch
@@ -57,7 +58,7 @@ class GANModel(ABC):
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=precision == "fp16")
 
     # -- building -----------------------------------------------------------
-    def _build(self, builders: dict[str, callable]) -> None:
+    def _build(self, builders: dict[str, Callable[[], nn.Module]]) -> None:
         """Build the named nets from ``seed`` and move them to the device."""
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):

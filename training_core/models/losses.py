@@ -10,7 +10,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..options import GAN_MODES
-from ..train.metrics import ssim
+from .metrics import ssim
 
 
 class GANLoss(nn.Module):
@@ -38,6 +38,7 @@ class GANLoss(nn.Module):
         if self.gan_mode == "wgangp":
             return -prediction.mean() if target_is_real else prediction.mean()
         label = self.real_label if target_is_real else self.fake_label
+        assert self.criterion is not None  # only wgangp has none, and it returned above
         return self.criterion(prediction, label.to(prediction.dtype).expand_as(prediction))
 
 

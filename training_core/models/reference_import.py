@@ -220,35 +220,3 @@ def reference_config(paths: list[Path]) -> tuple[ModelConfig, dict[str, torch.nn
         **common, lambda_identity=0.0 if settings["input_nc"] != settings["output_nc"] else 0.5
     ).validate()
     return config, {"AtoB": loaded[0][2], "BtoA": loaded[1][2]}
-
-
-def import_reference(paths: list[Path], name: str, library) -> ModelEntry:  # noqa: F821
-    """A new library model from reference generator files, ready to convert with."""
-    from ..config import DataConfig
-    from ..store import now_iso
-    from .export import save_generators
-
-    config, generators = reference_config([Path(p) for p in paths])
-    entry = library.create(
-        name,
-        {
-            "family": config.family,
-            "model": config.to_dict(),
-            "data": DataConfig().to_dict(),
-            "direction": "AtoB",
-            "iterations": 0,
-            "total_iterations": 0,
-            "imported": {
-                "from": [str(Path(p).absolute()) for p in paths],
-                "at": now_iso(),
-                "source": "reference pix2pix/CycleGAN (PyTorch)",
-            },
-            # Reference checkpoints were evaluated in eval mode: keep their running statistics.
-            "inference": {"norm": "running"},
-            "dataset": {},
-            "metrics": {},
-        },
-        prepare=lambda folder: save_generators(config, generators, folder / "generator.safetensors"),
-        state="finished",
-    )
-    return entry

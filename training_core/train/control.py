@@ -11,7 +11,7 @@ class TrainingControl:
     A paused trainer blocks in ``wait_while_paused`` until ``resume`` or ``stop``.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._cond = threading.Condition()
         self._pause = False
         self._stop = False

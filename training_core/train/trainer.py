@@ -30,6 +30,7 @@ from ..data.transforms import apply_transform, random_params, to_tensor
 from ..device import configure_cpu_threads, configure_cuda_kernels, describe_device, pick_device, resolve_precision
 from ..errors import ConfigError, DatasetError, GanStudioError, ImageLoadError
 from ..fsutil import explain_write_error
+from ..models import metrics
 from ..models.export import model_generators, save_generators
 from ..models.finite import nonfinite_names
 from ..models.registry import build_model
@@ -39,7 +40,7 @@ from ..rate import RateMeter
 from ..runlock import RunInUse
 from ..store import DiskError, ModelEntry, ModelLibrary
 from ..streams import Stream, stream
-from . import distributed, metrics, rng
+from . import distributed, rng
 from .checkpoint import CheckpointError
 from .control import TrainingControl
 from .divergence import Diverged, diverged

@@ -1,6 +1,11 @@
-"""Image quality on held-out pairs: L1, PSNR and SSIM, on images in [-1, 1]."""
+"""Image quality against a target: L1, PSNR, SSIM and the checkerboard measure, on images in [-1, 1].
+
+Below training and the model classes both: held-out scores use them, and so does the structural loss.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import torch
 import torch.nn.functional as F
@@ -78,9 +83,9 @@ def checkerboard(output: torch.Tensor, target: torch.Tensor, eps: float = 1e-12)
 MEASURES = {"l1": l1, "psnr": psnr, "ssim": ssim, "checkerboard": checkerboard}
 
 
-def mean_scores(outputs_and_targets) -> tuple[dict[str, float], int]:
+def mean_scores(outputs_and_targets: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> tuple[dict[str, float], int]:
     """Each measure's mean over (output, target) pairs of NCHW batches, and how many pairs there were."""
-    scores = {name: [] for name in MEASURES}
+    scores: dict[str, list[float]] = {name: [] for name in MEASURES}
     for output, target in outputs_and_targets:
         for name, fn in MEASURES.items():
             scores[name].append(fn(output.float().cpu(), target).item())
