@@ -135,7 +135,7 @@ def _chapters(source: Path, shift_s: float, end_s: float | None) -> list[dict]:
     with av.open(str(source)) as clip:
         chapters = clip.chapters()
     shift = Fraction(shift_s).limit_denominator(10**6)
-    kept = []
+    kept: list[dict] = []
     for chapter in chapters:
         start, end = chapter["start"] * chapter["time_base"], chapter["end"] * chapter["time_base"]
         if end_s is not None:
