@@ -4,7 +4,7 @@ import textwrap
 
 
 def test_training_core_imports_without_qt():
-    """The engine must run headless: importing it with Qt blocked must work (DESIGN.md's one rule)."""
+    """The engine must run headless: importing it with Qt blocked must work (docs/DESIGN.md: the one rule)."""
     code = textwrap.dedent("""
         import importlib, pkgutil, sys
 
