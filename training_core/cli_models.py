@@ -134,7 +134,11 @@ def models_main(argv: list[str] | None = None) -> int:
         elif args.command == "show":
             e = library.get(args.name)
             if args.json:
-                print(json.dumps({**e.require().to_dict(), "state": e.state, "path": str(e.path)}, indent=2))
+                r = e.require()
+                # With what model.json holds, the values derived from it: the state the lock tells, and the
+                # direction and length that format 1 also kept at the top level (scripts read them there).
+                derived = {"state": e.state, "path": str(e.path), "direction": r.direction}
+                print(json.dumps({**r.to_dict(), **derived, "total_iterations": r.total_iterations}, indent=2))
             else:
                 _show(e)
         elif args.command == "rename":

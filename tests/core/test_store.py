@@ -279,6 +279,18 @@ def test_only_resumable_models_can_resume(tmp_path):
     assert not imported.can_resume  # no training settings to continue from
 
 
+def test_show_json_still_gives_the_direction_and_length_at_the_top_level(tmp_path, capsys):
+    """Scripts written against format 1's output read them there; they come from the settings now."""
+    from training_core.cli_models import models_main
+
+    lib = ModelLibrary()
+    lib.create("m", {"family": "pix2pix", "data": {"direction": "BtoA"}, "train": {"iterations": 77}})
+    assert models_main(["show", "m", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["direction"], shown["total_iterations"], shown["format_version"]) == ("BtoA", 77, 2)
+    assert "direction" not in json.loads((lib.get("m").path / "model.json").read_text())  # stored once
+
+
 def test_update_refuses_a_field_the_record_does_not_have(tmp_path):
     lib = _library(tmp_path)
     entry = lib.create("m", {"family": "pix2pix", "train": {}})
