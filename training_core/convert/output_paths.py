@@ -17,6 +17,7 @@ file.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..folder_identity import Identity, identity, within
@@ -57,7 +58,7 @@ class OutputGuard:
         self.recursive = recursive
         self._inputs: set[Identity] = set()
 
-    def add_inputs(self, paths) -> None:
+    def add_inputs(self, paths: Iterable[Path]) -> None:
         self._inputs.update(filter(None, map(identity, paths)))
 
     def problem(self, output: Path) -> str:

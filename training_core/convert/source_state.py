@@ -14,8 +14,10 @@ import hashlib
 import os
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 RACY_NS = 2_000_000_000  # modification times this close to the look are not trusted
 CHUNK = 1 << 20
@@ -30,7 +32,7 @@ class SourceState:
     hash: str
 
     @classmethod
-    def around(cls, path: Path, read) -> tuple[object, SourceState]:
+    def around(cls, path: Path, read: Callable[[Path], object]) -> tuple[object, SourceState]:
         """``read(path)``'s result, and the photo's state as it was read.
 
         The times are taken before reading and compared after hashing: a photo
@@ -49,7 +51,7 @@ class SourceState:
         return result, cls(after.st_size, after.st_mtime_ns, after.st_ctime_ns, checked, digest)
 
     @classmethod
-    def from_dict(cls, item) -> SourceState | None:
+    def from_dict(cls, item: Any) -> SourceState | None:  # a ledger line's: any JSON
         try:
             return cls(**{name: type_(item[name]) for name, type_ in _FIELDS.items()})
         except (KeyError, TypeError, ValueError):

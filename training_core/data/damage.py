@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import struct
+from typing import BinaryIO
 
 from PIL import Image, PngImagePlugin, TiffImagePlugin
 
@@ -21,7 +22,7 @@ KNOWN_NAMES |= {"GIF": "GIF", "WEBP": "WebP"}
 _FIX_DAMAGED = "copy it again from the original, or open it in an image editor and save it again"
 
 
-def why_unopened(f, fmt: str, size: int) -> tuple[str, str]:
+def why_unopened(f: BinaryIO, fmt: str, size: int) -> tuple[str, str]:
     """(reason, detail) for a file whose first bytes announce ``fmt`` but that Pillow refused.
 
     The reader may warn (TIFF's about broken EXIF): callers silence warnings, which are process-wide.
@@ -48,7 +49,7 @@ def why_unopened(f, fmt: str, size: int) -> tuple[str, str]:
     return "damaged", f"damaged {name} header: {problem}; {_FIX_DAMAGED}"
 
 
-def _tiff_pixels(f) -> str:
+def _tiff_pixels(f: BinaryIO) -> str:
     """The first page's pixel type in words, e.g. "32-bit floating-point RGB"."""
     try:
         f.seek(0)

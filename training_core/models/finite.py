@@ -13,7 +13,7 @@ import torch
 SHOWN = 3  # tensor names given in a message
 
 
-def float_tensors(tree, prefix: str = "") -> Iterator[tuple[str, torch.Tensor]]:
+def float_tensors(tree: object, prefix: str = "") -> Iterator[tuple[str, torch.Tensor]]:
     """(dotted name, tensor) for every floating-point tensor in nested dicts, lists and tuples."""
     if isinstance(tree, torch.Tensor):
         if tree.is_floating_point():
@@ -26,7 +26,7 @@ def float_tensors(tree, prefix: str = "") -> Iterator[tuple[str, torch.Tensor]]:
             yield from float_tensors(value, f"{prefix}.{i}" if prefix else str(i))
 
 
-def nonfinite_names(tree) -> list[str]:
+def nonfinite_names(tree: object) -> list[str]:
     """The names of the tensors in ``tree`` holding NaN or infinity; empty when all are finite.
 
     One device read for the common case (all finite): a check per checkpoint costs next to nothing."""
