@@ -15,6 +15,7 @@ one after the other (overlap off) and overlapped in three threads, alternately,
 outputs' decoded frames are the same bit for bit.
 
     python bench/video.py [--quick] [--device auto] [--size 320x240] [--frames 48] [--model NAME] [--runs 3]
+                          [--overlap-only] [--ngf 64]
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ def main() -> int:
     p.add_argument("--model", help="a model of the library instead of the untrained generator")
     p.add_argument("--norm", default="image", help="a library model's statistics: image (per frame, held), auto")
     p.add_argument("--runs", type=int, default=3, help="conversions of the moving clip with and without overlap")
+    p.add_argument("--overlap-only", action="store_true", help="only the overlap's figures (no flicker table)")
+    p.add_argument("--ngf", type=int, default=64, help="the untrained generator's width (smaller: a faster network)")
     args = p.parse_args()
     from training_core.convert.translator import TranslateOptions, Translator
     from training_core.convert.video import VideoOptions, convert_video
@@ -112,8 +115,9 @@ def main() -> int:
         network = f"{args.model} (statistics: {args.norm})"
     else:
         torch.manual_seed(0)
-        generator = define_G(3, 3, 64, "resnet_9blocks", "instance").eval()
-        translator, network = Translator(generator, 4, device, TranslateOptions()), "untrained resnet_9blocks ngf 64"
+        generator = define_G(3, 3, args.ngf, "resnet_9blocks", "instance").eval()
+        translator = Translator(generator, 4, device, TranslateOptions())
+        network = f"untrained resnet_9blocks ngf {args.ngf}"
     where = describe_device(device) + (f" ({cpu_name()})" if device.type == "cpu" else "")
     print(f"device: {where}; generator {network}; clips {size[0]}x{size[1]}, {frames} frames at {FPS} fps")
 
@@ -130,7 +134,7 @@ def main() -> int:
         "held_matched": VideoOptions(hold_stats=True, colour_match=True),
     }
     figures = {}
-    for clip_name, clip in clips.items():
+    for clip_name, clip in clips.items() if not args.overlap_only else ():
         for mode, options in modes.items():
             start = time.perf_counter()
             report = convert_video(translator, clip, folder / f"{clip_name}-{mode}.mp4", options)

@@ -119,12 +119,14 @@ class ConvertPanel(QWidget):
             editor = self.editors[setting.name]
             if setting.name == "direction":
                 continue
+            # The clips' settings under the folders, where the photos' column leaves room for them.
+            column = left if setting.for_clips else right
             if setting.for_clips and not any(s.for_clips for s in APP_SETTINGS[: APP_SETTINGS.index(setting)]):
-                right.addRow(QLabel("<b>Clips</b>"))  # above the first of the clips' settings
+                column.addRow(QLabel("<b>Clips</b>"))
             if isinstance(editor, QCheckBox):
-                right.addRow(editor)
+                column.addRow(editor)
             else:
-                right.addRow(setting.label, editor)
+                column.addRow(setting.label, editor)
         form.addLayout(left, 0, 0)
         form.addLayout(right, 0, 1)
         form.setColumnStretch(0, 3)

@@ -7,6 +7,7 @@ import numpy as np
 from PIL import Image
 
 W, H, FRAMES, FPS = 64, 48, 24, 24
+SUBTITLE_HEADER = b"[Script Info]\nScriptType: v4.00+\n\n[Events]\nFormat: Layer, Start, End, Style, Text\n"
 
 
 def picture(i, lamp=0.0, seed=0):
@@ -33,9 +34,10 @@ def make_clip(
     codec="libx264",
     audio_codec="aac",
     chapters=(),
+    subtitles=(),
 ):
     """A clip of ``frames`` frames (timestamps ``pts`` in 1/fps units for a variable rate) and a tone;
-    ``chapters``: (start, end, title) in seconds."""
+    ``chapters``: (start, end, title) and ``subtitles``: (start, end, text), in seconds."""
     rate = 48000 if audio_codec == "libopus" else 44100  # Opus takes 48 kHz
     with av.open(str(path), "w", format=container) as out:
         video = out.add_stream(codec, rate=fps, options={"crf": "10"} if codec == "libx264" else {})
@@ -53,12 +55,22 @@ def make_clip(
                     for n, (a, b, t) in enumerate(marks)
                 ]
             )
+        lines = out.add_stream("subrip" if container == "matroska" else "mov_text") if subtitles else None
+        if lines is not None:
+            lines.codec_context.time_base = Fraction(1, 1000)
+            lines.codec_context.subtitle_header = SUBTITLE_HEADER  # the encoders open only with one
         for i in range(frames):
             frame = av.VideoFrame.from_ndarray(picture(i, lamp), format="rgb24")
             frame.pts, frame.time_base = (pts[i] if pts else i), Fraction(1, fps)
             for packet in video.encode(frame):
                 out.mux(packet)
         for packet in video.encode():
+            out.mux(packet)
+        for start, end, text in subtitles:
+            data = text.encode()
+            packet = av.Packet(data if container == "matroska" else len(data).to_bytes(2, "big") + data)
+            packet.pts = packet.dts = round(start * 1000)
+            packet.duration, packet.time_base, packet.stream = round((end - start) * 1000), Fraction(1, 1000), lines
             out.mux(packet)
         if tone is not None:
             t = np.arange(int(rate * frames / fps)) / rate

@@ -407,6 +407,32 @@ def test_chapters_are_kept_and_a_trial_range_keeps_those_within_it_from_zero(tmp
     assert _chapters(tmp_path / f"trial{suffix}") == [(0.0, 0.25, "Street"), (0.25, 0.5, "Square")]
 
 
+def _subtitles(path):
+    """(start in seconds, the packet's bytes) of each subtitle, the empty ones MP4 writes between them left out."""
+    with av.open(str(path)) as clip:
+        if not clip.streams.subtitles:
+            return []
+        stream = clip.streams.subtitles[0]
+        return [(round(float(p.pts * stream.time_base), 3), bytes(p)) for p in clip.demux(stream) if p.size > 2]
+
+
+def test_subtitles_are_copied_where_the_container_carries_them_and_named_where_not(tmp_path, translator):
+    lines = [(0.1, 0.4, "Left at the corner"), (0.6, 0.9, "Then straight on")]
+    mp4 = make_clip(tmp_path / "walk.mp4", subtitles=lines)
+    report = convert_video(translator, mp4, tmp_path / "out.mp4", VideoOptions(segment_seconds=0.25))
+    assert _subtitles(tmp_path / "out.mp4") == _subtitles(mp4) and len(_subtitles(mp4)) == 2
+    assert report.subtitle_streams == 1 and "subtitle streams: 1" in report.text()
+
+    mkv = make_clip(tmp_path / "walk.mkv", container="matroska", subtitles=lines)
+    convert_video(translator, mkv, tmp_path / "out.mkv", VideoOptions(segment_seconds=0.25))
+    assert [text for _, text in _subtitles(tmp_path / "out.mkv")] == [b"Left at the corner", b"Then straight on"]
+
+    # MP4's timed text has no place in Matroska: the clip converts, its sound kept, and the note says so.
+    report = convert_video(translator, mp4, tmp_path / "from-mp4.mkv", VideoOptions(segment_seconds=0.25))
+    assert _subtitles(tmp_path / "from-mp4.mkv") == [] and report.audio_streams == 1
+    assert any("subtitle stream" in note and "mov_text" in note for note in report.notes)
+
+
 def test_overlapped_decode_network_and_encode_write_the_sequential_paths_bytes(tmp_path, translator):
     clip = make_clip(tmp_path / "walk.mp4")
     one_by_one = VideoOptions(segment_seconds=0.25, overlap=False)

@@ -2,8 +2,9 @@
 
 Every frame is decoded at full resolution, translated like a photo, and
 encoded (H.264 at a CRF quality by default) with its own timestamp, so a
-variable frame rate stays as it was. The audio streams are copied packet for
-packet. The frames go into segments of a few seconds in a hidden work folder
+variable frame rate stays as it was. The audio and subtitle streams are copied
+packet for packet, and the chapters kept, where the output's container carries
+them. The frames go into segments of a few seconds in a hidden work folder
 (``video_segments``): a run stopped by a cancel, a kill or a power cut
 continues from its last finished segment, and the segments are joined without
 re-encoding into a temporary file beside the output, renamed when complete.
@@ -44,6 +45,14 @@ from .video_segments import Segment, WorkFolder, join
 log = logging.getLogger(__name__)
 
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
+# The subtitle codecs a container carries (by PyAV's decoder names, which say srt for SubRip, ssa for ASS);
+# the others are left out with a note.
+SUBTITLES_CARRIED = {
+    "mp4": {"mov_text"},
+    "mov": {"mov_text"},
+    "matroska": {"srt", "subrip", "ssa", "ass", "webvtt", "dvd_subtitle", "hdmv_pgs_subtitle", "dvb_subtitle"},
+    "webm": {"webvtt"},
+}
 OVERLAP_DEPTH = 4  # frames decoded ahead of the network, and waiting for the encoder
 # The audio codecs a container carries as they are (others, such as PCM in MP4, need .mov or .mkv).
 AUDIO_CARRIED = {
@@ -123,6 +132,7 @@ class VideoReport:
     statistics: str = "per frame"
     colour_match: bool = False
     audio_streams: int = 0
+    subtitle_streams: int = 0
     resumed_from: int = 0
     cancelled: bool = False
     notes: list[str] = field(default_factory=list)
@@ -136,7 +146,8 @@ class VideoReport:
             f"  flicker index {self.flicker_index:.3f} (output change {self.output_change:.2f} / input change "
             f"{self.input_change:.2f} grey levels per frame; statistics {self.statistics}"
             + (", colours matched to the first frame)" if self.colour_match else ")"),
-            f"  audio streams copied: {self.audio_streams}",
+            f"  audio streams copied: {self.audio_streams}"
+            + (f", subtitle streams: {self.subtitle_streams}" if self.subtitle_streams else ""),
         ]
         return "\n".join(lines + [f"  note: {note}" for note in self.notes])
 
@@ -179,20 +190,27 @@ def _key(input_path: Path, translator, options: VideoOptions) -> dict:
     }
 
 
-def _audio_streams(container_format: str, report: VideoReport) -> list[int]:
-    """Indexes (in the clip) of the audio streams the output container can carry as they are."""
+def _copied_streams(container_format: str, report: VideoReport) -> list[int]:
+    """Indexes (in the clip) of the audio and subtitle streams the output container carries as they are."""
     kept = []
     with av.open(report.input) as clip:
-        for stream in clip.streams.audio:
+        for stream in [*clip.streams.audio, *clip.streams.subtitles]:
             name = stream.codec_context.name if stream.codec_context else "unknown"
-            carried = AUDIO_CARRIED.get(container_format)
+            if stream.type == "audio":
+                carried, other = AUDIO_CARRIED.get(container_format), ".mov or .mkv"
+            else:
+                carried, other = SUBTITLES_CARRIED.get(container_format, set()), "another container (.mkv or .mp4)"
             if carried is not None and name not in carried:
                 report.notes.append(
-                    f"audio stream {stream.index} ({name}) cannot be carried in {container_format.upper()}: "
-                    "use .mov or .mkv"
+                    f"{stream.type} stream {stream.index} ({name}) cannot be carried in "
+                    f"{container_format.upper()}: use {other}"
                 )
                 continue
             kept.append(stream.index)
+            if stream.type == "audio":
+                report.audio_streams += 1
+            else:
+                report.subtitle_streams += 1
     return kept
 
 
@@ -225,15 +243,14 @@ def convert_video(
         if not job.run_segments(on_progress, cancel or threading.Event()):
             report.cancelled = True
             return report
-        audio = _audio_streams(container_format, report)
-        report.audio_streams = len(audio)
+        copied = _copied_streams(container_format, report)
         with atomic_path(output_path) as tmp:
             join(
                 job.segment_files(),
                 tmp,
                 container_format,
                 input_path,
-                audio,
+                copied,
                 job.state.rotation,
                 job.offset * info.time_base,
                 job.end,

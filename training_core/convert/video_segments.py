@@ -160,13 +160,13 @@ def join(
     target: Path,
     container_format: str,
     audio_from: Path | None,
-    audio: list[int],
+    copied: list[int],
     rotation: int,
     shift_s: float,
     end_s: float | None,
 ) -> None:
-    """Write ``target``: the segments' video and the given audio streams of ``audio_from``, packets copied,
-    with its chapters (those within the range).
+    """Write ``target``: the segments' video and the ``copied`` streams of ``audio_from`` (its sound and
+    subtitles), packets copied, with its chapters (those within the range).
 
     ``segments``: each segment's file and the time its first frame starts at, in seconds.
     """
@@ -178,9 +178,9 @@ def join(
         if chapters:
             out.set_chapters(chapters)
         sources = [(0, _video_packets(segments), video)]
-        if audio_from is not None and audio:
+        if audio_from is not None and copied:
             with av.open(str(audio_from)) as clip:
-                for n, index in enumerate(audio):
+                for n, index in enumerate(copied):
                     stream = out.add_stream_from_template(clip.streams[index])
                     sources.append((n + 1, _packets(audio_from, index, shift_s, end_s), stream))
 
