@@ -26,7 +26,7 @@ from common import ROOT, median, people_outlines, result
 
 from training_core.config import Pix2PixConfig
 from training_core.convert.norm import NORM_MODES
-from training_core.presets import MEASURED_BEST_PIX2PIX
+from training_core.families.pix2pix import MEASURED_BEST as MEASURED_BEST_PIX2PIX
 
 # The papers' configuration, spelled out (the settings' defaults are the papers'): the quick and
 # high presets now change some of them.
@@ -104,7 +104,7 @@ def train_once(report, library, name, preset, settings, iterations, seed, size, 
     seconds = time.perf_counter() - start
     logged = [json.loads(line) for line in (trainer.entry.run_dir / "metrics.jsonl").read_text().splitlines()]
     val = [r["val"] for r in logged if "val" in r][-1]
-    pairs = trainer._pairs(trainer.plan.val)
+    pairs = [(s["A"], s["B"]) for s in trainer.fixed.held_out()]
     by_norm = {mode: held_out_scores(trainer, pairs, mode) for mode in NORM_MODES}
     # What the artist gets: the trained model converts with the statistics that scored better.
     chosen = min(by_norm, key=lambda mode: by_norm[mode]["l1"])
@@ -134,7 +134,7 @@ def held_out_scores(trainer, pairs, norm: str) -> dict[str, float]:
 
 def held_out_row_images(trainer):
     """(input, output, target) for the first held-out pairs, as the trained model translates them."""
-    pairs = trainer._pairs(trainer.plan.val[:PICTURE_ROWS])
+    pairs = [(s["A"], s["B"]) for s in trainer.fixed.held_out()[:PICTURE_ROWS]]
     return [(a, trainer.model.translate(a[None])[0].float().cpu(), b) for a, b in pairs]
 
 

@@ -21,6 +21,7 @@ from .data.demo_landscapes import make_landscape_demo
 from .data.discover import discover
 from .device import pick_device
 from .errors import GanStudioError
+from .families import FAMILIES, NAMES
 from .humanize import duration
 from .presets import DEFAULT_PRESET, PRESETS, defaults
 from .store import DiskError, ModelLibrary, demo_dir
@@ -60,7 +61,8 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--name", help="the model's name in the library (default: the dataset folder's name and a number: ink 3)"
     )
-    p.add_argument("--family", choices=options.FAMILIES, help="default: pix2pix for paired, cyclegan for unpaired")
+    usual = "; ".join(f"{f.name} for {', '.join(f.usual_for)}" for f in FAMILIES.values() if f.usual_for)
+    p.add_argument("--family", choices=NAMES, help=f"default: {usual} data")
     p.add_argument(
         "--preset",
         choices=sorted(PRESETS),
@@ -80,7 +82,7 @@ def _train_parser() -> argparse.ArgumentParser:
 
 def _add_settings(basic, advanced) -> None:
     """One option per user setting (``options.SETTINGS``); unset options leave the preset's value."""
-    quick = {family: defaults(family, DEFAULT_PRESET) for family in options.FAMILIES}
+    quick = {family: defaults(family, DEFAULT_PRESET) for family in NAMES}
     for setting in options.SETTINGS:
         flags = [setting.flag] + [f"--{alias}" for alias, name in options.ALIASES.items() if name == setting.name]
         kwargs: dict[str, Any] = {"dest": setting.name, "default": None, "help": _help(setting, quick)}
@@ -96,11 +98,12 @@ def _add_settings(basic, advanced) -> None:
 def _help(setting: options.Setting, quick: dict) -> str:
     """The setting's help, its range, and its default under the default preset for each family it has."""
     text = setting.help
-    if len(setting.families) == 1:
-        text += f" ({setting.families[0]} only)"
+    families = setting.families or NAMES
+    if len(families) == 1:
+        text += f" ({families[0]} only)"
     if setting.type in (int, float) and (setting.low is not None or setting.high is not None):
         text += f"; {setting.range_text()}"
-    values = {family: quick[family][setting.name] for family in setting.families}
+    values = {family: quick[family][setting.name] for family in families}
     if len(set(map(str, values.values()))) == 1:
         shown = str(next(iter(values.values())))
     else:
@@ -116,6 +119,7 @@ class _Progress:
         self.tty = stream.isatty()
         self.losses: dict = {}
         self._logged_at: float | None = None  # when the last progress line went to a log (not a terminal)
+        self.held_out_brief = "validation"  # what the run's held-out scores compare (its family's words)
 
     def __call__(self, event) -> None:
         if isinstance(event, StepMetrics):
@@ -136,6 +140,8 @@ class _Progress:
         if self.tty:
             self.stream.write("\r\033[K")
         if isinstance(event, Started):
+            if event.family in FAMILIES:
+                self.held_out_brief = FAMILIES[event.family].held_out_brief
             for note in event.notes:
                 log.info("%s", note)
             log.info("training on %s, iteration %d of %d", event.device, event.iteration, event.total_iterations)
@@ -145,7 +151,7 @@ class _Progress:
             log.info(
                 "iteration %d: %s L1 %.4f  PSNR %.2f dB  SSIM %.4f (%d images)",
                 event.iteration,
-                "validation" if event.kind == "pairs" else "held-out round trip",
+                self.held_out_brief,
                 event.l1,
                 event.psnr,
                 event.ssim,

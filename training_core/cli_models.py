@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .cli_common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, quiet_exits, resume_command
 from .errors import GanStudioError
+from .families import family
 from .store import DiskError, ModelEntry, ModelLibrary
 
 
@@ -79,7 +80,7 @@ def _show(entry: ModelEntry) -> None:
         f"  folder      {entry.path}",
         f"  generator   {model.netG}, ngf {model.ngf}, {model.norm} norm",
         "  progress    " + ("imported" if r.imported else f"{r.iterations} of {r.total_iterations} iterations"),
-        f"  direction   {'both ways' if r.family == 'cyclegan' else r.direction}",
+        f"  direction   {'both ways' if family(r.family).both_ways else r.direction}",
         f"  created     {r.created}",
         f"  updated     {r.updated}",
     ]

@@ -130,7 +130,7 @@ class ModelConfig(_JsonConfig):
         data = dict(data)
         family = data.pop("family", cls.family or None)
         if family is None:
-            raise ConfigError("the model configuration does not say its family (pix2pix or cyclegan)")
+            raise ConfigError(f"the model configuration does not say its family ({', '.join(_config_classes())})")
         target = config_class(family)
         if cls.family and target is not cls:
             raise ConfigError(f"expected a {cls.family} configuration, got {family}")
@@ -319,13 +319,23 @@ NORM_CHOICES = ("auto", "image", "running")
 # Where a folder already holds results of another model: a subfolder named after this model (so
 # nothing of the other is replaced), replace them, or refuse and say so (the app then asks).
 OTHER_MODEL_OUTPUTS = ("subfolder", "replace", "ask")
-CONFIG_CLASSES: dict[str, type[ModelConfig]] = {"pix2pix": Pix2PixConfig, "cyclegan": CycleGANConfig}
+
+
+def _config_classes(base: type[ModelConfig] = ModelConfig) -> dict[str, type[ModelConfig]]:
+    """Every family's config class, by family name: the ModelConfig subclasses that name one."""
+    found = {}
+    for cls in base.__subclasses__():
+        if cls.family:
+            found[cls.family] = cls
+        found.update(_config_classes(cls))
+    return found
 
 
 def config_class(family: str) -> type[ModelConfig]:
-    if family not in CONFIG_CLASSES:
-        raise ConfigError(f"model family {family!r} is not known: choose one of {', '.join(CONFIG_CLASSES)}")
-    return CONFIG_CLASSES[family]
+    classes = _config_classes()
+    if family not in classes:
+        raise ConfigError(f"model family {family!r} is not known: choose one of {', '.join(classes)}")
+    return classes[family]
 
 
 @dataclass

@@ -16,9 +16,6 @@ from dataclasses import dataclass
 
 from .errors import ConfigError
 
-FAMILIES = ("pix2pix", "cyclegan")
-BOTH = FAMILIES
-
 # -- allowed values, one home each (networks.py and losses.py take theirs from here) --------
 NORMS = ("batch", "instance", "none")
 INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
@@ -86,8 +83,11 @@ class Setting:
     low_open: bool = False
     high_open: bool = False
     step: float = 1
-    families: tuple[str, ...] = BOTH
+    families: tuple[str, ...] = ()  # the families that have it (training_core.families); none named: all
     basic: bool = False  # on the Train tab's main form and among the CLI's main options
+
+    def applies_to(self, family: str) -> bool:
+        return not self.families or family in self.families
 
     @property
     def flag(self) -> str:
@@ -620,15 +620,4 @@ ALIASES = {"size": "crop_size"}  # the CLI's and 0.1's name for the training siz
 
 
 def for_family(family: str) -> tuple[Setting, ...]:
-    return tuple(s for s in SETTINGS if family in s.families)
-
-
-def family_for_layout(layout: str) -> str:
-    """Paired data (aligned or A/B folders) trains pix2pix; unpaired data trains CycleGAN."""
-    return "cyclegan" if layout == "unpaired" else "pix2pix"
-
-
-def families_for_layout(layout: str) -> tuple[str, ...]:
-    """The families a dataset layout can train, the usual one first: A/ and B/ folders of pairs can
-    also train CycleGAN (as two domains); side-by-side pairs only pix2pix."""
-    return {"unpaired": ("cyclegan",), "paired": FAMILIES}.get(layout, ("pix2pix",))
+    return tuple(s for s in SETTINGS if s.applies_to(family))

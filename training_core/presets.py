@@ -1,6 +1,7 @@
 """Named starting points for a run: a quick CPU-friendly one, the papers' settings, a high-quality one.
 
-A preset fills the model, data and training configs; explicit overrides win.
+A preset fills the model, data and training configs; explicit overrides win. Its model settings
+are each family's own (``Family.presets``); the data and the run's are shared.
 Run lengths given in epochs become iterations once the dataset size is known.
 """
 
@@ -10,45 +11,24 @@ import math
 from typing import Any
 
 from . import options
-from .config import DataConfig, ModelConfig, TrainConfig, config_class
+from .config import DataConfig, ModelConfig, TrainConfig
 from .errors import ConfigError
-
-# What measured best on a small dataset (bench/quality.py, people-outlines, 3 seeds; tables and
-# pictures in bench/README.md): resize-convolution draws no checkerboard; augmenting all the
-# discriminator sees keeps it from memorising 90 pairs, and with it so held back, twice the papers'
-# learning rate lets the generator learn faster without upsetting the game (alone, on the papers'
-# configuration, the faster rate gained far less and kept the grid). A structural (SSIM) loss beside
-# the L1, with the same weight, lowers the held-out L1 further (Zhao et al. 2017 saw the same).
-# Lower held-out L1 than the papers' recipe on every seed, at 6-16% more time per iteration at
-# 256 px for the resize convolutions and about 20 ms more for the structural loss.
-# Measured for pix2pix only; CycleGAN keeps the papers' configuration until it is measured too.
-MEASURED_BEST_PIX2PIX = {
-    "upsample": "resize",
-    "diff_augment": "color,translation,cutout",
-    "lr": 4e-4,
-    "lambda_ssim": 100.0,
-}
+from .families import family as family_of
 
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": {
         "about": "slim networks at 128 px: learns something visible in minutes on a laptop CPU",
-        "pix2pix": {"netG": "unet_128", "ngf": 32, "ndf": 32, **MEASURED_BEST_PIX2PIX},
-        "cyclegan": {"netG": "resnet_6blocks", "ngf": 32, "ndf": 32},
         "data": {"load_size": 143, "crop_size": 128},
         "train": {"iterations": 2000, "sample_every": 100, "checkpoint_every": 250},
     },
     "paper": {
         "about": "the papers' settings: 256 px, full-width networks, 200 epochs (100 constant + 100 decay)",
-        "pix2pix": {},
-        "cyclegan": {},
         "data": {"load_size": 286, "crop_size": 256},
         "epochs": 200,
         "train": {"sample_every": 200, "checkpoint_every": 1000},
     },
     "high": {
         "about": "512 px crops with full-width networks, 200 epochs: sharper results, needs a GPU",
-        "pix2pix": dict(MEASURED_BEST_PIX2PIX),
-        "cyclegan": {},
         "data": {"load_size": 572, "crop_size": 512},
         "epochs": 200,
         "train": {"sample_every": 200, "checkpoint_every": 1000},
@@ -71,12 +51,12 @@ def resolve(
     if preset not in PRESETS:
         raise ConfigError(f"preset {preset!r} is not known: choose one of {', '.join(PRESETS)}")
     p = PRESETS[preset]
-    model_cls = config_class(family)
+    fam = family_of(family)
     overrides = {options.ALIASES.get(k, k): v for k, v in (overrides or {}).items()}
     unknown = sorted(set(overrides) - {s.name for s in options.SETTINGS})
     if unknown:
         raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
-    other_family = sorted(k for k in overrides if family not in options.BY_NAME[k].families)
+    other_family = sorted(k for k in overrides if not options.BY_NAME[k].applies_to(family))
     if other_family:
         raise ConfigError(f"{', '.join(other_family)} do(es) not apply to {family}")
     for name, value in overrides.items():  # what the user gave is checked before anything derived from it
@@ -90,7 +70,7 @@ def resolve(
     if "epochs" in p:
         batch = overrides.get("batch_size", 1)
         train["iterations"] = p["epochs"] * max(1, math.ceil(train_count / batch))
-    model_cfg = model_cls(**{**p[family], **_route(overrides, "model")}).validate()
+    model_cfg = fam.config(**{**fam.presets.get(preset, {}), **_route(overrides, "model")}).validate()
     data_cfg = DataConfig(**{**data, **_route(overrides, "data")}).validate()
     train_cfg = TrainConfig(**{**train, **_route(overrides, "train")}).validate()
     data_cfg.check_networks(model_cfg)

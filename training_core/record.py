@@ -28,8 +28,6 @@ STATES = ("new", "running", "paused", "interrupted", "finished", "failed")
 # The states from which training continues where its last checkpoint left it (ModelEntry.can_resume).
 RESUMABLE = ("paused", "interrupted", "failed")
 _OLD_STATES = {"stopped": "paused"}  # what GAN Studio 0.1 wrote
-FAMILIES = ("pix2pix", "cyclegan")
-DIRECTIONS = ("AtoB", "BtoA")
 INFERENCE_NORMS = ("image", "running")
 
 
@@ -76,7 +74,9 @@ class ModelRecord:
     def generator_directions(self) -> tuple[str, ...]:
         """What the weights file holds a generator for, so what an export may ask: CycleGAN's two
         directions; pix2pix's one generator is "AtoB" whichever way its data ran (``direction``)."""
-        return DIRECTIONS if self.family == "cyclegan" else ("AtoB",)
+        from .families import family
+
+        return family(self.family).directions
 
     def model_config(self) -> ModelConfig:
         from .config import ModelConfig
@@ -171,6 +171,8 @@ def _check_type(key: str, value: Any) -> None:
 
 
 def _check_values(r: ModelRecord) -> None:
+    from .families import NAMES as FAMILIES  # here: loading the record alone reads no settings
+
     if not r.name.strip() or not r.name.isprintable():
         raise RecordError(f'"name" {r.name!r} is empty or holds control characters')
     for key, value, allowed in (

@@ -37,6 +37,7 @@ from training_core.convert.clip_files import is_clip_name, iter_clip_files
 from training_core.convert.settings import CONVERT_SETTINGS
 from training_core.convert.statuses import CONVERTED, FAILED, SKIPPED
 from training_core.data.images import iter_image_files, natural_key
+from training_core.families import family
 from training_core.humanize import display_path, duration
 
 from ..widgets.compare_view import CompareView
@@ -51,9 +52,13 @@ OUTPUT_ROLE = Qt.ItemDataRole.UserRole + 1  # a row's converted output (a Path),
 APP_SETTINGS = [s for s in CONVERT_SETTINGS if s.in_app]
 
 
+def _both_ways(entry) -> bool:
+    """The model translates A to B and B to A (CycleGAN's); every other one only A to B."""
+    return entry is not None and entry.record is not None and family(entry.family).both_ways
+
+
 def _direction_for(entry, config) -> str:
-    """CycleGAN models translate both ways; every other model only A to B."""
-    return config.direction if entry.family == "cyclegan" else "AtoB"
+    return config.direction if _both_ways(entry) else "AtoB"
 
 
 def _has_pair_maker(entry) -> bool:
@@ -260,7 +265,7 @@ class ConvertPanel(QWidget):
 
     def _model_changed(self) -> None:
         entry = self._entry(self.model.currentData())
-        if entry is None or entry.family != "cyclegan":
+        if not _both_ways(entry):
             self.direction.setCurrentIndex(0)  # one-way models translate A to B only
         self._update_controls()
 
@@ -584,7 +589,7 @@ class ConvertPanel(QWidget):
         for w in (self.model, self.input_edit, self.output_edit, *self.editors.values()):
             w.setEnabled(not busy)
         entry = self._entry(self.model.currentData())
-        self.direction.setEnabled(not busy and entry is not None and entry.family == "cyclegan")
+        self.direction.setEnabled(not busy and _both_ways(entry))
         self.editors["prepare_input"].setEnabled(not busy and _has_pair_maker(entry))
         if not ready:
             self.state.setText(NO_MODEL)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from training_core.convert.onnx_extras import missing_extras
 from training_core.errors import GanStudioError
+from training_core.families import family
 
 from ..workers.tasks import run_task
 
@@ -72,7 +73,7 @@ def _columns(entry) -> list[str]:
         r.family,
         _state_label(entry),
         "imported" if r.imported else f"{_done(entry):,} / {r.total_iterations:,}",
-        "both ways" if r.family == "cyclegan" else DIRECTIONS.get(r.direction, ""),
+        "both ways" if family(r.family).both_ways else DIRECTIONS.get(r.direction, ""),
         str(r.dataset.get("root", "")),
         r.updated.replace("T", " ")[:16],
     ]

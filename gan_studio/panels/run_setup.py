@@ -20,13 +20,13 @@ from PySide6.QtWidgets import (
 from training_core import options
 from training_core.data.demo import DEMO_NAMES
 from training_core.errors import GanStudioError
+from training_core.families import families_for_layout, family
 from training_core.presets import DEFAULT_PRESET, PRESETS
 from training_core.store import ModelLibrary
 from training_core.train.plan import preset_settings
 
 from ..widgets.settings_form import ComboBox, SettingsForm
 
-FAMILY_LABELS = {"pix2pix": "pix2pix (paired)", "cyclegan": "CycleGAN (unpaired)"}
 DIRECTION_WORDS = {
     "AtoB": "A → B: A is the input, the model learns to make B",
     "BtoA": "B → A: B is the input, the model learns to make A",
@@ -99,18 +99,24 @@ class RunSetup(QGroupBox):
         self.name.setText(self.library.new_name(DEMO_NAMES.get(demo) or report.root.name))
         self._filling = True
         self.family.clear()
-        for family in options.families_for_layout(report.layout):
-            self.family.addItem(FAMILY_LABELS[family], family)
-        self.family.setCurrentIndex(self.family.findData(options.family_for_layout(report.layout)))
+        for name in families_for_layout(report.layout):  # the usual one first
+            self._add_family(name)
+        self.family.setCurrentIndex(0)
         self._filling = False
         self._load_preset()
+
+    def _add_family(self, name: str) -> None:
+        """One choice of family: its label, and when to pick it as the tooltip."""
+        fam = family(name)
+        self.family.addItem(fam.label, name)
+        self.family.setItemData(self.family.count() - 1, fam.about, Qt.ItemDataRole.ToolTipRole)
 
     def set_direction(self, direction: str) -> None:
         self.direction = direction
         self._show_direction()
 
     def _show_direction(self) -> None:
-        both = self.family.currentData() == "cyclegan"
+        both = self.family.count() > 0 and family(self.family.currentData()).both_ways
         self.direction_label.setText("both ways: A → B and B → A" if both else DIRECTION_WORDS[self.direction])
 
     def show_model(self, entry) -> None:
@@ -120,7 +126,7 @@ class RunSetup(QGroupBox):
         self.direction = record.direction if record.direction in DIRECTION_WORDS else "AtoB"
         self._filling = True
         self.family.clear()
-        self.family.addItem(FAMILY_LABELS.get(record.family, record.family), record.family)
+        self._add_family(record.family)
         index = self.preset.findData(record.preset)
         if index >= 0:
             self.preset.setCurrentIndex(index)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from training_core.errors import GanStudioError
+from training_core.families import family
 from training_core.humanize import duration
 from training_core.store import ModelLibrary
 
@@ -364,17 +365,11 @@ class TrainPanel(QWidget):
 
     def _strip_columns(self) -> str:
         """The strip's columns with their domains: which pictures are inputs, outputs and targets."""
-        if self._family_of_run() == "cyclegan":  # its previews are always the dataset's A pictures
-            return "input (A) | output (as B) | reconstruction (back to A)"
         source, target = ("B", "A") if self._run_direction == "BtoA" else ("A", "B")
-        return f"input ({source}) | output (made {target}) | target ({target})"
+        return family(self._family_of_run()).columns.format(source=source, target=target)
 
     def _on_validation(self, event) -> None:
-        where = (
-            f"On {event.count} held-out pairs"
-            if event.kind == "pairs"
-            else f"Round trip (there and back) of {event.count} held-out images"
-        )
+        where = family(self._family_of_run()).held_out.format(count=event.count)
         self.validation.setText(
             f"{where}: difference {event.l1:.3f} (lower is better) · "
             f"PSNR {event.psnr:.1f} dB (higher is better) · SSIM {event.ssim:.2f} (1 is a perfect match)"

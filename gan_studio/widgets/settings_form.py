@@ -12,6 +12,7 @@ import math
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QWidget
 
+from training_core.families import NAMES
 from training_core.options import Setting
 
 SECTION_TITLES = {"model": "Networks, losses and optimizers", "data": "Training images", "train": "The run"}
@@ -114,7 +115,7 @@ class SettingsForm(QWidget):
         self.editors: dict[str, QWidget] = {}
         self.form = QFormLayout(self)
         self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # long labels above, not cut off
-        self._family = "pix2pix"
+        self._family = NAMES[0]  # until set_family: the first family's settings
         self._loaded: dict = {}
         if headings:
             order = list(dict.fromkeys(s.section for s in settings))
@@ -136,7 +137,7 @@ class SettingsForm(QWidget):
         """Show the rows of the settings that ``family`` has."""
         self._family = family
         for name, editor in self.editors.items():
-            self.form.setRowVisible(editor, family in self.settings[name].families)
+            self.form.setRowVisible(editor, self.settings[name].applies_to(family))
 
     def load(self, values: dict) -> None:
         """Show ``values`` (by setting name); they become what :meth:`changed` compares against."""
@@ -149,7 +150,7 @@ class SettingsForm(QWidget):
         return {
             name: get_value(editor)
             for name, editor in self.editors.items()
-            if self._family in self.settings[name].families
+            if self.settings[name].applies_to(self._family)
         }
 
     def changed(self) -> dict:

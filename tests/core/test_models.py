@@ -6,8 +6,8 @@ from synthetic import inverted, shapes
 from tiny import train_step
 
 from training_core.config import CycleGANConfig, Pix2PixConfig
+from training_core.families import family_for_layout
 from training_core.models.registry import build_model, model_class
-from training_core.options import family_for_layout
 
 TINY_P2P = dict(netG="unet_32", ngf=8, ndf=8)
 TINY_CYCLE = dict(netG="resnet_1blocks", ngf=8, ndf=8, pool_size=4)

@@ -9,8 +9,10 @@ import pytest
 
 from training_core import options
 from training_core.cli import _overrides, _train_parser
-from training_core.config import CONFIG_CLASSES, DataConfig, TrainConfig
+from training_core.config import DataConfig, TrainConfig
 from training_core.errors import ConfigError
+from training_core.families import FAMILIES, NAMES
+from training_core.families import family as family_of
 from training_core.presets import PRESETS, defaults, resolve
 
 NOT_SETTINGS = {"input_nc", "output_nc"}  # fixed by the data (RGB), not chosen by a user
@@ -19,7 +21,13 @@ SECTIONS = {"data": DataConfig, "train": TrainConfig}
 
 @pytest.mark.parametrize(
     "module",
-    ["training_core.config", "training_core.presets", "training_core.options", "training_core.cli_models"],
+    [
+        "training_core.config",
+        "training_core.presets",
+        "training_core.options",
+        "training_core.cli_models",
+        "training_core.families",
+    ],
 )
 def test_settings_and_configuration_load_without_torch(module):
     code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'numpy')))"
@@ -36,9 +44,9 @@ def test_models_list_runs_without_torch():
     assert out.strip().splitlines()[-1] == "0 False"
 
 
-@pytest.mark.parametrize("family", options.FAMILIES)
+@pytest.mark.parametrize("family", NAMES)
 def test_every_config_field_is_a_setting_of_its_family_and_no_setting_is_orphaned(family):
-    classes = {"model": CONFIG_CLASSES[family], **SECTIONS}
+    classes = {"model": family_of(family).config, **SECTIONS}
     fields = {(section, f.name) for section, cls in classes.items() for f in dataclasses.fields(cls)}
     fields = {(section, name) for section, name in fields if name not in NOT_SETTINGS}
     listed = {(s.section, s.name) for s in options.for_family(family)}
@@ -82,7 +90,7 @@ def _other_value(setting, family):
     return round((setting.low + setting.high) / 2 if setting.high < 100 else setting.high / 3, 3)
 
 
-@pytest.mark.parametrize("family", options.FAMILIES)
+@pytest.mark.parametrize("family", NAMES)
 def test_each_setting_given_on_the_command_line_reaches_its_config(family):
     settings = [s for s in options.for_family(family) if s.name not in ("crop_size", "load_size", "preprocess")]
     argv = ["--family", family]
@@ -122,7 +130,7 @@ def test_a_setting_of_the_other_family_is_refused_by_name():
 
 @pytest.mark.parametrize("setting", [s for s in options.SETTINGS if s.type in (int, float)], ids=lambda s: s.name)
 def test_numbers_outside_their_range_are_refused_naming_the_setting(setting):
-    family = setting.families[0]
+    family = (setting.families or NAMES)[0]
     too_high = setting.high + (1 if setting.type is int else 0.5) if setting.high is not None else None
     too_low = setting.low - (1 if setting.type is int else 0.5) if setting.low is not None else None
     for value in (too_high, too_low):
@@ -135,8 +143,12 @@ def test_numbers_outside_their_range_are_refused_naming_the_setting(setting):
 
 def test_presets_name_only_settings():
     for preset in PRESETS.values():
-        for part in ("pix2pix", "cyclegan", "data", "train"):
+        for part in ("data", "train"):
             assert set(preset[part]) <= set(options.BY_NAME), part
+    for fam in FAMILIES.values():
+        assert set(fam.presets) <= set(PRESETS), fam.name
+        for preset, values in fam.presets.items():  # each a setting of the family's own
+            assert all(options.BY_NAME[name].applies_to(fam.name) for name in values), (fam.name, preset)
 
 
 def test_model_json_of_0_1_still_reads(tmp_path):

@@ -389,13 +389,13 @@ def test_held_out_images_in_batches_score_as_one_at_a_time(tmp_path, family, ove
     passes = {1: [], 2: []}
     real = trainer.model.translate
     outputs = {}
-    for trainer.val_batch in passes:  # 1: the CPU's; 2: as on a GPU (16 there)
-        seen = passes[trainer.val_batch]
+    for size in passes:  # 1: the CPU's; 2: as on a GPU (16 there)
+        seen = passes[size]
         trainer.model.translate = lambda images, *direction, seen=seen: (
             seen.append(len(images)),
             real(images, *direction),
         )[1]
-        outputs[trainer.val_batch] = list(trainer._held_out_outputs())
+        outputs[size] = list(trainer.fixed.outputs(trainer.model, size))
     assert len(outputs[1]) == len(outputs[2]) >= 5
     for (a, target_a), (b, target_b) in zip(outputs[1], outputs[2]):
         assert torch.equal(target_a, target_b) and torch.allclose(a, b, atol=1e-5)

@@ -1,28 +1,15 @@
-"""Family names -> config and model classes."""
+"""Building a family's model: the torch side of ``models.families``, whose facts load without it."""
 
 from __future__ import annotations
 
-from ..config import CycleGANConfig, ModelConfig, Pix2PixConfig
-from ..errors import ConfigError
+from ..config import ModelConfig
+from ..families import family
 from .base import GANModel
-from .cyclegan import CycleGANModel
-from .pix2pix import Pix2PixModel
-
-FAMILIES: dict[str, tuple[type[ModelConfig], type[GANModel]]] = {
-    "pix2pix": (Pix2PixConfig, Pix2PixModel),
-    "cyclegan": (CycleGANConfig, CycleGANModel),
-}
 
 
-def _lookup(family: str):
-    try:
-        return FAMILIES[family]
-    except KeyError:
-        raise ConfigError(f"model family {family!r} is not known: choose one of {', '.join(FAMILIES)}") from None
-
-
-def model_class(family: str) -> type[GANModel]:
-    return _lookup(family)[1]
+def model_class(name: str) -> type[GANModel]:
+    """The model class of the family called ``name`` (a ConfigError for an unknown one)."""
+    return family(name).model_class()
 
 
 def build_model(config: ModelConfig, device="cpu", seed: int = 0, precision: str = "fp32") -> GANModel:

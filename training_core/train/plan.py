@@ -14,6 +14,8 @@ from pathlib import Path
 from ..config import TrainConfig
 from ..data.discover import DatasetReport
 from ..errors import ConfigError, GanStudioError
+from ..families import UNPAIRED, families_for_layout
+from ..families import family as family_of
 from ..fsutil import atomic_write_text
 from ..humanize import display_path
 from ..presets import defaults, resolve
@@ -67,38 +69,47 @@ def _paired_items(items) -> list:
 
 
 def make_plan(report: DatasetReport, family: str, cfg: TrainConfig) -> DataPlan:
+    """The run's files: (A, B) pairs or two domains, as the family trains on, with a hold-out."""
     train_split = report.splits.get("train")
     if train_split is None or train_split.count() == 0:
         raise ConfigError(f"{report.root} has no usable training images")
-    plan = DataPlan(layout=report.layout, root=str(report.root))
-    if family == "cyclegan":
-        if report.layout not in ("unpaired", "paired"):
-            raise ConfigError(
-                f"CycleGAN needs two folders of images (trainA/ and trainB/), but {report.root} is {report.layout}"
-            )
-        plan.train_a = [str(p) for p in train_split.domain_a or [a for a, _ in train_split.pairs]]
-        plan.train_b = [str(p) for p in train_split.domain_b or [b for _, b in train_split.pairs]]
-        for name, files in (("A", plan.train_a), ("B", plan.train_b)):
-            if not files:
-                raise ConfigError(_empty_domain(report, name))
-        val_split = report.splits.get("val")
-        if val_split is not None and val_split.domain_a and val_split.domain_b:
-            plan.val_a, plan.val_b = [str(p) for p in val_split.domain_a], [str(p) for p in val_split.domain_b]
-            plan.val_source = "val/ folders"
-        elif min(len(plan.train_a), len(plan.train_b)) >= MIN_ITEMS_FOR_HOLDOUT and cfg.val_fraction > 0:
-            plan.train_a, plan.val_a = _hold_out(plan.train_a, cfg, 1)
-            plan.train_b, plan.val_b = _hold_out(plan.train_b, cfg, 2)
-            plan.val_source = "held out"
-        else:
-            plan.val_source = "none"
-        plan.val_a, plan.val_b = plan.val_a[: cfg.max_val_items], plan.val_b[: cfg.max_val_items]
-        plan.preview = plan.train_a[: cfg.preview_count]
-        return plan
-    if report.layout not in ("aligned", "paired"):
+    fam = family_of(family)
+    if report.layout not in fam.layouts:
+        others = [family_of(name).title for name in families_for_layout(report.layout)]
         raise ConfigError(
-            f"pix2pix needs paired images, but {report.root} is {report.layout}; "
-            "choose CycleGAN for two unpaired folders"
+            f"{fam.title} needs {fam.needs}, but {report.root} is {report.layout}"
+            + (f"; choose {' or '.join(others)} for it" if others else "")
         )
+    plan = DataPlan(layout=report.layout, root=str(report.root))
+    if fam.data == UNPAIRED:
+        return _unpaired_plan(plan, report, train_split, cfg, fam.title)
+    return _paired_plan(plan, report, train_split, cfg)
+
+
+def _unpaired_plan(plan: DataPlan, report: DatasetReport, train_split, cfg: TrainConfig, title: str) -> DataPlan:
+    """Two domains (the A and B sides of pairs too), each with its own hold-out; previews from A."""
+    plan.train_a = [str(p) for p in train_split.domain_a or [a for a, _ in train_split.pairs]]
+    plan.train_b = [str(p) for p in train_split.domain_b or [b for _, b in train_split.pairs]]
+    for name, files in (("A", plan.train_a), ("B", plan.train_b)):
+        if not files:
+            raise ConfigError(_empty_domain(report, name, title))
+    val_split = report.splits.get("val")
+    if val_split is not None and val_split.domain_a and val_split.domain_b:
+        plan.val_a, plan.val_b = [str(p) for p in val_split.domain_a], [str(p) for p in val_split.domain_b]
+        plan.val_source = "val/ folders"
+    elif min(len(plan.train_a), len(plan.train_b)) >= MIN_ITEMS_FOR_HOLDOUT and cfg.val_fraction > 0:
+        plan.train_a, plan.val_a = _hold_out(plan.train_a, cfg, 1)
+        plan.train_b, plan.val_b = _hold_out(plan.train_b, cfg, 2)
+        plan.val_source = "held out"
+    else:
+        plan.val_source = "none"
+    plan.val_a, plan.val_b = plan.val_a[: cfg.max_val_items], plan.val_b[: cfg.max_val_items]
+    plan.preview = plan.train_a[: cfg.preview_count]
+    return plan
+
+
+def _paired_plan(plan: DataPlan, report: DatasetReport, train_split, cfg: TrainConfig) -> DataPlan:
+    """(A, B) pairs, a val/ folder's or held out; previews from the held-out pairs where there are."""
     train = _paired_items(train_split)
     if "val" in report.splits and report.splits["val"].count():
         val, plan.val_source = _paired_items(report.splits["val"]), "val/ folder"
@@ -126,8 +137,8 @@ def _hold_out(items: list, cfg: TrainConfig, *domain: int) -> tuple[list, list]:
     return [x for i, x in enumerate(items) if i not in held], [x for i, x in enumerate(items) if i in held]
 
 
-def _empty_domain(report: DatasetReport, domain: str) -> str:
-    """Why CycleGAN cannot start: one domain has no usable image; name its rejected files."""
+def _empty_domain(report: DatasetReport, domain: str, title: str) -> str:
+    """Why an unpaired family cannot start: one domain has no usable image; name its rejected files."""
     folder = report.splits["train"]
     others = folder.domain_b if domain == "A" else folder.domain_a
     side = str(Path(others[0]).parent.name) if others else ""
@@ -135,7 +146,7 @@ def _empty_domain(report: DatasetReport, domain: str) -> str:
     listed = "; ".join(f"{display_path(Path(r.path).name)}: {r.reason} ({r.detail})" for r in rejected[:20])
     more = f"; and {len(rejected) - 20} more" if len(rejected) > 20 else ""
     return (
-        f"domain {domain} of {display_path(report.root)} has no usable training image, so CycleGAN cannot "
+        f"domain {domain} of {display_path(report.root)} has no usable training image, so {title} cannot "
         f"learn the translation. Rejected: {listed or 'none found'}{more}. Replace those files, then start again"
     )
 

@@ -23,18 +23,16 @@ from torch.utils.data import DataLoader
 from ..config import TrainConfig
 from ..data.datasets import LoadFailure, PairedDataset, ReportingDataset, UnpairedDataset, collate_or_failure
 from ..data.discover import DatasetReport, discover
-from ..data.images import load_rgb
 from ..data.make_pairs import pair_maker_of
 from ..data.resized_cache import DEFAULT_BUDGET_BYTES
-from ..data.transforms import apply_transform, random_params, to_tensor
 from ..device import configure_cpu_threads, configure_cuda_kernels, describe_device, pick_device, resolve_precision
 from ..errors import ConfigError, DatasetError, GanStudioError, ImageLoadError
+from ..families import PAIRED, family_for_layout
+from ..families import family as family_of
 from ..fsutil import explain_write_error
-from ..models import metrics
 from ..models.export import model_generators, save_generators
 from ..models.finite import nonfinite_names
 from ..models.registry import build_model
-from ..options import family_for_layout
 from ..presets import DEFAULT_PRESET, resolve
 from ..rate import RateMeter
 from ..runlock import RunInUse
@@ -56,6 +54,7 @@ from .events import (
     StepMetrics,
     ValidationMetrics,
 )
+from .fixed_images import FixedImages
 from .out_of_memory import is_out_of_memory, out_of_memory_message
 from .plan import PlanError, make_plan
 from .recorder import LibraryRecorder
@@ -69,7 +68,6 @@ from .restart import (
     what_is_missing,
 )
 from .run_dir import RunFolder
-from .samples import sample_strip
 from .schedule import Plateau, make_scheduler
 
 log = logging.getLogger(__name__)
@@ -106,19 +104,6 @@ class RunSampler(torch.utils.data.Sampler):
             epoch, start = epoch + 1, 0
 
 
-def _batches_of_a_shape(items: list, size: int, kind=lambda item: None):
-    """Runs of consecutive items (an image first) of one shape and ``kind``, at most ``size`` long."""
-    group = []
-    for item in items:
-        first = group[0] if group else None
-        if group and (len(group) == size or first[0].shape != item[0].shape or kind(first) != kind(item)):
-            yield group
-            group = []
-        group.append(item)
-    if group:
-        yield group
-
-
 def auto_workers(device) -> int:
     """Loader processes: none on a CPU-only machine (they would compete with training), a few beside a GPU."""
     return min(4, max(0, (os.cpu_count() or 1) - 1)) if device.type == "cuda" else 0
@@ -148,7 +133,7 @@ class Trainer:
         self.new_train_cfg = (
             None if new_total is None else TrainConfig.from_dict({**self.train_cfg.to_dict(), "iterations": new_total})
         )
-        self.family = self.model_cfg.family
+        self.family = family_of(self.model_cfg.family)
         self.run_folder = RunFolder(entry.run_dir)
         # Without its plan a run cannot continue: run() refuses, or a restart (asked for) plans again.
         self.plan_damage = ""  # why dataset.json is there but cannot be used
@@ -167,7 +152,6 @@ class Trainer:
         self.is_main = self.dist is None or self.dist.is_main
         # model.json follows the run's events; only one process writes it.
         self.recorder = LibraryRecorder(self.library, entry) if self.is_main else None
-        self._val_cache: list | None = None
         self.val_batch = 1  # held-out images per pass: more on a GPU (set in _setup)
         self._loss_sums: dict = {}  # loss tensors summed since the last metrics.jsonl line
         self._window_sums: dict = {}  # ... and since the last StepMetrics that carried losses
@@ -322,7 +306,7 @@ class Trainer:
             self.recorder.extend(self.train_cfg)
         total = self.train_cfg.iterations
         device = f"{describe_device(self.device)}, {self.precision}"
-        self._emit(Started(self.iteration, total, device, self.iteration > 0, notes, self.family))
+        self._emit(Started(self.iteration, total, device, self.iteration > 0, notes, self.family.name))
         batches = self._batches()
         compiling_since = time.perf_counter() if self.model.compiled else None
         while self.iteration < total:
@@ -393,12 +377,13 @@ class Trainer:
         )
         self.val_batch = 1 if self.device.type == "cpu" else VAL_BATCH_ON_GPU
         multiple = self.model_cfg.size_multiple
-        if self.family == "pix2pix":
+        if self.family.data == PAIRED:
             self.dataset = PairedDataset(self.plan.train, self.data_cfg, multiple, self.train_cfg.seed)
         else:
             self.dataset = UnpairedDataset(
                 self.plan.train_a, self.plan.train_b, self.data_cfg, multiple, self.train_cfg.seed
             )
+        self.fixed = FixedImages(self.plan, self.family, self.data_cfg, multiple, self.train_cfg.seed)
         model_cfg = self.model_cfg
         if self.dist is not None and self.train_cfg.scale_lr:
             model_cfg = dataclasses.replace(model_cfg, lr=model_cfg.lr * self.dist.world)
@@ -448,7 +433,7 @@ class Trainer:
         if self.plan is None:  # the run folder or its plan was deleted: the files of the dataset, again
             record = self.entry.require()
             report = discover(record.dataset.get("root", ""))
-            self.plan = make_plan(report, self.family, self.train_cfg)
+            self.plan = make_plan(report, self.family.name, self.train_cfg)
             self.plan.save(self.run_folder.plan_path)
 
     def _wrap_for_ddp(self) -> None:
@@ -525,18 +510,6 @@ class Trainer:
         if it % cfg.checkpoint_every == 0 and it < cfg.iterations:
             self._checkpoint("interval")
 
-    def _prepared(self, path: str, index: int, kind: Stream = Stream.PREVIEW, *keys: int) -> torch.Tensor:
-        """One image prepared like training data, but with a fixed crop and no flip."""
-        cfg = dataclasses.replace(self.data_cfg, flip=False)
-        img = load_rgb(path)
-        params = random_params(img.size, cfg, stream(self.train_cfg.seed, kind, *keys, index))
-        return to_tensor(apply_transform(img, params, cfg, self.model_cfg.size_multiple))
-
-    def _pairs(self, items: list) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        cfg = dataclasses.replace(self.data_cfg, flip=False)
-        ds = PairedDataset(items, cfg, self.model_cfg.size_multiple, self.train_cfg.seed)
-        return [(s["A"], s["B"]) for s in (ds[i] for i in range(len(ds)))]
-
     def _observe_plateau(self, held_out_l1: float | None) -> None:
         """The plateau policy watches the held-out L1 where there is one, else the training loss."""
         window = self.plateau.take_mean_loss()
@@ -546,64 +519,25 @@ class Trainer:
         self.plateau.observe(value)
 
     def _samples(self) -> float | None:
-        """The fixed preview strip and, for paired data, validation metrics (rank 0 only).
+        """The fixed preview strip and, where there are held-out images, their scores (rank 0 only).
 
-        Returns the held-out L1, where there are held-out pairs. The metrics log also keeps the
-        checkerboard measure (``metrics.checkerboard``: about 1 is clean, more is a visible grid)."""
+        Returns the held-out L1, where there is one. The metrics log also keeps the checkerboard
+        measure (``metrics.checkerboard``: about 1 is clean, more is a visible grid)."""
         if not self.is_main:
             return None
-        rows = []
-        if self.family == "pix2pix":
-            for a, b in self._pairs(self.plan.preview):
-                rows.append((a, self.model.translate(a[None])[0].cpu(), b))
-        else:
-            # Previews are the user's A images; trained B to A, those are the model's B domain.
-            there, back = ("AtoB", "BtoA") if self.data_cfg.direction == "AtoB" else ("BtoA", "AtoB")
-            for i, path in enumerate(self.plan.preview):
-                a = self._prepared(path, i)
-                fake = self.model.translate(a[None], there)
-                rows.append((a, fake[0].cpu(), self.model.translate(fake, back)[0].cpu()))
-        strip = sample_strip(rows)
+        strip = self.fixed.strip(self.model)
         # Also as the model's sample.png, which the Models view reads at any moment.
         path = self.run_folder.save_sample(strip, self.iteration, also=self.entry.sample_path)
         self._emit(SampleImages(self.iteration, strip, path))
-        return self._validate() if self.plan.val or self.plan.val_a else None
+        return self._validate() if self.fixed.has_held_out else None
 
     def _validate(self) -> float:
-        """Held-out scores: pix2pix's output against its target; CycleGAN's round trip (there and
-        back) against the image itself, for the held-out images of both domains. Returns the L1."""
-        means, count = metrics.mean_scores((out, target[None]) for out, target in self._held_out_outputs())
-        kind = "pairs" if self.family == "pix2pix" else "cycle"
+        """Held-out scores, of what the family compares (its ``held_out_pairs``). Returns the L1."""
+        means, count = self.fixed.scores(self.model, self.val_batch)
         self._log({"iteration": self.iteration, "val": means})
+        kind = self.family.held_out_kind
         self._emit(ValidationMetrics(self.iteration, means["l1"], means["psnr"], means["ssim"], count, kind))
         return means["l1"]
-
-    def _held_out_outputs(self):
-        """(output, what it should be) for each held-out item, the images prepared once per run.
-
-        Translated in batches where the device gains from them (eval mode: each image's result is
-        the same alone or in a batch), so validation stays a small share of a fast GPU run."""
-        if self.family == "pix2pix":
-            if self._val_cache is None:
-                self._val_cache = self._pairs(self.plan.val)
-            for group in _batches_of_a_shape(self._val_cache, self.val_batch):
-                outputs = self.model.translate(torch.stack([a for a, _ in group]))
-                yield from ((out[None], b) for out, (_, b) in zip(outputs, group))
-            return
-        if self._val_cache is None:
-            self._val_cache = [
-                (self._prepared(path, i, Stream.VALIDATION, side), side)
-                for side, paths in ((0, self.plan.val_a), (1, self.plan.val_b))
-                for i, path in enumerate(paths)
-            ]
-        a_to_b = self.data_cfg.direction == "AtoB"
-        for group in _batches_of_a_shape(self._val_cache, self.val_batch, kind=lambda item: item[1]):
-            side = group[0][1]
-            # The dataset's A folder is the model's A domain when trained A to B.
-            there, back = ("AtoB", "BtoA") if (side == 0) == a_to_b else ("BtoA", "AtoB")
-            images = torch.stack([image for image, _ in group])
-            outputs = self.model.translate(self.model.translate(images, there), back)
-            yield from ((out[None], image) for out, image in zip(outputs, images))
 
     def _finite_losses(self, losses: dict[str, float]) -> dict[str, float]:
         """The losses as read back from the device; a NaN or infinite one stops the run (Diverged)."""
@@ -646,9 +580,8 @@ class Trainer:
         """Which batch-norm statistics translate the held-out pairs better (the translator's default)."""
         from ..convert.norm import score_norm_modes
 
-        if self._val_cache is None:
-            self._val_cache = self._pairs(self.plan.val)
-        scores = score_norm_modes(self.model.generator("AtoB"), self._val_cache, self.device)
+        pairs = [(sample["A"], sample["B"]) for sample in self.fixed.held_out()]
+        scores = score_norm_modes(self.model.generator("AtoB"), pairs, self.device)
         best = min(scores, key=scores.get)
         log.info(  # said for an artist: the app's log pane shows it
             "checked on the held-out pairs which colour statistics convert closer to the targets: %s; "
