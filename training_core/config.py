@@ -201,13 +201,6 @@ class CUTConfig(ModelConfig):
                 f"{self.family} reads its PatchNCE features from a ResNet generator's encoder; "
                 f"netG {self.netG!r} is not one: use resnet_9blocks or resnet_6blocks"
             )
-        _at_least("num_patches", self.num_patches, 1)
-        _at_least("netF_nc", self.netF_nc, 1)
-        if not self.nce_T > 0:
-            raise ConfigError(f"nce_T must be above 0, got {self.nce_T}")
-        for name in ("lambda_GAN", "lambda_NCE"):
-            if not getattr(self, name) >= 0:
-                raise ConfigError(f"{name} must be at least 0, got {getattr(self, name)}")
         if self.nce_idt and self.input_nc != self.output_nc:
             raise ConfigError(
                 f"the identity PatchNCE term feeds B images to the A -> B generator, which needs as many "

@@ -35,12 +35,12 @@ list them).
 from __future__ import annotations
 
 from ..errors import ConfigError
-from . import cyclegan, pix2pix
+from . import cut, cyclegan, pix2pix
 from .family import PAIRED, UNPAIRED, Family
 
 __all__ = ["FAMILIES", "NAMES", "PAIRED", "UNPAIRED", "Family", "families_for_layout", "family", "family_for_layout"]
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (pix2pix.FAMILY, cyclegan.FAMILY)}
+FAMILIES: dict[str, Family] = {f.name: f for f in (pix2pix.FAMILY, cyclegan.FAMILY, cut.FAMILY, cut.FAST)}
 NAMES = tuple(FAMILIES)
 
 
