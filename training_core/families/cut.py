@@ -15,7 +15,7 @@ class CUT(Family):
     label = "CUT (unpaired, one way)"
     about = (
         "for two folders of pictures that need not match, A to B only: one generator where CycleGAN has "
-        "two, so faster and lighter, and it keeps each part of the picture in its place"
+        "two (about half its time per step), and each part of the picture kept in its place"
     )
     config = CUTConfig
     model = "training_core.models.cut:CUTModel"
@@ -47,8 +47,8 @@ class FastCUT(CUT):
     title = "FastCUT"
     label = "FastCUT (unpaired, one way, fastest)"
     about = (
-        "CUT without its identity term: about half the time and memory of CycleGAN per step, "
-        "A to B only; changes the picture more freely than CUT"
+        "CUT without its identity term, A to B only: about half the memory of CycleGAN and under half "
+        "its time per step; changes the picture more freely than CUT"
     )
     config = FastCUTConfig
 
