@@ -3,6 +3,9 @@ generator and one discriminator, content kept by patchwise contrastive learning 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from ..config import CUTConfig, FastCUTConfig
 from .family import UNPAIRED, Family
 
@@ -29,11 +32,11 @@ class CUT(Family):
     held_out_brief = "held-out B kept"
     held_out_kind = "identity"
 
-    def preview_row(self, model, sample: dict) -> tuple:
+    def preview_row(self, model: Any, sample: dict[str, Any]) -> tuple[Any, ...]:
         ((_, image),) = sample.items()
         return image, model.translate(image[None])[0].cpu()
 
-    def held_out_pairs(self, model, batch: dict):
+    def held_out_pairs(self, model: Any, batch: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
         """What the generator makes of held-out pictures of its target domain, against themselves:
         a one-way model has no round trip, but it should leave a picture that is already B alone
         (what CUT's identity term trains). Held-out A pictures have no B picture to compare with."""
