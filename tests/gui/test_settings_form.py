@@ -1,6 +1,7 @@
 """The Train tab's settings come from the engine's one list: the same set as the CLI, and each reaches the run."""
 
 from conftest import set_tiny
+from PySide6.QtCore import Qt
 from tiny import paired_report, unpaired_report
 
 from gan_studio.panels.run_setup import SET_ELSEWHERE
@@ -56,10 +57,19 @@ def test_each_familys_own_settings_are_shown_for_it_only(make_window, qtbot, tmp
 
     _open(window, qtbot, unpaired_report(tmp_path / "unpaired").root)
     window.tabs.setCurrentWidget(window.train_panel)
-    assert [setup.family.itemData(i) for i in range(setup.family.count())] == ["cyclegan"]
+    assert [setup.family.itemData(i) for i in range(setup.family.count())] == ["cyclegan", "cut", "fastcut"]
     assert not form.editor("lambda_L1").isVisibleTo(window) and form.editor("pool_size").isVisibleTo(window)
+    assert not form.editor("lambda_NCE").isVisibleTo(window)
     assert form.editor("gan_mode").currentData() == "lsgan"  # the CycleGAN paper's, from the preset
     assert "lambda_L1" not in setup.overrides()
+
+    # The one-way families: when to pick each is its tooltip; their own settings replace CycleGAN's.
+    tooltip = setup.family.itemData(2, Qt.ItemDataRole.ToolTipRole)
+    assert "half" in tooltip and "A to B only" in tooltip
+    setup.family.setCurrentIndex(2)
+    assert form.editor("lambda_NCE").isVisibleTo(window) and not form.editor("pool_size").isVisibleTo(window)
+    assert form.editor("lambda_NCE").value() == 10.0  # FastCUT's, where CUT has 1
+    assert "pool_size" not in setup.overrides()
 
 
 def test_settings_changed_in_the_app_reach_the_model(make_window, qtbot, tmp_path):
