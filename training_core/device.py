@@ -114,8 +114,10 @@ def autocast_dtype(precision: str) -> torch.dtype | None:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """ "auto": bf16 on CPUs with native bf16 (measured 1.5x faster at the same held-out quality); fp32
-    elsewhere, CUDA included, where these batch-1 networks measured slower in bf16 (bench/README.md)."""
+    """ "auto": bf16 on CPUs with native bf16 (AVX512-BF16 or AMX, as oneDNN reports it): there the
+    model keeps bf16 working copies of its weights between steps (models/bf16_weights.py), at the
+    same held-out quality as fp32; fp32 elsewhere, CUDA included, where these batch-1 networks
+    measured slower in bf16, and on CPUs without native bf16, whose bf16 is emulated (bench/README.md)."""
     if precision != "auto":
         return precision
     return "bf16" if device.type == "cpu" and bf16_is_fast(device) else "fp32"

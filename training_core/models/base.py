@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -12,6 +13,8 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..device import autocast_dtype
+from .bf16_weights import WorkingCopies
+from .small_maps import use_small_map_kernels
 
 FUSED_OPTIMIZER_DEVICES = ("cpu", "cuda")
 
@@ -56,6 +59,9 @@ class GANModel(ABC):
         # Mixed precision: bf16 needs no loss scaling; fp16 does, or small gradients vanish.
         self._amp_dtype = autocast_dtype(precision)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=precision == "fp16")
+        # bf16 on the CPU: bf16 copies of the weights kept between steps (made at the first step).
+        self.working_copies: WorkingCopies | None = None
+        self.keeps_working_copies = self.device.type == "cpu" and self._amp_dtype == torch.bfloat16
 
     # -- building -----------------------------------------------------------
     def _build(self, builders: dict[str, Callable[[], nn.Module]]) -> None:
@@ -65,6 +71,8 @@ class GANModel(ABC):
             torch.manual_seed(self.seed)
             for name, build in builders.items():
                 self.nets[name] = build().to(self.device)
+                if self.device.type == "cpu":
+                    use_small_map_kernels(self.nets[name])
         if self.config.ema_decay > 0:
             for name in self.generator_names:
                 self.averaged[name] = copy.deepcopy(self.nets[name]).requires_grad_(False)
@@ -91,6 +99,7 @@ class GANModel(ABC):
         for net in self.nets.values():
             net.compile(mode="reduce-overhead" if self.graphs else None)
         self.compiled = True
+        self.keeps_working_copies = False  # compiled graphs see the parameters themselves
 
     def begin_step(self) -> None:
         """Tell captured CUDA graphs that a new iteration begins: the last one's outputs may be reused."""
@@ -109,15 +118,34 @@ class GANModel(ABC):
             for p in net.parameters():
                 p.requires_grad_(flag)
 
+    @contextlib.contextmanager
     def autocast(self):
         """Context for forward passes and losses in the configured precision."""
-        return torch.autocast(self.device.type, dtype=self._amp_dtype, enabled=self._amp_dtype is not None)
+        with torch.autocast(self.device.type, dtype=self._amp_dtype, enabled=self._amp_dtype is not None):
+            copies = self._working_copies()
+            if copies is None:
+                yield
+            else:
+                with copies.in_use():
+                    yield
+
+    def _working_copies(self) -> WorkingCopies | None:
+        if not self.keeps_working_copies:
+            return None
+        if any(net is not self.plain(name) for name, net in self.nets.items()):
+            return None  # DistributedDataParallel reduces the gradients of the parameters themselves
+        if self.working_copies is None:
+            self.working_copies = WorkingCopies(self.nets.values(), self._amp_dtype)
+        return self.working_copies
 
     def _backward(self, loss: torch.Tensor) -> None:
         self.scaler.scale(loss).backward()
 
     def _step(self, name: str) -> None:
-        self.scaler.step(self.optimizers[name])
+        optimizer = self.optimizers[name]
+        self.scaler.step(optimizer)
+        if self.working_copies is not None:
+            self.working_copies.refresh(optimizer)
 
     def _end_iteration(self) -> None:
         """Let the fp16 loss scaler adapt and the averages follow, once per iteration after every step."""
