@@ -214,3 +214,25 @@ def test_a_short_run_lowers_the_patch_nce_loss():
         nce.append(train_step(model)["NCE"])
     first, last = sum(nce[1:11]) / 10, sum(nce[-10:]) / 10
     assert last < first - 0.5, nce
+
+
+@pytest.mark.parametrize("family,lambda_NCE,identity,flip", [("cut", 1.0, True, False), ("fastcut", 10.0, False, True)])
+def test_the_paper_preset_is_the_papers_recipe_and_the_quick_one_cyclegans_networks(family, lambda_NCE, identity, flip):
+    from training_core.presets import resolve
+
+    model, _, train = resolve(family, "paper", 100)
+    assert (model.netG, model.ngf, model.ndf, model.norm, model.gan_mode) == (
+        "resnet_9blocks",
+        64,
+        64,
+        "instance",
+        "lsgan",
+    )
+    assert (model.lr, model.beta1, model.beta2, model.num_patches, model.nce_T) == (2e-4, 0.5, 0.999, 256, 0.07)
+    assert (model.lambda_NCE, model.nce_idt, model.flip_equivariance) == (lambda_NCE, identity, flip)
+    assert train.lr_policy == "linear"
+    quick, _, _ = resolve(family, "quick", 100)
+    cyclegan, _, _ = resolve("cyclegan", "quick", 100)
+    assert (quick.netG, quick.ngf, quick.ndf) == (cyclegan.netG, cyclegan.ngf, cyclegan.ndf)
+    with pytest.raises(ConfigError, match="pool_size do"):
+        resolve(family, "quick", 100, {"pool_size": 3})  # CycleGAN's image pool is not CUT's
