@@ -98,11 +98,11 @@ class WorkingCopies:
             param.grad.add_(copy.grad)
         copy.grad = None
 
-    def _weights_without_autocast(self, module: nn.Module, args) -> None:
+    def _weights_without_autocast(self, module: nn.Module, args: tuple) -> None:  # a forward pre-hook
         if not torch.is_autocast_enabled(module.weight.device.type):
             module._parameters.update(self._weights_of[module])
 
-    def _copies_again(self, module: nn.Module, args, output) -> None:
+    def _copies_again(self, module: nn.Module, args: tuple, output: object) -> None:  # a forward hook
         module._parameters.update(self._region_copies[module])
 
     def refresh(self, optimizer: torch.optim.Optimizer) -> None:

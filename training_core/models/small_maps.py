@@ -52,7 +52,7 @@ def _plus_bias(y: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
 class Conv2d(nn.Conv2d):
     """``nn.Conv2d`` that trains small output maps as unfold + matrix product."""
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.groups != 1 or self.padding_mode != "zeros" or isinstance(self.padding, str):
             return super().forward(x)
         h, w = x.shape[-2:]
@@ -72,7 +72,7 @@ class ConvTranspose2d(nn.ConvTranspose2d):
     """``nn.ConvTranspose2d`` that trains small input maps as matrix product + fold (the transpose of
     a convolution's unfold + product)."""
 
-    def forward(self, x, output_size=None):
+    def forward(self, x: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
         if output_size is not None or self.groups != 1 or self.padding_mode != "zeros":
             return super().forward(x, output_size)
         h, w = x.shape[-2:]
