@@ -24,6 +24,7 @@ import hashlib
 import logging
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +62,7 @@ class TranslateOptions:
     scale: str | float = "full"
     norm: str = "image"
     precision: str = "fp32"
+    runtime: str = "torch"  # or "openvino" (openvino_runtime.py): the passes it can take, on the CPU
 
 
 def _is_oom(exc: BaseException) -> bool:
@@ -136,6 +138,7 @@ class Translator:
         self._norms = stat_norms(self.net)
         self._fingerprint: str | None = None
         self._amp = autocast_dtype(self.options.precision)
+        self._openvino: Callable[[torch.Tensor], torch.Tensor] | None = None  # OpenVINO's, made at its first pass
         self.tile = self._auto_tile() if not self.options.tile else max(self.multiple, self.options.tile)
         self.tile = _round_up(self.tile, self.multiple) if self.tile % self.multiple else self.tile
         # The side one pass over a whole image may have, for the statistics of tiled images: what the
@@ -159,7 +162,10 @@ class Translator:
     def pixel_settings(self) -> dict[str, str]:
         """The translation options that change the pixels, by name, as text."""
         o = self.options
-        return {"tile": str(o.tile), "scale": str(o.scale), "norm": str(o.norm), "precision": str(o.precision)}
+        settings = {"tile": str(o.tile), "scale": str(o.scale), "norm": str(o.norm), "precision": str(o.precision)}
+        if o.runtime != "torch":  # named only when not PyTorch: outputs made before it existed stay current
+            settings["runtime"] = o.runtime
+        return settings
 
     def weights_digest(self) -> str:
         """A digest of the network's weights and the sizes it works at (computed once)."""
@@ -268,9 +274,22 @@ class Translator:
             self._set_fixed_stats(None)
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:
+        if self.options.runtime == "openvino" and self._own_statistics():
+            return self._openvino_pass(x)
         with torch.autocast(self.device.type, dtype=self._amp, enabled=self._amp is not None):
             x = x.to(self.device).contiguous(memory_format=torch.channels_last)
             return self.net(x).float().contiguous()
+
+    def _own_statistics(self) -> bool:
+        """No statistics are captured, fixed or held: the pass normalises as the compiled graph does."""
+        return all(norm.held is None and norm.fixed is None and not norm.capture for norm in self._norms)
+
+    def _openvino_pass(self, x: torch.Tensor) -> torch.Tensor:
+        if self._openvino is None:
+            from .openvino_runtime import openvino_network
+
+            self._openvino = openvino_network(self.net, precision=self.options.precision)
+        return self._openvino(x)
 
     def _tiled(self, x: torch.Tensor) -> torch.Tensor:
         _, c, h, w = x.shape
@@ -376,7 +395,17 @@ class Translator:
                 sizes.append(output.numel())
 
         hooks = [m.register_forward_hook(count) for m in self.net.modules() if not list(m.children())]
+        # With fake tensors: only the shapes are worked out, on the network's own device. A real pass
+        # cost the program's start 4.2 s of its 10.3 s before the first photo (2 busy cores; kernels
+        # made for a size no photo has).
+        from torch._subclasses.fake_tensor import FakeTensorMode
+
         try:
+            with FakeTensorMode(allow_non_fake_inputs=True):
+                self.net(torch.zeros(1, 3, probe, probe, device=self.device))
+        except Exception as exc:  # an op fake tensors do not know: the sizes from a real pass, as before
+            log.debug("shapes from fake tensors failed (%s): a real pass", exc)
+            sizes.clear()
             self.net(torch.zeros(1, 3, probe, probe, device=self.device))
         finally:
             for hook in hooks:
