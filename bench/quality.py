@@ -25,8 +25,8 @@ from pathlib import Path
 from common import ROOT, median, people_outlines, result
 
 from training_core.config import Pix2PixConfig
-from training_core.convert.norm import NORM_MODES
 from training_core.families.pix2pix import MEASURED_BEST as MEASURED_BEST_PIX2PIX
+from training_core.models.inference_norm import NORM_MODES
 
 # The papers' configuration, spelled out (the settings' defaults are the papers'): the quick and
 # high presets now change some of them.
@@ -124,7 +124,7 @@ def held_out_scores(trainer, pairs, norm: str) -> dict[str, float]:
     """L1, PSNR, SSIM and checkerboard measure on the held-out pairs, translated with ``norm`` statistics."""
     import torch
 
-    from training_core.convert.norm import inference_copy
+    from training_core.models.inference_norm import inference_copy
     from training_core.models.metrics import mean_scores
 
     net = inference_copy(trainer.model.generator("AtoB"), norm)

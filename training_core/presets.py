@@ -7,6 +7,7 @@ Run lengths given in epochs become iterations once the dataset size is known.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -66,15 +67,22 @@ def resolve(
         ratio = p["data"]["load_size"] / p["data"]["crop_size"]
         # Never a load size beyond the limit that the user did not ask for: at worst no margin to crop from.
         data["load_size"] = min(round(overrides["crop_size"] * ratio), options.MAX_IMAGE_SIZE)
-    train = {**p["train"]}
-    if "epochs" in p:
-        batch = overrides.get("batch_size", 1)
-        train["iterations"] = p["epochs"] * max(1, math.ceil(train_count / batch))
     model_cfg = fam.config(**{**fam.presets.get(preset, {}), **_route(overrides, "model")}).validate()
     data_cfg = DataConfig(**{**data, **_route(overrides, "data")}).validate()
-    train_cfg = TrainConfig(**{**train, **_route(overrides, "train")}).validate()
+    train_cfg = TrainConfig(**{**p["train"], **_route(overrides, "train")}).validate()
     data_cfg.check_networks(model_cfg)
-    return model_cfg, data_cfg, train_cfg
+    return model_cfg, data_cfg, run_length(train_cfg, preset, train_count, overrides)
+
+
+def run_length(train_cfg: TrainConfig, preset: str, train_count: int, overrides: dict | None = None) -> TrainConfig:
+    """``train_cfg`` with a preset's length in epochs counted in iterations of ``train_count`` items
+    (a batch each); a length given in ``overrides`` wins. A new run knows its epoch's length only
+    once its plan has held images out, which needs the other settings first."""
+    epochs = PRESETS[preset].get("epochs")
+    if epochs is None or "iterations" in (overrides or {}):
+        return train_cfg
+    iterations = epochs * max(1, math.ceil(train_count / train_cfg.batch_size))
+    return dataclasses.replace(train_cfg, iterations=iterations).validate()
 
 
 def defaults(family: str, preset: str = DEFAULT_PRESET, train_count: int = 1) -> dict:

@@ -57,7 +57,7 @@ def test_onnx_export_matches_the_app(tmp_path, imported_model):
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
     from training_core.convert.model_file import load_generators
-    from training_core.convert.norm import inference_copy
+    from training_core.models.inference_norm import inference_copy
     from training_core.store import ModelLibrary
 
     out = tmp_path / "ink.onnx"

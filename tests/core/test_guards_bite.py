@@ -32,8 +32,8 @@ TILES = "tests/core/test_translator.py::"
 
 MUTATIONS = {
     "the checkpoint's random state is not restored": Mutation(
-        "training_core/train/trainer.py",
-        '        rng.restore(state["rng"])\n',
+        "training_core/train/run_state.py",
+        '    rng.restore(state["rng"])\n',
         "",
         (
             "tests/core/test_trainer.py::test_resumed_run_is_bit_identical_to_an_uninterrupted_one[pix2pix-overrides0-paired_report]",

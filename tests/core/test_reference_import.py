@@ -6,8 +6,8 @@ import torch
 from reference_nets import ResnetGenerator, UnetGenerator, get_norm_layer, randomize
 
 from training_core.convert.model_file import ModelFileError, load_generators
-from training_core.convert.norm import inference_copy
 from training_core.library_import import import_reference
+from training_core.models.inference_norm import inference_copy
 from training_core.models.reference_import import ReferenceImportError
 from training_core.store import ModelLibrary
 

@@ -203,3 +203,20 @@ def test_the_other_presets_train_pix2pix_with_the_measured_best_options(preset):
     # CycleGAN is not measured yet: the papers' configuration.
     model, _, _ = resolve("cyclegan", preset, 100)
     assert {k: getattr(model, k) for k in PAPERS} == PAPERS
+
+
+def test_a_preset_counted_in_epochs_runs_that_many_epochs_of_the_plan_and_a_given_length_wins(tmp_path):
+    from tiny import paired_report
+
+    from training_core.store import ModelLibrary
+    from training_core.train.runs import create
+
+    report = paired_report(tmp_path / "data", train=12, val=0)  # 12 pairs: one is held out, 11 train
+    library = ModelLibrary(tmp_path / "models")
+    entry = create(report, "paper", "pix2pix", "paper", {"batch_size": 2}, library)
+    assert entry.record.dataset["train"] == 11
+    assert entry.record.total_iterations == 200 * 6  # the paper's 200 epochs of ceil(11 / 2) batches
+    assert resolve("pix2pix", "paper", 11, {"batch_size": 2})[2].iterations == 1200
+    given = create(report, "given", "pix2pix", "paper", {"batch_size": 2, "iterations": 7}, library)
+    assert given.record.total_iterations == 7
+    assert create(report, "quick", "pix2pix", "quick", {}, library).record.total_iterations == 2000  # not in epochs

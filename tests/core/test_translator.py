@@ -240,7 +240,7 @@ def test_image_statistics_are_pytorchs_instance_norm_and_batch_norm_at_batch_siz
     """The fast inference norm gives what the training-time layers give, in fp32 and (within bf16) in bf16."""
     from torch import nn
 
-    from training_core.convert.norm import StatNorm
+    from training_core.models.inference_norm import StatNorm
 
     torch.manual_seed(0)
     x = torch.randn(1, 16, 24, 20) * 3 + 1
@@ -262,7 +262,7 @@ def test_image_statistics_are_pytorchs_instance_norm_and_batch_norm_at_batch_siz
 def test_captured_statistics_are_held_for_later_inputs():
     from torch import nn
 
-    from training_core.convert.norm import StatNorm
+    from training_core.models.inference_norm import StatNorm
 
     norm = StatNorm(nn.InstanceNorm2d(4), use_running=False)
     whole = torch.randn(1, 4, 16, 16) * 2 + 3

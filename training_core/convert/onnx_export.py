@@ -17,8 +17,8 @@ import torch
 
 from ..errors import GanStudioError
 from ..fsutil import atomic_path, explain_write_error, remove_stale_temp_files
+from ..models.inference_norm import inference_copy
 from .model_file import load_generators
-from .norm import inference_copy
 from .onnx_extras import missing_extras
 
 log = logging.getLogger(__name__)

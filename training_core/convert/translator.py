@@ -35,7 +35,7 @@ from torch.nn import functional as F
 
 from ..data.transforms import to_image, to_tensor
 from ..device import autocast_dtype
-from .norm import inference_copy, stat_norms
+from ..models.inference_norm import inference_copy, stat_norms
 
 log = logging.getLogger(__name__)
 

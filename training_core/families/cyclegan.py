@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ..config import CycleGANConfig
-from .family import UNPAIRED, Family
+from .family import UNPAIRED, Family, Images, Translating
 
 _THERE_AND_BACK = {"A": ("AtoB", "BtoA"), "B": ("BtoA", "AtoB")}  # from each of the model's domains
 
 
-def _round_trip(model, images, domain: str):
+def _round_trip(model: Translating, images: Images, domain: str) -> tuple[Images, Images]:
     there, back = _THERE_AND_BACK[domain]
     fake = model.translate(images, there)
     return fake, model.translate(fake, back)
@@ -34,12 +36,12 @@ class CycleGAN(Family):
     held_out_brief = "held-out round trip"
     held_out_kind = "cycle"
 
-    def preview_row(self, model, sample: dict) -> tuple:
+    def preview_row(self, model: Translating, sample: dict[str, Images]) -> tuple[Images, ...]:
         ((domain, image),) = sample.items()
         fake, back = _round_trip(model, image[None], domain)
         return image, fake[0].cpu(), back[0].cpu()
 
-    def held_out_pairs(self, model, batch: dict):
+    def held_out_pairs(self, model: Translating, batch: dict[str, Images]) -> Iterator[tuple[Images, Images]]:
         """Each image of either domain translated there and back, against itself."""
         ((domain, images),) = batch.items()
         yield from zip(_round_trip(model, images, domain)[1], images)

@@ -9,11 +9,18 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from ..config import ModelConfig
 
 PAIRED, UNPAIRED = "paired", "unpaired"  # what a run of the family trains on: (A, B) pairs, or two domains
+Images = Any  # a torch.Tensor, CHW or NCHW in [-1, 1]: named without loading torch
+
+
+class Translating(Protocol):
+    """What a family's tensor code asks of its model (``models.base.GANModel``)."""
+
+    def translate(self, images: Images, direction: str = "AtoB") -> Images: ...
 
 
 class Family(ABC):
@@ -45,11 +52,11 @@ class Family(ABC):
         return getattr(importlib.import_module(module), name)
 
     @abstractmethod
-    def preview_row(self, model, sample: dict) -> tuple:
+    def preview_row(self, model: Translating, sample: dict[str, Images]) -> tuple[Images, ...]:
         """The CHW images of one row of the sample strip for one preview ``sample``."""
 
     @abstractmethod
-    def held_out_pairs(self, model, batch: dict) -> Iterator[tuple]:
+    def held_out_pairs(self, model: Translating, batch: dict[str, Images]) -> Iterator[tuple[Images, Images]]:
         """(output, what it should be), CHW each, for every image of a batch of held-out images."""
 
     def __repr__(self) -> str:

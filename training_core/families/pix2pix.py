@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ..config import Pix2PixConfig
-from .family import PAIRED, Family
+from .family import PAIRED, Family, Images, Translating
 
 # What measured best on a small dataset (bench/quality.py, people-outlines, 3 seeds; tables and
 # pictures in bench/README.md): resize-convolution draws no checkerboard; augmenting all the
@@ -41,11 +43,11 @@ class Pix2Pix(Family):
     held_out_brief = "validation"
     held_out_kind = "pairs"
 
-    def preview_row(self, model, sample: dict) -> tuple:
+    def preview_row(self, model: Translating, sample: dict[str, Images]) -> tuple[Images, ...]:
         a = sample["A"]
         return a, model.translate(a[None])[0].cpu(), sample["B"]
 
-    def held_out_pairs(self, model, batch: dict):
+    def held_out_pairs(self, model: Translating, batch: dict[str, Images]) -> Iterator[tuple[Images, Images]]:
         """Each output against its target."""
         yield from zip(model.translate(batch["A"]), batch["B"])
 

@@ -90,3 +90,14 @@ def barrier() -> None:
 def shutdown() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def notes(ctx: DistContext | None, batch_size: int, lr: float, scale_lr: bool) -> tuple[str, ...]:
+    """What a run under torchrun says at its start: the effective batch and learning rate."""
+    if ctx is None:
+        return ()
+    scaled = lr * (ctx.world if scale_lr else 1)
+    return (
+        f"distributed over {ctx.world} processes: batch {batch_size} each, effective batch "
+        f"{batch_size * ctx.world}; learning rate {scaled:g}" + (" (scaled)" if scale_lr else ""),
+    )

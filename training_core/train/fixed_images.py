@@ -8,6 +8,7 @@ its family (``models.families``): this module only prepares and batches the imag
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterator
 
 import torch
@@ -19,9 +20,15 @@ from ..data.images import load_rgb
 from ..data.transforms import apply_transform, random_params, to_tensor
 from ..families import Family
 from ..models import metrics
+from ..models.base import GANModel
+from ..models.inference_norm import score_norm_modes
 from ..streams import Stream, stream
 from .plan import DataPlan
 from .samples import sample_strip
+
+log = logging.getLogger(__name__)
+# The batch-norm statistics a conversion can use (models.inference_norm.NORM_MODES), in plain words.
+NORM_WORDS = {"image": "each picture's own", "running": "those learnt in training"}
 
 
 class FixedImages:
@@ -37,7 +44,7 @@ class FixedImages:
     def has_held_out(self) -> bool:
         return bool(self.plan.val or self.plan.val_a)
 
-    def strip(self, model) -> Image.Image:
+    def strip(self, model: GANModel) -> Image.Image:
         """The sample strip: one row per preview image, read again each time (a file gone says so)."""
         if self.plan.train:  # pairs
             previews = self._pairs(self.plan.preview)
@@ -45,14 +52,14 @@ class FixedImages:
             previews = [{self.a_side: self._prepared(path, i)} for i, path in enumerate(self.plan.preview)]
         return sample_strip([self.family.preview_row(model, sample) for sample in previews])
 
-    def scores(self, model, batch_size: int) -> tuple[dict[str, float], int]:
+    def scores(self, model: GANModel, batch_size: int) -> tuple[dict[str, float], int]:
         """Each measure's mean over the held-out images (``metrics.MEASURES``), and how many there were.
 
         Translated ``batch_size`` at a time where the device gains from it (eval mode: each image's
         result is the same alone or in a batch), so validation stays a small share of a fast GPU run."""
         return metrics.mean_scores(self.outputs(model, batch_size))
 
-    def outputs(self, model, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def outputs(self, model: GANModel, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """(output, what it should be), each a batch of one, for every held-out image in turn."""
         for batch in _batches_of_a_shape(self.held_out(), batch_size):
             for output, reference in self.family.held_out_pairs(model, batch):
@@ -71,6 +78,19 @@ class FixedImages:
                     for i, path in enumerate(paths)
                 ]
         return self._held_out
+
+    def inference_norm(self, model: GANModel) -> dict:
+        """Which batch-norm statistics translate the held-out pairs better (the translator's default)."""
+        pairs = [(sample["A"], sample["B"]) for sample in self.held_out()]
+        scores = score_norm_modes(model.generator("AtoB"), pairs, model.device)
+        best = min(scores, key=scores.get)
+        log.info(  # said for an artist: the app's log pane shows it
+            "checked on the held-out pairs which colour statistics convert closer to the targets: %s; "
+            "photos will be converted with %s",
+            ", ".join(f"{NORM_WORDS.get(k, k)} (difference from target {v:.4f})" for k, v in scores.items()),
+            NORM_WORDS.get(best, best),
+        )
+        return {"norm": best, "val_l1": scores}
 
     def _pairs(self, items: list) -> list[dict]:
         dataset = PairedDataset(items, self.cfg, self.multiple, self.seed)

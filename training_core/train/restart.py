@@ -9,13 +9,18 @@ keeps the old generator until the new run saves its own first checkpoint.
 
 from __future__ import annotations
 
+import logging
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 
 from ..cli_common import resume_command
 from ..errors import GanStudioError
 from ..humanize import display_path
 from .checkpoint import CheckpointError, checkpoint_dir, list_checkpoints
+from .plan import DataPlan
+
+log = logging.getLogger(__name__)
 
 DAMAGED_SUFFIX = ".damaged"  # a checkpoint set aside by a restart: no longer listed, never pruned in a new one's place
 
@@ -97,3 +102,23 @@ def set_aside_checkpoints(run_dir: Path) -> list[Path]:
         path.replace(target)
         moved.append(target)
     return moved
+
+
+def prepare_restart(
+    name: str, run_folder, plan: DataPlan | None, damaged: bool, replan: Callable[[], DataPlan]
+) -> DataPlan:
+    """Before training again from scratch (holding the run): no checkpoint of the old run listed, and
+    the plan (``replan``-ned where it is gone; a ``damaged`` one is set aside, never overwritten).
+
+    Refused while a checkpoint can continue the run: starting again would throw that training away."""
+    if plan is not None:  # asked again under the lock: another process may have trained it meanwhile
+        refuse_restart_while_resumable(name, run_folder)
+    moved = set_aside_checkpoints(run_folder.path)
+    if moved:
+        log.info("set aside %d unusable checkpoint(s) as *%s", len(moved), DAMAGED_SUFFIX)
+    if damaged:
+        run_folder.plan_path.replace(run_folder.plan_path.with_name("dataset.json" + DAMAGED_SUFFIX))
+    if plan is None:  # the run folder or its plan was deleted: the files of the dataset, again
+        plan = replan()
+        plan.save(run_folder.plan_path)
+    return plan
