@@ -40,7 +40,7 @@ from .flicker import FlickerMeter, colour_moments, match_colours
 from .overlap import ReadAhead, WriteBehind
 from .video_io import ENCODERS, SegmentEncoder, sample_frames, selected_frames
 from .video_probe import ClipInfo, VideoError, clip_info, open_clip
-from .video_segments import Segment, WorkFolder, join
+from .video_segments import Segment, WorkFolder, WorkState, join
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +275,7 @@ class _Job:
         self.work, self.report = work, report
         self.end = options.start + options.duration if options.duration else None
         self.offset = 0  # subtracted from every timestamp: a trial of a later range plays from 0
-        self.state = None
+        self.state: WorkState  # loaded (or begun) by convert_video before any use
         self.frames_done = 0
         self.first_time_s = self.last_time_s = 0.0
 
@@ -319,10 +319,10 @@ class _Job:
             if options.start > 0 and pending:
                 self.offset = pending[0]
             for _ in range(state.frames_done):  # decoded again, not converted: the segments hold them
-                self.last_time_s = float(pending[0] * self.info.time_base)
-                pending = next(frames, None)
                 if pending is None:
                     break
+                self.last_time_s = float(pending[0] * self.info.time_base)
+                pending = next(frames, None)
             self.frames_done = state.frames_done
             while pending is not None:
                 if cancel.is_set():
@@ -365,6 +365,7 @@ class _Job:
                             raise
                 except _Cancelled:
                     return False
+                assert encoder.first_pts is not None  # the segment holds a frame at least: pending was one
                 state.segments.append(Segment(path.name, count, encoder.first_pts))
                 state.flicker = flicker.state()
                 self.work.save(state)

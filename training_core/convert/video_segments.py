@@ -102,7 +102,7 @@ class WorkFolder:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
-def _packets(path: Path, stream_index: int, shift_s: float = 0.0, end_s: float | None = None):
+def _packets(path: Path, stream_index: int, shift_s: float | Fraction = 0.0, end_s: float | None = None):
     """One stream's packets in order, shifted back by ``shift_s``, up to ``end_s`` (both in seconds)."""
     with av.open(str(path)) as container:
         stream = container.streams[stream_index]
@@ -130,7 +130,7 @@ def _video_packets(segments: list[tuple[Path, Fraction]]):
             yield packet
 
 
-def _chapters(source: Path, shift_s: float, end_s: float | None) -> list[dict]:
+def _chapters(source: Path, shift_s: float | Fraction, end_s: float | None) -> list[dict]:
     """The clip's chapters within the range converted, moved back by ``shift_s`` (in milliseconds)."""
     with av.open(str(source)) as clip:
         chapters = clip.chapters()
@@ -162,7 +162,7 @@ def join(
     audio_from: Path | None,
     copied: list[int],
     rotation: int,
-    shift_s: float,
+    shift_s: float | Fraction,
     end_s: float | None,
 ) -> None:
     """Write ``target``: the segments' video and the ``copied`` streams of ``audio_from`` (its sound and
