@@ -65,24 +65,16 @@ def load_generators(path: Path) -> tuple[ModelConfig, dict[str, torch.nn.Module]
         nc_in, nc_out = (
             (config.input_nc, config.output_nc) if direction == "AtoB" else (config.output_nc, config.input_nc)
         )
-        # Built on the meta device (no memory, no random initialisation: 1.6 s of the program's start on
-        # 2 busy cores for a resnet_9blocks), then given the file's tensors in the network's number types.
-        with torch.device("meta"):
-            net = _generator(config, nc_in, nc_out)
-        expected = net.state_dict()
-        _check_number_types(path, direction, state, expected)
-        state = {k: v.to(expected[k].dtype) if k in expected else v for k, v in state.items()}
+        net = define_G(nc_in, nc_out, config.ngf, config.netG, config.norm, config.dropout, upsample=config.upsample)
+        _check_number_types(path, direction, state, net.state_dict())
         try:
-            net.load_state_dict(state, strict=True, assign=True)
+            net.load_state_dict(state, strict=True)
         except RuntimeError as exc:
             summary = str(exc).split("\n\t", 1)[-1][:300]
             raise ModelFileError(
                 f"{path.name}: the {direction} weights do not fit a {config.netG} generator "
                 f"with ngf {config.ngf} ({summary})"
             ) from None
-        if any(t.is_meta for t in [*net.parameters(), *net.buffers()]):  # a tensor no file holds: made anew
-            net = _generator(config, nc_in, nc_out)
-            net.load_state_dict(state, strict=True)
         bad = nonfinite_names(net.state_dict())  # also what a float64 beyond float32's range became
         if bad:
             raise ModelFileError(
@@ -92,10 +84,6 @@ def load_generators(path: Path) -> tuple[ModelConfig, dict[str, torch.nn.Module]
             )
         generators[direction] = net.eval()
     return config, generators
-
-
-def _generator(config: ModelConfig, nc_in: int, nc_out: int) -> torch.nn.Module:
-    return define_G(nc_in, nc_out, config.ngf, config.netG, config.norm, config.dropout, upsample=config.upsample)
 
 
 def _check_number_types(path: Path, direction: str, state: dict, expected: dict) -> None:

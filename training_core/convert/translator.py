@@ -395,17 +395,7 @@ class Translator:
                 sizes.append(output.numel())
 
         hooks = [m.register_forward_hook(count) for m in self.net.modules() if not list(m.children())]
-        # With fake tensors: only the shapes are worked out, on the network's own device. A real pass
-        # cost the program's start 4.2 s of its 10.3 s before the first photo (2 busy cores; kernels
-        # made for a size no photo has).
-        from torch._subclasses.fake_tensor import FakeTensorMode
-
         try:
-            with FakeTensorMode(allow_non_fake_inputs=True):
-                self.net(torch.zeros(1, 3, probe, probe, device=self.device))
-        except Exception as exc:  # an op fake tensors do not know: the sizes from a real pass, as before
-            log.debug("shapes from fake tensors failed (%s): a real pass", exc)
-            sizes.clear()
             self.net(torch.zeros(1, 3, probe, probe, device=self.device))
         finally:
             for hook in hooks:
