@@ -8,6 +8,8 @@ import torch
 import torch.multiprocessing as mp
 from tiny import TINY_CLI, paired_report
 
+from training_core.data.demo import make_demo_dataset
+from training_core.data.discover import discover
 from training_core.store import ModelLibrary
 from training_core.train.trainer import Trainer
 
@@ -35,10 +37,10 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def _ddp(tmp_path, report, name, iterations, resume=False):
+def _ddp(tmp_path, report, name, iterations, resume=False, **settings):
     out = tmp_path / "out"
     out.mkdir(exist_ok=True)
-    overrides = dict(SETTINGS, iterations=iterations, batch_size=1)
+    overrides = dict(SETTINGS, iterations=iterations, batch_size=1, **settings)
     mp.spawn(
         ddp_worker.train,
         nprocs=2,
@@ -57,8 +59,8 @@ def _relative(a: dict, b: dict) -> float:
 
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="this torch has no torch.distributed")
 def test_two_processes_agree_with_each_other_and_with_one_process_at_the_same_global_batch(tmp_path):
-    report = paired_report(tmp_path / "data")
-    ranks = _ddp(tmp_path, report, "ddp", iterations=4)
+    report = discover(make_demo_dataset(tmp_path / "data", train=12, val=2, size=64))
+    ranks = _ddp(tmp_path, report, "ddp", iterations=4, crop_size=64)
     assert ranks[0]["iteration"] == ranks[1]["iteration"] == 4
     for net in ("G", "D"):  # DDP keeps every process's copy identical
         assert all(
@@ -69,7 +71,7 @@ def test_two_processes_agree_with_each_other_and_with_one_process_at_the_same_gl
         trainer = Trainer.create(
             report,
             f"single-{batch_size}",
-            overrides=dict(SETTINGS, iterations=4, batch_size=batch_size),
+            overrides=dict(SETTINGS, iterations=4, batch_size=batch_size, crop_size=64),
             library=ModelLibrary(),
             device="cpu",
         )
@@ -78,6 +80,9 @@ def test_two_processes_agree_with_each_other_and_with_one_process_at_the_same_gl
 
     # Float sums in another order differ in the last bits, and Adam magnifies that for weights whose
     # gradients are near zero; so compare in relative terms, against a run that differs for real.
+    # At 64 px the U-Net's innermost map is 2x2: at 32 px it is 1x1, where instance norm makes
+    # the gradient pure rounding noise, which Adam turns into full steps (2.3e-3 apart with the
+    # small-map kernels' other order of sums, against 4.8e-5 here with either kernel).
     ddp = ranks[0]["weights"]["G"]
     same_batch, other_batch = _relative(ddp, single(2)), _relative(ddp, single(1))
     assert same_batch < 1e-3 and same_batch < 0.1 * other_batch, (same_batch, other_batch)
