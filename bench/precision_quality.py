@@ -42,7 +42,7 @@ def main() -> int:
                 precision=precision,
                 seed=seed,
                 sample_every=iterations,
-                checkpoint_every=10**9,
+                checkpoint_every=iterations,  # one checkpoint, at the end (the settings cap the interval)
             )
             trainer = Trainer.create(
                 report,
