@@ -506,6 +506,19 @@ def test_the_command_line_converts_a_clip_and_says_why_it_cannot(tmp_path, trans
     assert "quality" in caplog.text and not (tmp_path / "q.mp4").exists()
 
 
+def test_one_clip_into_a_folder_is_named_as_in_a_folder_s_conversion_so_its_container_setting_holds(
+    tmp_path, translator
+):
+    clip = make_clip(tmp_path / "walk.mov", frames=3)
+    assert run_clip(translator, _clip_args("--input", clip, "--output", tmp_path / "mp4")) == 0
+    assert [p.name for p in (tmp_path / "mp4").iterdir() if not p.name.startswith(".")] == ["walk.mov.mp4"]
+    assert (
+        run_clip(translator, _clip_args("--input", clip, "--output", tmp_path / "own", "--video-container", "same"))
+        == 0
+    )
+    assert [p.name for p in (tmp_path / "own").iterdir() if not p.name.startswith(".")] == ["walk.mov"]
+
+
 def test_gan_studio_convert_converts_a_clip_with_a_library_model(tmp_path, monkeypatch, caplog):
     from reference_nets import ResnetGenerator, get_norm_layer, randomize
 

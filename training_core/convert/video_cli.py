@@ -16,7 +16,7 @@ from pathlib import Path
 from ..cli_common import EXIT_FAILED, EXIT_OK, EXIT_PAUSED, EXIT_USAGE, ctrl_c_cancels
 from ..errors import ConfigError, GanStudioError
 from ..humanize import display_path, duration
-from .clip_files import VIDEO_SUFFIXES
+from .clip_files import VIDEO_SUFFIXES, clip_output_name
 from .settings import config_from_args
 from .video import VideoOptions, VideoProgress, convert_video
 
@@ -71,7 +71,8 @@ def run_clip(translator, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     output = args.output
     if output.is_dir() or not output.suffix:
-        output = output / (args.input.stem + ".mp4")
+        # Named as in a folder's conversion, so the container setting holds here too.
+        output = output / clip_output_name(args.input.name, args.video_container, options.codec)
     cancel = threading.Event()
     progress = _ClipProgress()
     try:
