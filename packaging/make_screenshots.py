@@ -21,21 +21,13 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "screenshots"
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--iterations", type=int, default=300, help="demo training iterations before the shots")
-    args = p.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="gan-studio-shots-"))
-    os.environ["GAN_STUDIO_HOME"] = str(home)
-    sys.path.insert(0, str(ROOT))
-
-    import logging
-
+def open_window():
+    """The app's main window at the README's size, its engine loading, and ``wait(condition)``, which
+    keeps the window's events flowing until ``condition()`` holds (and gives up after ``timeout`` s)."""
     from gan_studio.app import create_application
     from gan_studio.main_window import MainWindow
     from gan_studio.settings import open_settings
 
-    logging.basicConfig(level=logging.INFO)  # the log pane shows what the app reports
     app = create_application()
     window = MainWindow(open_settings())
     window.resize(1360, 860)
@@ -49,6 +41,22 @@ def main() -> int:
             time.sleep(0.01)
         if not condition():
             raise SystemExit("timed out waiting for the app")
+
+    return app, window, wait
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--iterations", type=int, default=300, help="demo training iterations before the shots")
+    args = p.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="gan-studio-shots-"))
+    os.environ["GAN_STUDIO_HOME"] = str(home)
+    sys.path.insert(0, str(ROOT))
+
+    import logging
+
+    logging.basicConfig(level=logging.INFO)  # the log pane shows what the app reports
+    app, window, wait = open_window()
 
     def shot(name):
         for _ in range(20):

@@ -67,23 +67,9 @@ def main() -> int:
     for name in ("camera.png", "chelsea.png"):
         (clips / name).symlink_to(SHARED / "photos" / name)
 
-    from gan_studio.app import create_application
-    from gan_studio.main_window import MainWindow
-    from gan_studio.settings import open_settings
+    from make_screenshots import open_window  # this folder's: the window and the wait, as for the other shots
 
-    app = create_application()
-    window = MainWindow(open_settings())
-    window.resize(1360, 860)
-    window.show()
-    window.start_engine_loading()
-
-    def wait(condition, timeout=600.0):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end and not condition():
-            app.processEvents()
-            time.sleep(0.01)
-        if not condition():
-            raise SystemExit("timed out waiting for the app")
+    app, window, wait = open_window()
 
     wait(lambda: window.train_panel.engine_ready)
     convert = window.convert_panel
