@@ -198,7 +198,7 @@ class ModelsPanel(QWidget):
             item.setData(2, Qt.ItemDataRole.UserRole, entry.state)
             item.setData(1, Qt.ItemDataRole.UserRole, bool(entry.record and entry.record.imported))
             item.setData(3, Qt.ItemDataRole.UserRole, entry.in_use)
-            item.setData(4, Qt.ItemDataRole.UserRole, entry.weights_path.exists())
+            item.setData(4, Qt.ItemDataRole.UserRole, entry.weights_problem)  # a folder or a pipe is none
             if entry.sample_path.exists():
                 item.setIcon(0, QIcon(QPixmap(str(entry.sample_path)).scaledToHeight(32)))
             self.tree.addTopLevelItem(item)
@@ -243,7 +243,7 @@ class ModelsPanel(QWidget):
         items = self.tree.selectedItems()
         imported = bool(items and items[0].data(1, Qt.ItemDataRole.UserRole))
         in_use = bool(items and items[0].data(3, Qt.ItemDataRole.UserRole))
-        has_weights = bool(items and items[0].data(4, Qt.ItemDataRole.UserRole))
+        weights_problem = items[0].data(4, Qt.ItemDataRole.UserRole) if items else ""
         if state is None:
             blocked = "Select a model first"
         elif state == "damaged":
@@ -252,7 +252,7 @@ class ModelsPanel(QWidget):
             blocked = "This model is training right now: stop it on the Train tab first"
         else:
             blocked = ""
-        no_weights = blocked or ("" if has_weights else "This model has no trained weights yet: train it first")
+        no_weights = blocked or weights_problem[:1].upper() + weights_problem[1:]
         reasons = {
             self.resume_button: blocked or ("Imported models have no training state to continue" if imported else ""),
             self.rename_button: blocked,

@@ -119,6 +119,11 @@ def test_disabled_actions_say_why(make_window, qtbot, tmp_path):
     panel.tree.topLevelItem(0).setSelected(True)
     assert panel.rename_button.isEnabled() and panel.resume_button.isEnabled()
     assert not panel.convert_button.isEnabled() and "no trained weights" in panel.convert_button.toolTip()
+    entry.weights_path.mkdir()  # a folder where the weights should be: there, but nothing to convert with
+    panel.refresh()
+    panel.tree.topLevelItem(0).setSelected(True)
+    for button in (panel.convert_button, panel.export_button):
+        assert not button.isEnabled() and "generator.safetensors is a folder" in button.toolTip(), button.toolTip()
 
 
 def _select(panel, name):
