@@ -343,8 +343,13 @@ class ModelsPanel(QWidget):
         if self._onnx_missing:
             return
         entry = self.library.get(key)
+        direction = self._export_direction(entry)
+        if direction is None:
+            return
         documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-        file_name = entry.name.replace("/", "-").replace("\\", "-") + ".onnx"  # its name as the artist knows it
+        stem = entry.name.replace("/", "-").replace("\\", "-")  # its name as the artist knows it
+        both_ways = entry.record is not None and len(entry.record.generator_directions) > 1
+        file_name = f"{stem} {direction}.onnx" if both_ways else f"{stem}.onnx"
         path, _ = QFileDialog.getSaveFileName(
             self, "Export to ONNX", str(Path(documents) / file_name), "ONNX models (*.onnx)"
         )
@@ -363,13 +368,25 @@ class ModelsPanel(QWidget):
             self._update_buttons()
 
         run_task(
-            partial(export_onnx, overwrite=confirmed),
+            partial(export_onnx, direction=direction, overwrite=confirmed),
             entry,
             path,
             owner=self,
             on_result=lambda p: (done(), QMessageBox.information(self, "Exported", f"Saved {p}")),
             on_error=lambda exc: (done(), QMessageBox.warning(self, "Cannot export", str(exc))),
         )
+
+    def _export_direction(self, entry) -> str | None:
+        """The generator to export: the only one, or for a model that translates both ways the one the
+        artist picks (None when the choice is cancelled)."""
+        directions = entry.record.generator_directions if entry.record is not None else ("AtoB",)
+        if len(directions) == 1:
+            return directions[0]
+        labels = [DIRECTIONS[d] for d in directions]
+        label, chosen = QInputDialog.getItem(
+            self, "Export to ONNX", f"{entry.name} translates both ways. Export which generator?", labels, 0, False
+        )
+        return directions[labels.index(label)] if chosen else None
 
     def import_checkpoint(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(

@@ -88,6 +88,43 @@ def test_onnx_export_says_why_it_is_unavailable_and_offers_the_documents_folder(
     assert str(ModelLibrary().root) not in offered[0]  # never inside the library's own folders
 
 
+def test_exporting_a_model_that_translates_both_ways_asks_which_generator(make_window, qtbot, tmp_path, monkeypatch):
+    """It always exported A to B: the B to A generator of a CycleGAN could not be had from the app."""
+    from PySide6.QtWidgets import QFileDialog
+
+    import training_core.convert.onnx_export as onnx_export
+
+    for name in ("latest_net_G_A.pth", "latest_net_G_B.pth"):
+        torch.save(
+            randomize(ResnetGenerator(3, 3, 4, get_norm_layer("instance"), n_blocks=1)).state_dict(), tmp_path / name
+        )
+    window = make_window()
+    panel = window.models_panel
+    panel.import_paths([str(tmp_path / "latest_net_G_A.pth"), str(tmp_path / "latest_net_G_B.pth")], "Both")
+    qtbot.waitUntil(lambda: panel.tree.topLevelItemCount() == 1, timeout=10_000)
+    panel.tree.topLevelItem(0).setSelected(True)
+    panel._onnx_missing = ""
+    panel._update_buttons()
+    exported, offered = [], []
+    monkeypatch.setattr(
+        onnx_export, "export_onnx", lambda entry, path, direction, **kw: exported.append(direction) or path
+    )
+    monkeypatch.setattr(
+        QFileDialog,
+        "getSaveFileName",
+        lambda parent, title, start, *a: offered.append(start) or (str(tmp_path / "x.onnx"), ""),
+    )
+    monkeypatch.setattr(QInputDialog, "getItem", lambda parent, title, text, items, *a: (items[1], False))
+    panel.export_button.click()
+    assert not offered and not exported  # the choice cancelled: no save dialog, nothing exported
+
+    monkeypatch.setattr(QMessageBox, "information", lambda *a: None)
+    monkeypatch.setattr(QInputDialog, "getItem", lambda parent, title, text, items, *a: (items[1], True))
+    panel.export_button.click()
+    qtbot.waitUntil(lambda: exported == ["BtoA"], timeout=10_000)
+    assert offered[0].endswith("Both BtoA.onnx")
+
+
 def test_the_list_follows_models_made_and_removed_by_other_processes(make_window, qtbot, tmp_path):
     window = make_window()
     panel = window.models_panel
