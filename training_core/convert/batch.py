@@ -52,6 +52,8 @@ from .translator import Translator
 from .video import VideoOptions, VideoProgress, convert_video
 from .video_probe import VideoError
 
+PlanItem = tuple[Path, Path | None, str]  # (input, output, why not): see BatchJob.plan
+
 log = logging.getLogger(__name__)
 
 REPORT_NAME = "gan-studio-report"  # the newest run's report; each run's is kept in REPORTS_DIR too
@@ -345,7 +347,7 @@ class BatchJob:
         return name
 
     # -- planning ---------------------------------------------------------------------------
-    def plan(self, inputs: list[Path] | None = None) -> list[tuple[Path, Path | None, str]]:
+    def plan(self, inputs: list[Path] | None = None) -> list[PlanItem]:
         """(input, output, why not) triples: outputs mirror subfolders and follow output_name.
 
         "why not" is empty, or the reason this input cannot be converted: its
@@ -447,25 +449,29 @@ class BatchJob:
         total = len(plan)
         if announce:
             self.on_event(BatchStarted(total, self.translator.describe()))
-        photos, clips = [], []
+        photos: list[PlanItem] = []
+        clips: list[PlanItem] = []
         for item in plan:
             (clips if item[1] is not None and is_clip_name(item[0].name) else photos).append(item)
         self._run_photos(photos, total)
         for src, dst, clash in clips:  # one at a time: a clip keeps the device busy by itself
             if self.cancel.is_set():
                 break
-            action, why = (FAILED, clash) if clash else self._decide(src, dst)
+            if clash or dst is None:
+                self._record(src, None, FAILED, clash, total)
+                continue
+            action, why = self._decide(src, dst)
             if action == CONVERTED:
                 self._convert_clip(src, dst, why, total)
             else:  # a skipped clip names its output: the app plays it from there
                 self._record(src, dst if action == SKIPPED else None, action, why, total)
 
-    def _run_photos(self, plan: list[tuple[Path, Path | None, str]], total: int) -> None:
+    def _run_photos(self, plan: list[PlanItem], total: int) -> None:
         with (
             ThreadPoolExecutor(2, thread_name_prefix="decode") as decoders,
             ThreadPoolExecutor(2, thread_name_prefix="encode") as encoders,
         ):
-            pending: deque[tuple[Path, Path, str, str, Future | None]] = deque()
+            pending: deque[tuple[Path, Path | None, str, str, Future | None]] = deque()
             queue = iter(plan)
             writes: deque[Future] = deque()
 
@@ -475,7 +481,7 @@ class BatchJob:
                         src, dst, clash = next(queue)
                     except StopIteration:
                         return
-                    action, why = (FAILED, clash) if clash else self._decide(src, dst)
+                    action, why = (FAILED, clash) if clash or dst is None else self._decide(src, dst)
                     # Any size converts (a 1x1 icon too): the translator pads what the network needs.
                     decoding = decoders.submit(_read_photo, src) if action == CONVERTED else None
                     pending.append((src, dst, action, why, decoding))
@@ -484,7 +490,7 @@ class BatchJob:
             while pending and not self.cancel.is_set():
                 src, dst, action, why, decoding = pending.popleft()
                 refill()
-                if decoding is None:
+                if decoding is None or dst is None:  # not to convert (dst is None only beside a reason)
                     self._record(src, None, action, why, total)
                     continue
                 started = time.perf_counter()

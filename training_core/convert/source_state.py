@@ -17,7 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")  # what a read returns
 
 RACY_NS = 2_000_000_000  # modification times this close to the look are not trusted
 CHUNK = 1 << 20
@@ -32,7 +34,7 @@ class SourceState:
     hash: str
 
     @classmethod
-    def around(cls, path: Path, read: Callable[[Path], object]) -> tuple[object, SourceState]:
+    def around(cls, path: Path, read: Callable[[Path], T]) -> tuple[T, SourceState]:
         """``read(path)``'s result, and the photo's state as it was read.
 
         The times are taken before reading and compared after hashing: a photo

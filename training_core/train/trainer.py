@@ -277,6 +277,7 @@ class Trainer:
         configure_cuda_kernels(self.device.type == "cuda" and cfg.deterministic, "crop" in self.data_cfg.preprocess)
         self.val_batch = 1 if self.device.type == "cpu" else VAL_BATCH_ON_GPU
         multiple, plan = self.model_cfg.size_multiple, self.plan
+        assert plan is not None  # made or restored before setup: a run without one is refused first
         if self.family.data == PAIRED:
             dataset = PairedDataset(plan.train, self.data_cfg, multiple, cfg.seed)
         else:
@@ -338,17 +339,17 @@ class Trainer:
         if due:
             held_out_l1 = self._samples()
             if self.plateau is not None:
-                self._observe_plateau(held_out_l1)
+                self._observe_plateau(self.plateau, held_out_l1)
         if it % cfg.checkpoint_every == 0 and it < cfg.iterations:
             self._checkpoint("interval")
 
-    def _observe_plateau(self, held_out_l1: float | None) -> None:
+    def _observe_plateau(self, plateau: Plateau, held_out_l1: float | None) -> None:
         """The plateau policy watches the held-out L1 where there is one, else the training loss."""
-        window = self.plateau.take_mean_loss()
+        window = plateau.take_mean_loss()
         value = held_out_l1 if held_out_l1 is not None else window
         if self.dist is not None:  # rank 0's value (it alone validates): every process cuts the rate together
             value = distributed.share(value, self.dist)
-        self.plateau.observe(value)
+        plateau.observe(value)
 
     def _samples(self) -> float | None:
         """The fixed preview strip and, where there are held-out images, their scores (rank 0 only).
@@ -412,7 +413,7 @@ class Trainer:
         if self.dist is not None:
             distributed.barrier()  # no process leaves before rank 0 has saved
         inference = None
-        if completed and self.plan.val and self.model_cfg.norm == "batch" and self.is_main:
+        if completed and self.plan is not None and self.plan.val and self.model_cfg.norm == "batch" and self.is_main:
             try:
                 inference = self.fixed.inference_norm(self.model)
             except Exception:  # a nicety: the trained model is already saved
