@@ -41,7 +41,7 @@ LOSS_NAMES = {
         "How well the generator fools the critic. A level or slowly rising line is normal: the two compete.",
     ),
     "D_real": (
-        "Critic on real pairs",
+        "Critic on real images",
         "The critic's error on real images. Near 0 for long means the critic wins too easily.",
     ),
     "D_fake": ("Critic on generated", "The critic's error on generated images. Should hover, not reach 0."),
@@ -53,8 +53,15 @@ LOSS_NAMES = {
     "cycle_B": ("B→A→B round trip", "How much a B image changes when translated there and back. Should fall."),
     "idt_A": ("B kept by A→B", "How much A→B changes images that are already B. Should stay low."),
     "idt_B": ("A kept by B→A", "How much B→A changes images that are already A. Should stay low."),
+    "NCE": (
+        "Content kept (patches)",
+        "How hard it is to tell which patch of the input each patch of the output came from (PatchNCE). Should fall.",
+    ),
+    "NCE_Y": ("B kept (patches)", "The same for images that are already B, through A→B. Should fall."),
 }
-DIFFERENCE_KEYS = ("G_L1", "G_feat", "G_SSIM", "cycle_A", "cycle_B", "idt_A", "idt_B")
+# Curves of the left axis (what the generator should make small); the critic's and the generator's
+# adversarial terms go on the right one. PatchNCE is a difference too: CUT's only one.
+DIFFERENCE_KEYS = ("G_L1", "G_feat", "G_SSIM", "cycle_A", "cycle_B", "idt_A", "idt_B", "NCE", "NCE_Y")
 
 
 def plain_name(key: str) -> str:

@@ -26,7 +26,7 @@ def test_curves_have_plain_names_and_are_smoothed(qtbot):
     qtbot.addWidget(chart)
     chart.add_many(_history())
     names = {s.name() for s in chart.chart_.series()}
-    assert {"Difference from target", "Generator vs critic", "Critic on real pairs", "Critic on generated"} == names
+    assert {"Difference from target", "Generator vs critic", "Critic on real images", "Critic on generated"} == names
     ys = [p.y() for p in chart.points["G_GAN"][-20:]]
     assert max(ys) - min(ys) < 0.15  # the raw values jump by 0.3 every iteration
 
@@ -77,3 +77,12 @@ def test_sparse_live_points_are_smoothed_over_iterations_not_points(qtbot):
         if i % 50 == 0:
             sparse.add(i, {"G_L1": 10.0 if i <= 200 else 2.0})
     assert abs(dense.points["G_L1"][-1].y() - sparse.points["G_L1"][-1].y()) < 0.5
+
+
+def test_patchnce_is_a_difference_on_the_left_axis_with_a_plain_name(qtbot):
+    """CUT's PatchNCE showed as "NCE" on the critic's axis, among the adversarial terms."""
+    chart = LossChart()
+    qtbot.addWidget(chart)
+    chart.add_many([(i, {"G_GAN": 0.5, "NCE": 55.0 - i * 0.1, "D_real": 0.5, "D_fake": 0.5}) for i in range(1, 50)])
+    assert chart.axis_of("NCE") is chart.y_axis and chart.axis_of("G_GAN") is chart.adversarial_axis
+    assert "Content kept (patches)" in {s.name() for s in chart.chart_.series()}

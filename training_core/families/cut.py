@@ -28,7 +28,7 @@ class CUT(Family):
     directions = ("AtoB",)
     presets = {"quick": _QUICK}
     columns = "input (A) | output (as B)"
-    held_out = "B pictures kept as they are (A to B of {count} held-out B images)"
+    held_out = "On {count} held-out B pictures, which A to B should leave as they are"
     held_out_brief = "held-out B kept"
     held_out_kind = "identity"
 
