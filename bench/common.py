@@ -40,3 +40,13 @@ def people_outlines() -> Path:
     if not path.is_dir():
         sys.exit(f"{path} is missing: the benchmarks use ../shared/datasets/people-outlines")
     return path
+
+
+def add_threads_option(parser) -> None:
+    """``--threads N``: the CPU threads a benchmark runs with."""
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="CPU threads (0: as the app chooses; 1 keeps a loaded machine's cores from thrashing)",
+    )

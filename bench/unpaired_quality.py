@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import cpu_name, median, people_outlines, result
+from common import add_threads_option, cpu_name, median, people_outlines, result
 
 FAMILIES = ("cyclegan", "cut", "fastcut")
 HELD_OUT_EVERY = 10
@@ -72,12 +72,7 @@ def main() -> int:
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--precision", default="auto")
-    p.add_argument(
-        "--threads",
-        type=int,
-        default=0,
-        help="CPU threads (0: as the app chooses; 1 keeps a loaded machine's cores from thrashing)",
-    )
+    add_threads_option(p)
     args = p.parse_args()
     if args.quick:
         args.seconds, args.seeds, args.size = 20, 1, 64

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-from common import cpu_name, median, result
+from common import add_threads_option, cpu_name, median, result
 
 FAMILIES = ("cyclegan", "cut", "fastcut")  # the baseline first
 
@@ -94,12 +94,7 @@ def main() -> int:
     p.add_argument("--quick", action="store_true", help="128 px, three rounds")
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--precision", default="auto")
-    p.add_argument(
-        "--threads",
-        type=int,
-        default=0,
-        help="CPU threads (0: as the app chooses; 1 keeps a loaded machine's cores from thrashing)",
-    )
+    add_threads_option(p)
     p.add_argument("--device", default="auto")
     p.add_argument("--rounds", type=int, default=9, help="timed steps of each family")
     p.add_argument("--memory-of", choices=FAMILIES, help=argparse.SUPPRESS)  # the child's part

@@ -121,6 +121,8 @@ def _s(name, section, type_, label, help_, **kw) -> Setting:
     return Setting(name, section, type_, label, help_, **kw)
 
 
+CUT_FAMILIES = ("cut", "fastcut")  # PatchNCE's settings: both variants share them
+
 SETTINGS: tuple[Setting, ...] = (
     # -- basic: what a run is ------------------------------------------------------------------
     _s(
@@ -376,7 +378,7 @@ SETTINGS: tuple[Setting, ...] = (
         low=0,
         high=1000,
         step=1,
-        families=("cut", "fastcut"),
+        families=CUT_FAMILIES,
     ),
     _s(
         "nce_idt",
@@ -385,7 +387,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Identity PatchNCE",
         "also ask that a picture already of domain B comes out as it was (CUT: on; FastCUT: off, "
         "which makes a step about a third cheaper)",
-        families=("cut", "fastcut"),
+        families=CUT_FAMILIES,
     ),
     _s(
         "flip_equivariance",
@@ -394,7 +396,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Flip-equivariance",
         "on half the steps the input is flipped, and the output must be its translation flipped "
         "(FastCUT: on, in place of the identity term; CUT: off)",
-        families=("cut", "fastcut"),
+        families=CUT_FAMILIES,
     ),
     _s(
         "num_patches",
@@ -405,7 +407,7 @@ SETTINGS: tuple[Setting, ...] = (
         low=1,
         high=4096,
         step=32,
-        families=("cut", "fastcut"),
+        families=CUT_FAMILIES,
     ),
     _s(
         "nce_T",
@@ -417,7 +419,7 @@ SETTINGS: tuple[Setting, ...] = (
         high=10,
         low_open=True,
         step=0.01,
-        families=("cut", "fastcut"),
+        families=CUT_FAMILIES,
     ),
     _s(
         "netF_nc",
@@ -428,7 +430,7 @@ SETTINGS: tuple[Setting, ...] = (
         low=1,
         high=4096,
         step=64,
-        families=("cut", "fastcut"),
+        families=CUT_FAMILIES,
     ),
     _s(
         "lambda_GAN",
@@ -439,7 +441,7 @@ SETTINGS: tuple[Setting, ...] = (
         low=0,
         high=1000,
         step=0.1,
-        families=("cut", "fastcut"),
+        families=CUT_FAMILIES,
     ),
     # -- optimisation -------------------------------------------------------------------------
     _s(
